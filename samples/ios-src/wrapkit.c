@@ -1,0 +1,2 @@
+/* WrapKit: the embedded framework of the wrapsign TEST sample app (an MH_DYLIB). */
+int wrapkit_version(void) { return 1; }

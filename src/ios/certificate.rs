@@ -1,0 +1,399 @@
+//! Apple signing certificates and identities (certificate + private key): what
+//! kind they are, which team, whether the key matches, whether they chain to
+//! Apple, and whether they fit a provisioning profile.
+
+use std::path::Path;
+
+use crate::at::{self, Window};
+use crate::diag::{Code, Finding, Item, Report};
+use crate::ios::profile::Profile;
+use crate::ios::Ctx;
+use crate::keys::PrivateKey;
+use crate::pkcs12::{self, P12Error};
+use crate::secret::{self, PasswordSpec};
+use crate::sniff::{self, Kind};
+use crate::x509::{build_chain, certs_from_pem_or_der, Cert, ChainResult};
+
+/// Apple's certificate kinds, from the marker extensions Apple puts on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertKind {
+    AppleDistribution,
+    IPhoneDistribution,
+    AppleDevelopment,
+    IPhoneDeveloper,
+    ApplePushDevelopment,
+    ApplePushProduction,
+    ApplePush,
+    Other,
+}
+
+const OID_IPHONE_DEVELOPER: &str = "1.2.840.113635.100.6.1.2";
+const OID_IPHONE_DISTRIBUTION: &str = "1.2.840.113635.100.6.1.4";
+const OID_APPLE_DISTRIBUTION: &str = "1.2.840.113635.100.6.1.7";
+const OID_APPLE_DEVELOPMENT: &str = "1.2.840.113635.100.6.1.12";
+const OID_PUSH_DEVELOPMENT: &str = "1.2.840.113635.100.6.3.1";
+const OID_PUSH_PRODUCTION: &str = "1.2.840.113635.100.6.3.2";
+const OID_PUSH_TOPICS: &str = "1.2.840.113635.100.6.3.6";
+const EKU_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
+
+impl CertKind {
+    /// Classifies from OIDs, not names: apple-codesign's guess misses the legacy
+    /// "iPhone" kinds (FIELD-NOTES).
+    pub fn of(c: &Cert) -> CertKind {
+        let code_signing = c.eku.is_empty() || c.eku.iter().any(|e| e == EKU_CODE_SIGNING);
+        let has = |o| c.has_extension(o);
+        if code_signing {
+            if has(OID_APPLE_DISTRIBUTION) {
+                return CertKind::AppleDistribution;
+            }
+            if has(OID_IPHONE_DISTRIBUTION) {
+                return CertKind::IPhoneDistribution;
+            }
+            if has(OID_APPLE_DEVELOPMENT) {
+                return CertKind::AppleDevelopment;
+            }
+            if has(OID_IPHONE_DEVELOPER) {
+                return CertKind::IPhoneDeveloper;
+            }
+        }
+        match (has(OID_PUSH_DEVELOPMENT), has(OID_PUSH_PRODUCTION)) {
+            (true, true) => CertKind::ApplePush,
+            (true, false) => CertKind::ApplePushDevelopment,
+            (false, true) => CertKind::ApplePushProduction,
+            _ if has(OID_PUSH_TOPICS) => CertKind::ApplePush,
+            _ => CertKind::Other,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CertKind::AppleDistribution => "Apple Distribution",
+            CertKind::IPhoneDistribution => "iPhone Distribution",
+            CertKind::AppleDevelopment => "Apple Development",
+            CertKind::IPhoneDeveloper => "iPhone Developer",
+            CertKind::ApplePushDevelopment => "Apple Push Services (development)",
+            CertKind::ApplePushProduction => "Apple Push Services (production)",
+            CertKind::ApplePush => "Apple Push Services",
+            CertKind::Other => "other",
+        }
+    }
+
+    pub fn is_distribution(self) -> bool {
+        matches!(self, CertKind::AppleDistribution | CertKind::IPhoneDistribution)
+    }
+
+    pub fn is_development(self) -> bool {
+        matches!(self, CertKind::AppleDevelopment | CertKind::IPhoneDeveloper)
+    }
+}
+
+/// The team id of an Apple certificate: its subject OU.
+pub fn team_id(c: &Cert) -> Option<&str> {
+    c.org_unit.as_deref()
+}
+
+/// A certificate, its private key when we have one, and the other certificates
+/// shipped with it.
+#[derive(Debug)]
+pub struct Identity {
+    pub file: String,
+    pub cert: Cert,
+    pub key: Option<PrivateKey>,
+    /// The file was a PKCS#12 (where a key is expected).
+    pub from_p12: bool,
+    /// A key was supplied but matches no certificate in the file.
+    pub orphan_key: bool,
+    pub chain: Vec<Cert>,
+}
+
+impl Identity {
+    pub fn kind(&self) -> CertKind {
+        CertKind::of(&self.cert)
+    }
+    pub fn team(&self) -> Option<&str> {
+        team_id(&self.cert)
+    }
+}
+
+fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
+    Finding::new(Code::InputUnreadable, file, msg)
+}
+
+/// Loads an identity from a `.p12/.pfx` or a PEM/DER certificate, with an
+/// optional separate key file. Errors come back as `input-unreadable` findings.
+pub fn load(path: &Path, pass: Option<&PasswordSpec>, key_path: Option<&Path>) -> Result<Identity, Finding> {
+    let file = path.display().to_string();
+    let data = std::fs::read(path).map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let mut id = match sniff::sniff_bytes(&data) {
+        Kind::Pkcs12 => {
+            let password = secret::resolve_or_prompt(pass, &file)
+                .map_err(|e| unreadable(&file, format!("{file}: {e}")))?;
+            let pw = password.as_ref().map(|s| s.expose()).unwrap_or("");
+            let p = pkcs12::read_identity(&data, pw).map_err(|e| {
+                let hint = match (&e, pass) {
+                    (P12Error::WrongPassword, Some(spec)) => format!(" (password from {spec})"),
+                    (P12Error::WrongPassword, None) => " (no password given: use --cert-pass env:VAR, file:PATH or stdin)".into(),
+                    _ => String::new(),
+                };
+                unreadable(&file, format!("cannot open {file}: {e}{hint}"))
+            })?;
+            Identity {
+                file: file.clone(),
+                cert: p.cert,
+                key: p.key,
+                from_p12: true,
+                orphan_key: p.orphan_key,
+                chain: p.others,
+            }
+        }
+        Kind::PemCertificate | Kind::DerCertificate => {
+            let mut certs = certs_from_pem_or_der(&data)
+                .iter()
+                .map(|d| Cert::from_der(d))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| unreadable(&file, format!("{file}: {e}")))?;
+            if certs.is_empty() {
+                return Err(unreadable(&file, format!("{file}: no certificate found")));
+            }
+            // A PEM may carry its own key (as apple-codesign's test identities do).
+            let key = if sniff::sniff_bytes(&data) == Kind::PemCertificate && crate::x509::pem_blocks(&data)
+                .is_some_and(|b| b.iter().any(|(l, _)| l.ends_with("PRIVATE KEY")))
+            {
+                Some(PrivateKey::from_pem_or_der(&data).map_err(|e| unreadable(&file, format!("{file}: {e}")))?)
+            } else {
+                None
+            };
+            let idx = key
+                .as_ref()
+                .and_then(|k| certs.iter().position(|c| k.matches(c)))
+                .or_else(|| certs.iter().position(|c| !c.is_ca))
+                .unwrap_or(0);
+            let cert = certs.remove(idx);
+            let orphan_key = key.as_ref().is_some_and(|k| !k.matches(&cert));
+            Identity {
+                file: file.clone(),
+                cert,
+                key,
+                from_p12: false,
+                orphan_key,
+                chain: certs,
+            }
+        }
+        other => {
+            return Err(unreadable(
+                &file,
+                format!("{file} is a {}, not a certificate or .p12 identity", other.describe()),
+            ))
+        }
+    };
+    if let Some(kp) = key_path {
+        let kfile = kp.display().to_string();
+        let kdata = std::fs::read(kp).map_err(|e| unreadable(&kfile, format!("cannot read {kfile}: {e}")))?;
+        let key = PrivateKey::from_pem_or_der(&kdata).map_err(|e| unreadable(&kfile, format!("{kfile}: {e}")))?;
+        id.orphan_key = !key.matches(&id.cert);
+        id.key = Some(key);
+    }
+    Ok(id)
+}
+
+/// Facts about a certificate for reports.
+pub fn cert_item(kind: &'static str, file: &str, c: &Cert) -> Item {
+    let mut i = Item::new(kind, file)
+        .subject(c.subject.as_str())
+        .not_after(c.not_after)
+        .fact("kind", CertKind::of(c).name())
+        .fact("serial", c.serial_hex.as_str())
+        .fact("sha1", c.sha1.as_str())
+        .fact("sha256", c.sha256.as_str())
+        .fact("not_before", at::rfc3339(c.not_before))
+        .fact("not_after", at::rfc3339(c.not_after))
+        .fact("key", c.key.to_string());
+    if let Some(t) = team_id(c) {
+        i = i.fact("team_id", t);
+    }
+    i
+}
+
+/// Validity-window findings for any certificate, under the given names.
+pub fn check_validity(
+    c: &Cert,
+    file: &str,
+    ctx: &Ctx,
+    names: (Code, Code, Code),
+    report: &mut Report,
+) {
+    let (expired, not_yet, expiring) = names;
+    let who = c.name();
+    match at::window(Some(c.not_before), c.not_after, ctx.at, ctx.warn_days) {
+        Window::NotYetValid => report.push(
+            Finding::new(
+                not_yet,
+                file,
+                format!("\"{who}\" is not valid until {}; check the clock or --at", at::day(c.not_before)),
+            )
+            .subject(who)
+            .detail("not_before", at::rfc3339(c.not_before)),
+        ),
+        Window::Expired { days_ago } => report.push(
+            Finding::new(
+                expired,
+                file,
+                format!(
+                    "\"{who}\" expired on {} ({days_ago} days ago); create a new certificate and re-sign",
+                    at::day(c.not_after)
+                ),
+            )
+            .subject(who)
+            .detail("not_after", at::rfc3339(c.not_after)),
+        ),
+        Window::Expiring { days_left } => report.push(
+            Finding::new(
+                expiring,
+                file,
+                format!("\"{who}\" expires on {} (in {days_left} days); renew it now", at::day(c.not_after)),
+            )
+            .subject(who)
+            .detail("not_after", at::rfc3339(c.not_after))
+            .detail("days_left", days_left),
+        ),
+        Window::Valid { .. } => {}
+    }
+}
+
+/// Standalone checks of a distribution identity.
+pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
+    let file = &id.file;
+    let c = &id.cert;
+    let who = c.name().to_string();
+    check_validity(
+        c,
+        file,
+        ctx,
+        (Code::CertExpired, Code::CertNotYetValid, Code::CertExpiring),
+        report,
+    );
+    let kind = id.kind();
+    if !kind.is_distribution() {
+        report.push(
+            Finding::new(
+                Code::CertNotDistribution,
+                file,
+                format!(
+                    "\"{who}\" is a {} certificate, not Apple/iPhone Distribution; use the team's distribution certificate",
+                    kind.name()
+                ),
+            )
+            .subject(who.clone())
+            .detail("kind", kind.name()),
+        );
+    }
+    match &id.key {
+        Some(_) if id.orphan_key => report.push(
+            Finding::new(
+                Code::CertKeyMismatch,
+                file,
+                format!("the private key does not belong to \"{who}\"; export the certificate together with its own key"),
+            )
+            .subject(who.clone()),
+        ),
+        None if id.from_p12 => report.push(
+            Finding::new(
+                Code::CertKeyMissing,
+                file,
+                format!("{file} holds \"{who}\" but no private key; export the identity with its key"),
+            )
+            .subject(who.clone()),
+        ),
+        _ => {}
+    }
+    let mut pool = id.chain.clone();
+    pool.extend(ctx.trust.intermediates.iter().cloned());
+    let mut item = cert_item("certificate", file, c).fact("has_private_key", id.key.is_some());
+    match build_chain(c, &pool, &ctx.trust.anchors) {
+        ChainResult::Trusted(chain) => {
+            item = item.fact(
+                "chain",
+                chain.iter().skip(1).map(|c| c.name().to_string()).collect::<Vec<_>>(),
+            );
+        }
+        ChainResult::Untrusted { missing_issuer, .. } => report.push(
+            Finding::new(
+                Code::CertUntrusted,
+                file,
+                format!(
+                    "\"{who}\" does not chain to Apple's root or a --trust-root (issuer \"{missing_issuer}\" not found)"
+                ),
+            )
+            .subject(who.clone())
+            .detail("missing_issuer", missing_issuer),
+        ),
+    }
+    report.item(item);
+}
+
+/// Checks that an identity can sign with a profile: listed, same team, right type.
+pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
+    let who = id.cert.name().to_string();
+    let pname = p.display_name();
+    if !p.lists(&id.cert) {
+        report.push(
+            Finding::new(
+                Code::ProfileCertMissing,
+                &p.file,
+                format!(
+                    "profile {pname} does not list \"{who}\" (SHA-1 {}) among its {} certificate(s); add it to the profile in the developer portal and download it again",
+                    id.cert.sha1,
+                    p.developer_certs.len()
+                ),
+            )
+            .subject(pname.clone())
+            .detail("certificate", id.cert.subject.as_str())
+            .detail("certificate_sha1", id.cert.sha1.as_str())
+            .detail("certificate_serial", id.cert.serial_hex.as_str())
+            .detail(
+                "profile_certificates",
+                p.developer_certs
+                    .iter()
+                    .map(|c| serde_json::json!({"subject": c.subject, "sha1": c.sha1, "not_after": at::rfc3339(c.not_after)}))
+                    .collect::<Vec<_>>(),
+            ),
+        );
+    }
+    if let Some(team) = id.team() {
+        let prefix_ok = p.app_id_prefix().is_none_or(|t| t == team);
+        if !p.team_ids.iter().any(|t| t == team) || !prefix_ok {
+            report.push(
+                Finding::new(
+                    Code::ProfileTeamMismatch,
+                    &p.file,
+                    format!(
+                        "profile {pname} belongs to team {}, but \"{who}\" is team {team}; use a profile from team {team}",
+                        p.team_ids.join(", ")
+                    ),
+                )
+                .subject(pname.clone())
+                .detail("certificate_team", team)
+                .detail("profile_teams", p.team_ids.clone()),
+            );
+        }
+    }
+    let kind = id.kind();
+    let mismatch = (p.kind.is_distribution() && kind.is_development())
+        || (!p.kind.is_distribution() && kind.is_distribution());
+    if mismatch {
+        report.push(
+            Finding::new(
+                Code::ProfileTypeMismatch,
+                &p.file,
+                format!(
+                    "profile {pname} is a {} profile but \"{who}\" is a {} certificate; pair distribution with distribution, development with development",
+                    p.kind.name(),
+                    kind.name()
+                ),
+            )
+            .subject(pname)
+            .detail("profile_type", p.kind.name())
+            .detail("certificate_kind", kind.name()),
+        );
+    }
+}

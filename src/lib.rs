@@ -1,0 +1,18 @@
+//! wrapsign: verify and re-sign iOS and Android signing material and apps.
+//!
+//! One module per domain; [`diag`] is the shared diagnostics model, [`report`]
+//! renders it, [`cli`] is the thin command line over [`verify`].
+
+pub mod at;
+pub mod cli;
+pub mod codes;
+pub mod crypto;
+pub mod diag;
+pub mod ios;
+pub mod keys;
+pub mod pkcs12;
+pub mod report;
+pub mod secret;
+pub mod sniff;
+pub mod verify;
+pub mod x509;

@@ -1,0 +1,83 @@
+use std::fmt::Write;
+
+use super::Meta;
+use crate::at;
+use crate::diag::{Report, Severity};
+
+fn paint(color: bool, code: &str, s: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn render(report: &Report, meta: &Meta) -> String {
+    let c = meta.color;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "wrapsign {} at {} (warning {} days ahead)",
+        meta.command,
+        at::rfc3339(meta.at),
+        meta.warn_days
+    );
+    if !report.items.is_empty() {
+        out.push('\n');
+        for i in &report.items {
+            let subject = i.subject.as_deref().unwrap_or("");
+            let mut facts = Vec::new();
+            for key in ["kind", "type", "team_id", "app_id", "bundle_id", "profile", "alias", "key"] {
+                if let Some(v) = i.facts.get(key) {
+                    match v {
+                        serde_json::Value::String(s) => facts.push(format!("{key} {s}")),
+                        other => facts.push(format!("{key} {other}")),
+                    }
+                }
+            }
+            if let Some(na) = i.not_after {
+                let days = at::days_until(meta.at, na);
+                facts.push(if days >= 0 {
+                    format!("until {} ({days} days)", at::day(na))
+                } else {
+                    format!("expired {}", at::day(na))
+                });
+            }
+            let _ = writeln!(out, "  {:<12} {subject}", i.kind);
+            let _ = writeln!(out, "  {:<12} {}  [{}]", "", facts.join(", "), i.file);
+        }
+    }
+    if !report.findings.is_empty() {
+        out.push('\n');
+    }
+    for f in &report.findings {
+        let (label, code) = match f.severity {
+            Severity::Error => ("error", "1;31"),
+            Severity::Warning => ("warning", "1;33"),
+            Severity::Info => ("info", "1;36"),
+        };
+        let _ = writeln!(out, "{}: {}", paint(c, code, &format!("{label}[{}]", f.code.name())), f.message);
+        match &f.subject {
+            Some(s) => {
+                let _ = writeln!(out, "  --> {} ({s})", f.file);
+            }
+            None => {
+                let _ = writeln!(out, "  --> {}", f.file);
+            }
+        }
+    }
+    let (e, w) = (report.count(Severity::Error), report.count(Severity::Warning));
+    let verdict = match meta.exit_code {
+        0 => paint(c, "1;32", "PASS"),
+        2 => paint(c, "1;31", "UNREADABLE INPUT"),
+        _ => paint(c, "1;31", "FAIL"),
+    };
+    let _ = writeln!(
+        out,
+        "\n{verdict}: {e} error{}, {w} warning{} (exit {})",
+        if e == 1 { "" } else { "s" },
+        if w == 1 { "" } else { "s" },
+        meta.exit_code
+    );
+    out
+}

@@ -1,0 +1,234 @@
+//! Certificate facts shared by every domain (iOS identities, profiles, keystores,
+//! APK signers, inventory): names, validity, fingerprints, key, extensions, and
+//! issuer/chain verification.
+
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use ::time::OffsetDateTime;
+use x509_parser::prelude::*;
+
+use crate::crypto::{self, KeyKind, SigAlg};
+
+/// A parsed certificate with the facts checks need. Owns its DER.
+#[derive(Clone, Debug)]
+pub struct Cert {
+    pub der: Vec<u8>,
+    pub subject: String,
+    pub issuer: String,
+    pub common_name: Option<String>,
+    pub org_unit: Option<String>,
+    pub organization: Option<String>,
+    /// The `UID` attribute (0.9.2342.19200300.100.1.1): team id or APNs topic on Apple certs.
+    pub uid: Option<String>,
+    pub serial_hex: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub sha1: String,
+    pub sha256: String,
+    /// DER SubjectPublicKeyInfo.
+    pub spki: Vec<u8>,
+    pub key: KeyKind,
+    pub signature_oid: String,
+    /// OIDs of every extension present.
+    pub extension_oids: Vec<String>,
+    /// Extended key usage OIDs.
+    pub eku: Vec<String>,
+    pub is_ca: bool,
+    raw_subject: Vec<u8>,
+    raw_issuer: Vec<u8>,
+    tbs: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+const OID_UID: &str = "0.9.2342.19200300.100.1.1";
+
+fn attr(name: &X509Name, oid: &str) -> Option<String> {
+    name.iter_attributes()
+        .find(|a| a.attr_type().to_id_string() == oid)
+        .and_then(|a| a.as_str().ok().map(str::to_string))
+}
+
+fn to_time(t: ASN1Time) -> OffsetDateTime {
+    t.to_datetime()
+}
+
+impl Cert {
+    pub fn from_der(der: &[u8]) -> Result<Cert, String> {
+        let (rest, c) = X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+        let used = der.len() - rest.len();
+        let der = &der[..used];
+        let subject = c.subject();
+        let ext_oids = c.extensions().iter().map(|e| e.oid.to_id_string()).collect();
+        let eku = match c.extended_key_usage() {
+            Ok(Some(e)) => {
+                let v = e.value;
+                let mut out = Vec::new();
+                if v.any {
+                    out.push("2.5.29.37.0".to_string());
+                }
+                if v.server_auth {
+                    out.push("1.3.6.1.5.5.7.3.1".to_string());
+                }
+                if v.client_auth {
+                    out.push("1.3.6.1.5.5.7.3.2".to_string());
+                }
+                if v.code_signing {
+                    out.push("1.3.6.1.5.5.7.3.3".to_string());
+                }
+                if v.email_protection {
+                    out.push("1.3.6.1.5.5.7.3.4".to_string());
+                }
+                if v.time_stamping {
+                    out.push("1.3.6.1.5.5.7.3.8".to_string());
+                }
+                if v.ocsp_signing {
+                    out.push("1.3.6.1.5.5.7.3.9".to_string());
+                }
+                out.extend(v.other.iter().map(|o| o.to_id_string()));
+                out
+            }
+            _ => Vec::new(),
+        };
+        let spki = c.public_key().raw.to_vec();
+        Ok(Cert {
+            der: der.to_vec(),
+            subject: subject.to_string(),
+            issuer: c.issuer().to_string(),
+            common_name: attr(subject, "2.5.4.3"),
+            org_unit: attr(subject, "2.5.4.11"),
+            organization: attr(subject, "2.5.4.10"),
+            uid: attr(subject, OID_UID),
+            serial_hex: hex::encode(c.raw_serial()),
+            not_before: to_time(c.validity().not_before),
+            not_after: to_time(c.validity().not_after),
+            sha1: hex::encode(Sha1::digest(der)),
+            sha256: hex::encode(Sha256::digest(der)),
+            key: crypto::key_kind(&spki),
+            spki,
+            signature_oid: c.signature_algorithm.algorithm.to_id_string(),
+            extension_oids: ext_oids,
+            eku,
+            is_ca: c.is_ca(),
+            raw_subject: subject.as_raw().to_vec(),
+            raw_issuer: c.issuer().as_raw().to_vec(),
+            tbs: c.tbs_certificate.as_ref().to_vec(),
+            signature: c.signature_value.data.to_vec(),
+        })
+    }
+
+    /// A short name for messages: the CN, else the whole subject.
+    pub fn name(&self) -> &str {
+        self.common_name.as_deref().unwrap_or(&self.subject)
+    }
+
+    pub fn has_extension(&self, oid: &str) -> bool {
+        self.extension_oids.iter().any(|o| o == oid)
+    }
+
+    pub fn is_self_issued(&self) -> bool {
+        self.raw_subject == self.raw_issuer
+    }
+
+    /// Whether `issuer`'s name matches this certificate's issuer name and its key
+    /// verifies this certificate's signature.
+    pub fn is_issued_by(&self, issuer: &Cert) -> bool {
+        self.raw_issuer == issuer.raw_subject && self.signature_verifies_with(&issuer.spki)
+    }
+
+    pub fn signature_verifies_with(&self, spki: &[u8]) -> bool {
+        match SigAlg::from_oid(&self.signature_oid, None) {
+            Some(alg) => crypto::verify(spki, alg, &self.tbs, &self.signature).is_ok(),
+            // RSASSA-PSS parameters are not decoded for certificates; Apple and
+            // Android material does not use them.
+            None => false,
+        }
+    }
+
+    pub fn same_key(&self, other: &Cert) -> bool {
+        self.spki == other.spki
+    }
+
+    pub fn serial_colon(&self) -> String {
+        self.serial_hex
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap_or("").to_uppercase())
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+}
+
+/// Result of building a chain from a leaf to a trust anchor.
+#[derive(Clone, Debug)]
+pub enum ChainResult {
+    /// Leaf, intermediates..., anchor.
+    Trusted(Vec<Cert>),
+    /// The chain as far as it could be built; the last one's issuer was not found.
+    Untrusted { partial: Vec<Cert>, missing_issuer: String },
+}
+
+/// Builds a chain from `leaf` through `pool` to one of `anchors`, verifying each
+/// signature. Validity periods are not checked here (callers report them at
+/// their own instant).
+pub fn build_chain(leaf: &Cert, pool: &[Cert], anchors: &[Cert]) -> ChainResult {
+    let mut chain = vec![leaf.clone()];
+    // A leaf that is itself an anchor is trusted as is.
+    if anchors.iter().any(|a| a.der == leaf.der) {
+        return ChainResult::Trusted(chain);
+    }
+    for _ in 0..8 {
+        let cur = chain.last().expect("chain is never empty");
+        if let Some(a) = anchors.iter().find(|a| cur.is_issued_by(a)) {
+            chain.push(a.clone());
+            return ChainResult::Trusted(chain);
+        }
+        if cur.is_self_issued() {
+            break;
+        }
+        match pool
+            .iter()
+            .find(|c| cur.is_issued_by(c) && !chain.iter().any(|x| x.der == c.der))
+        {
+            Some(next) => chain.push(next.clone()),
+            None => break,
+        }
+    }
+    let last = chain.last().expect("chain is never empty");
+    let missing_issuer = if last.is_self_issued() {
+        format!("{} (self-signed, not a trust anchor)", last.issuer)
+    } else {
+        last.issuer.clone()
+    };
+    ChainResult::Untrusted {
+        partial: chain,
+        missing_issuer,
+    }
+}
+
+/// Splits PEM or DER bytes into DER certificates. Non-certificate PEM blocks are skipped.
+pub fn certs_from_pem_or_der(data: &[u8]) -> Vec<Vec<u8>> {
+    if let Some(blocks) = pem_blocks(data) {
+        blocks
+            .into_iter()
+            .filter(|(label, _)| label == "CERTIFICATE" || label == "TRUSTED CERTIFICATE")
+            .map(|(_, der)| der)
+            .collect()
+    } else if Cert::from_der(data).is_ok() {
+        vec![data.to_vec()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Parses every `-----BEGIN X-----` block as (label, DER). `None` when the data is not PEM.
+pub fn pem_blocks(data: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    if !data.windows(11).any(|w| w == b"-----BEGIN ") {
+        return None;
+    }
+    Some(
+        x509_parser::pem::Pem::iter_from_buffer(data)
+            .map_while(Result::ok)
+            .map(|p| (p.label, p.contents))
+            .collect(),
+    )
+}
