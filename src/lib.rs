@@ -4,6 +4,7 @@
 //! renders it, [`cli`] is the thin command line over [`verify`].
 
 pub mod at;
+pub mod atomic;
 pub mod cli;
 pub mod codes;
 pub mod crypto;

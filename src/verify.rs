@@ -48,19 +48,7 @@ fn display(p: &Path) -> String {
 /// inputs become `input-unreadable` findings.
 pub fn run(req: &Request) -> Report {
     let mut report = Report::default();
-    let mut trust = Trust::apple();
-    for root in &req.trust_roots {
-        let file = display(root);
-        match std::fs::read(root) {
-            Ok(data) if trust.add_roots_from(&data) > 0 => {}
-            Ok(_) => report.push(Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("--trust-root {file} holds no certificate"),
-            )),
-            Err(e) => report.push(Finding::new(Code::InputUnreadable, &file, format!("cannot read {file}: {e}"))),
-        }
-    }
+    let trust = Trust::with_roots(&req.trust_roots, &mut report);
     let ctx = Ctx {
         at: req.at,
         warn_days: req.warn_days,
@@ -93,7 +81,11 @@ pub fn run(req: &Request) -> Report {
     let mut identities = Vec::new();
     let single = identity_paths.len() == 1;
     for (i, p) in identity_paths.iter().enumerate() {
-        let key = if i == 0 && (req.cert.is_some() || single) { req.key.as_deref() } else { None };
+        let key = if i == 0 && (req.cert.is_some() || single) {
+            req.key.as_deref()
+        } else {
+            None
+        };
         match ios::certificate::load(p, req.cert_pass.as_ref(), key) {
             Ok(id) => {
                 ios::certificate::check(&id, &ctx, &mut report);
@@ -117,7 +109,11 @@ pub fn run(req: &Request) -> Report {
                 }
                 profiles.push(pr);
             }
-            Err(e) => report.push(Finding::new(Code::InputUnreadable, &file, format!("{file}: {e}"))),
+            Err(e) => report.push(Finding::new(
+                Code::InputUnreadable,
+                &file,
+                format!("{file}: {e}"),
+            )),
         }
     }
 
@@ -137,7 +133,11 @@ pub fn run(req: &Request) -> Report {
             Err(f) => report.push(f),
         }
     }
-    if identity_paths.is_empty() && profile_paths.is_empty() && app_paths.is_empty() && report.findings.is_empty() {
+    if identity_paths.is_empty()
+        && profile_paths.is_empty()
+        && app_paths.is_empty()
+        && report.findings.is_empty()
+    {
         report.push(Finding::new(
             Code::InputUnreadable,
             "<none>",

@@ -93,7 +93,10 @@ impl Source {
                     Err(e) => return Err(format!("{name}: {e}")),
                 };
                 if f.size() > limit {
-                    return Err(format!("{name} expands to {} bytes, over the {limit}-byte limit", f.size()));
+                    return Err(format!(
+                        "{name} expands to {} bytes, over the {limit}-byte limit",
+                        f.size()
+                    ));
                 }
                 f.by_ref()
                     .take(limit)
@@ -131,7 +134,8 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
         }
         (Source::Dir(path.to_path_buf()), names, String::new())
     } else {
-        let f = std::fs::File::open(path).map_err(|e| unreadable(format!("cannot read {file}: {e}")))?;
+        let f = std::fs::File::open(path)
+            .map_err(|e| unreadable(format!("cannot read {file}: {e}")))?;
         let z = zip::ZipArchive::new(std::io::BufReader::new(f))
             .map_err(|e| unreadable(format!("{file} is not a readable zip/IPA: {e}")))?;
         let mut names = Vec::with_capacity(z.len());
@@ -161,10 +165,9 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
 
     // Every folder named *.app / *.appex / *.framework under the main bundle is a
     // bundle; debug symbols are not part of the app.
+    // The main bundle: `Payload/X.app` in an IPA, the folder itself ("") for a `.app`.
     let mut roots = BTreeSet::new();
-    if !root.is_empty() {
-        roots.insert(root.clone());
-    }
+    roots.insert(root.clone());
     for n in &names {
         if !n.starts_with(&root) || n.contains(".dSYM/") {
             continue;
@@ -179,7 +182,11 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
     }
     let mut bundles = Vec::new();
     for r in roots {
-        let prefix = if r.is_empty() { String::new() } else { format!("{r}/") };
+        let prefix = if r.is_empty() {
+            String::new()
+        } else {
+            format!("{r}/")
+        };
         let kind = if r == root {
             BundleKind::App
         } else if r.ends_with(".appex") {
@@ -200,7 +207,9 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
         };
         let info: Option<Dictionary> = match info {
             Some(d) => Some(plist::from_bytes(&d).map_err(|e| {
-                unreadable(format!("{file}: {prefix}Info.plist is not a valid plist: {e}"))
+                unreadable(format!(
+                    "{file}: {prefix}Info.plist is not a valid plist: {e}"
+                ))
             })?),
             None => None,
         };
@@ -215,11 +224,19 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
         let profile = src
             .read(&format!("{prefix}embedded.mobileprovision"), MAX_PLIST)
             .map_err(|e| unreadable(format!("{file}: {e}")))?
-            .map(|d| Profile::parse(&format!("{file}!{prefix}embedded.mobileprovision"), &d, &ctx.trust));
+            .map(|d| {
+                Profile::parse(
+                    &format!("{file}!{prefix}embedded.mobileprovision"),
+                    &d,
+                    &ctx.trust,
+                )
+            });
         let signature = match &executable {
             Some(exe) => match src.read(&format!("{prefix}{exe}"), MAX_EXECUTABLE) {
                 Ok(Some(data)) => read_code_signature(&data).transpose(),
-                Ok(None) => Some(Err(format!("the executable {prefix}{exe} named by Info.plist is missing"))),
+                Ok(None) => Some(Err(format!(
+                    "the executable {prefix}{exe} named by Info.plist is missing"
+                ))),
                 Err(e) => Some(Err(e)),
             },
             None => None,
@@ -250,23 +267,33 @@ pub fn unsafe_name(name: &str) -> bool {
 
 /// Reads the first signed slice's code signature. `Ok(None)` means unsigned.
 pub fn read_code_signature(data: &[u8]) -> Result<Option<CodeSig>, String> {
-    let mach = apple_codesign::MachFile::parse(data).map_err(|e| format!("not a valid Mach-O: {e}"))?;
+    let mach =
+        apple_codesign::MachFile::parse(data).map_err(|e| format!("not a valid Mach-O: {e}"))?;
     for m in mach.iter_macho() {
-        let Some(sig) = m.code_signature().map_err(|e| format!("unreadable code signature: {e}"))? else {
+        let Some(sig) = m
+            .code_signature()
+            .map_err(|e| format!("unreadable code signature: {e}"))?
+        else {
             continue;
         };
         let cd = sig
             .code_directory()
             .map_err(|e| format!("unreadable CodeDirectory: {e}"))?
             .ok_or("code signature without a CodeDirectory")?;
-        let entitlements = match sig.entitlements().map_err(|e| format!("unreadable entitlements: {e}"))? {
+        let entitlements = match sig
+            .entitlements()
+            .map_err(|e| format!("unreadable entitlements: {e}"))?
+        {
             Some(blob) => Some(
                 plist::from_bytes::<Dictionary>(blob.as_str().as_bytes())
                     .map_err(|e| format!("entitlements are not a valid plist: {e}"))?,
             ),
             None => None,
         };
-        let signer = match sig.signed_data().map_err(|e| format!("unreadable CMS signature: {e}"))? {
+        let signer = match sig
+            .signed_data()
+            .map_err(|e| format!("unreadable CMS signature: {e}"))?
+        {
             Some(sd) => sd.signers().next().and_then(|s| {
                 sd.certificates()
                     .find(|c| s.signature_verifier(std::iter::once(*c)).is_ok())
@@ -297,7 +324,12 @@ pub fn choose_profile<'a>(bundle: &'a Bundle, given: &'a [Profile]) -> Option<&'
 
 /// Checks an app: each bundle against its profile, its signature and entitlements.
 /// Returns the profiles that apply (for identity checks by the caller).
-pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Report) -> Vec<&'a Profile> {
+pub fn check<'a>(
+    app: &'a App,
+    given: &'a [Profile],
+    ctx: &Ctx,
+    report: &mut Report,
+) -> Vec<&'a Profile> {
     let file = &app.file;
     let mut used: Vec<&Profile> = Vec::new();
     for b in &app.bundles {
@@ -327,13 +359,17 @@ pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Rep
         }
         match &b.signature {
             Some(Err(e)) => report.push(
-                Finding::new(Code::InputUnreadable, file, format!("{}: {e}", b.path)).subject(subject.clone()),
+                Finding::new(Code::InputUnreadable, file, format!("{}: {e}", b.path))
+                    .subject(subject.clone()),
             ),
             None if b.executable.is_some() && b.kind.needs_profile() => report.push(
                 Finding::new(
                     Code::AppUnsigned,
                     file,
-                    format!("{} is not signed; sign it (wrapsign sign) before distribution", b.path),
+                    format!(
+                        "{} is not signed; sign it (wrapsign sign) before distribution",
+                        b.path
+                    ),
                 )
                 .subject(subject.clone()),
             ),
@@ -355,7 +391,10 @@ pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Rep
             continue;
         };
         let chosen = choose_profile(b, given);
-        if b.kind == BundleKind::App && !given.is_empty() && !given.iter().any(|p| p.matches_bundle_id(bundle_id)) {
+        if b.kind == BundleKind::App
+            && !given.is_empty()
+            && !given.iter().any(|p| p.matches_bundle_id(bundle_id))
+        {
             report.push(
                 Finding::new(
                     Code::BundleIdMismatch,
@@ -373,7 +412,10 @@ pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Rep
                 Finding::new(
                     Code::ProfileMissing,
                     file,
-                    format!("{} ({bundle_id}) has no provisioning profile; pass one with --profile", b.path),
+                    format!(
+                        "{} ({bundle_id}) has no provisioning profile; pass one with --profile",
+                        b.path
+                    ),
                 )
                 .subject(subject.clone()),
             ),
@@ -438,7 +480,9 @@ pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Rep
                         .detail("signer_sha1", signer.sha1.as_str()),
                     );
                 }
-                item = item.fact("signer", signer.subject.as_str()).fact("signer_sha1", signer.sha1.as_str());
+                item = item
+                    .fact("signer", signer.subject.as_str())
+                    .fact("signer_sha1", signer.sha1.as_str());
             }
             if let Some(team) = &sig.team_id {
                 item = item.fact("team_id", team.as_str());

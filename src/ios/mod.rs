@@ -2,9 +2,11 @@
 //! Apple concept.
 
 pub mod app;
+pub mod bundle;
 pub mod certificate;
 pub mod entitlements;
 pub mod profile;
+pub mod sign;
 pub mod trust;
 
 use time::OffsetDateTime;
