@@ -749,6 +749,30 @@ fn resigns_very_capable_app_and_reports_dropped_entitlements() {
     assert!(!out2.exists());
 }
 
+#[test]
+fn refuses_skeleton_ipa_without_executables() {
+    let Some(c) = conformance() else { return };
+    // fastlane's ContainsWatchApp.ipa: a leading folder, __MACOSX entries and no binaries.
+    let input = c.join("fastlane/ContainsWatchApp.ipa");
+    let before = sha256(&input);
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("w.ipa");
+    let o = sign(
+        &input,
+        &out,
+        &[
+            "--profile",
+            s(&r("profiles/enterprise-app.mobileprovision")),
+        ],
+    );
+    let rep = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{rep}");
+    assert!(rep.contains("ContainsWatchApp/Payload/Sample.app/Sample: the executable Sample named by Info.plist is missing"), "{rep}");
+    assert!(rep.contains("Watch/Sample WatchKit App.app"), "{rep}");
+    assert_eq!(sha256(&input), before);
+    assert_only(t.path(), &[]);
+}
+
 /// Runs a sign that must be stopped by the gate: exit 1, the finding named,
 /// nothing written, input untouched.
 fn assert_gate(cert: &str, profiles: &[&str], finding: &str) {

@@ -17,6 +17,7 @@ use std::io::{self, Read, Seek, Write};
 use std::path::{Component, Path, PathBuf};
 
 use indicatif::ProgressBar;
+use rayon::prelude::*;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
@@ -298,17 +299,17 @@ pub fn extract_ipa(path: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
     let io_err = |name: &str, e: &dyn std::fmt::Display| {
         unreadable(&file, format!("{file}: cannot extract {name}: {e}"))
     };
+    // Pass 1 (sequential, cheap): folders, and link targets read and checked.
     let mut links = Vec::new();
     let mut dirs = Vec::new();
+    let mut files = Vec::new();
     for e in &entries {
         let dest = root.join(e.name.trim_end_matches('/'));
         if e.is_dir {
             std::fs::create_dir_all(&dest).map_err(|x| io_err(&e.name, &x))?;
             dirs.push((dest, e.index));
-            continue;
-        }
-        let mut zf = z.by_index(e.index).map_err(|x| io_err(&e.name, &x))?;
-        if e.is_symlink {
+        } else if e.is_symlink {
+            let mut zf = z.by_index(e.index).map_err(|x| io_err(&e.name, &x))?;
             let mut target = Vec::new();
             zf.by_ref()
                 .take(MAX_LINK)
@@ -319,33 +320,49 @@ pub fn extract_ipa(path: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
             })?;
             check_link(&file, &e.name, &target, &app_rel)?;
             links.push((e.name.clone(), target));
-            continue;
+        } else {
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(|x| io_err(&e.name, &x))?;
+            }
+            files.push((e, dest));
         }
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|x| io_err(&e.name, &x))?;
-        }
-        let mode = safe_mode(zf.unix_mode(), false);
-        let out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&dest)
-            .map_err(|x| io_err(&e.name, &x))?;
-        let mut w = io::BufWriter::with_capacity(256 << 10, out);
-        // Reading to the end makes the zip crate check the CRC; `take` bounds a
-        // lying size field.
-        let n = io::copy(&mut zf.by_ref().take(e.size.saturating_add(1)), &mut w)
-            .map_err(|x| io_err(&e.name, &x))?;
-        if n != e.size {
-            return Err(io_err(
-                &e.name,
-                &format!("{n} bytes instead of the declared {}", e.size),
-            ));
-        }
-        w.flush().map_err(|x| io_err(&e.name, &x))?;
-        drop(w);
-        set_mode(&dest, mode).map_err(|x| io_err(&e.name, &x))?;
-        bar.inc(e.size);
     }
+    // Pass 2: inflate the files on every core, one archive handle per worker.
+    files.par_iter().try_for_each_init(
+        || {
+            std::fs::File::open(path)
+                .ok()
+                .and_then(|f| ZipArchive::new(io::BufReader::new(f)).ok())
+        },
+        |za, (e, dest)| -> Result<(), Finding> {
+            let z = za
+                .as_mut()
+                .ok_or_else(|| unreadable(&file, format!("cannot reopen {file}")))?;
+            let mut zf = z.by_index(e.index).map_err(|x| io_err(&e.name, &x))?;
+            let mode = safe_mode(zf.unix_mode(), false);
+            let out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(dest)
+                .map_err(|x| io_err(&e.name, &x))?;
+            let mut w = io::BufWriter::with_capacity(256 << 10, out);
+            // Reading to the end makes the zip crate check the CRC; `take` bounds a
+            // lying size field.
+            let n = io::copy(&mut zf.by_ref().take(e.size.saturating_add(1)), &mut w)
+                .map_err(|x| io_err(&e.name, &x))?;
+            if n != e.size {
+                return Err(io_err(
+                    &e.name,
+                    &format!("{n} bytes instead of the declared {}", e.size),
+                ));
+            }
+            w.flush().map_err(|x| io_err(&e.name, &x))?;
+            drop(w);
+            set_mode(dest, mode).map_err(|x| io_err(&e.name, &x))?;
+            bar.inc(e.size);
+            Ok(())
+        },
+    )?;
     for (name, target) in &links {
         let at = root.join(name);
         if let Some(parent) = at.parent() {
@@ -547,31 +564,51 @@ pub fn write_ipa<W: Write + Seek>(
     }
 
     let disk_app = ex.app_dir();
-    let total: u64 = walkdir::WalkDir::new(&disk_app)
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
-        .sum();
-    bar.set_position(0);
-    bar.set_length(total);
-    let mut buf = vec![0u8; 256 << 10];
+    let mut walked = Vec::new();
     for e in walkdir::WalkDir::new(&disk_app)
         .follow_links(false)
         .sort_by_file_name()
     {
         let e = e.map_err(|e| format!("cannot read the signed app: {e}"))?;
-        let rel = match e.path().strip_prefix(&ex.root) {
-            Ok(r) => r.to_string_lossy().replace('\\', "/"),
-            Err(_) => continue,
+        let Ok(rel) = e.path().strip_prefix(&ex.root) else {
+            continue;
         };
-        let name = format!("{prefix}{rel}");
-        let orig = by_name.get(name.as_str()).copied();
-        let time = orig.and_then(|o| o.time).unwrap_or(now);
+        let name = format!("{prefix}{}", rel.to_string_lossy().replace('\\', "/"));
         let meta = e
             .path()
             .symlink_metadata()
             .map_err(|e| format!("cannot read the signed app: {e}"))?;
+        walked.push((e.into_path(), name, meta));
+    }
+    // Which files signing left unchanged (same size and CRC as the original
+    // entry): those are copied compressed, as they were. Hashed on every core.
+    let same: Vec<bool> = walked
+        .par_iter()
+        .map(|(path, name, meta)| match by_name.get(name.as_str()) {
+            Some(o)
+                if original.is_some()
+                    && meta.is_file()
+                    && !o.is_dir
+                    && !o.is_symlink
+                    && o.size == meta.len() =>
+            {
+                crc_of(path).map(|c| c == o.crc32).unwrap_or(false)
+            }
+            _ => false,
+        })
+        .collect();
+    bar.set_position(0);
+    bar.set_length(
+        walked
+            .iter()
+            .filter(|w| w.2.is_file())
+            .map(|w| w.2.len())
+            .sum(),
+    );
+    let mut buf = vec![0u8; 256 << 10];
+    for ((path, name, meta), same) in walked.iter().zip(same) {
+        let orig = by_name.get(name.as_str()).copied();
+        let time = orig.and_then(|o| o.time).unwrap_or(now);
         let ft = meta.file_type();
         if ft.is_dir() {
             let opts = SimpleFileOptions::default()
@@ -579,21 +616,14 @@ pub fn write_ipa<W: Write + Seek>(
                 .unix_permissions(0o755);
             w.add_directory(format!("{name}/"), opts).map_err(zerr)?;
         } else if ft.is_symlink() {
-            let target = std::fs::read_link(e.path()).map_err(ioerr)?;
+            let target = std::fs::read_link(path).map_err(ioerr)?;
             let opts = SimpleFileOptions::default()
                 .last_modified_time(time)
                 .unix_permissions(0o755);
-            w.add_symlink(&name, target.to_string_lossy(), opts)
+            w.add_symlink(name, target.to_string_lossy(), opts)
                 .map_err(zerr)?;
         } else {
             let len = meta.len();
-            // Unchanged by signing: copy the compressed bytes as they were.
-            let same = match (orig, zin.as_mut()) {
-                (Some(o), Some(_)) if !o.is_dir && !o.is_symlink && o.size == len => {
-                    crc_of(e.path()).map_err(ioerr)? == o.crc32
-                }
-                _ => false,
-            };
             if let (true, Some(z), Some(o)) = (same, zin.as_mut(), orig) {
                 let raw = z.by_index_raw(o.index).map_err(zerr)?;
                 w.raw_copy_file(raw).map_err(zerr)?;
@@ -602,10 +632,10 @@ pub fn write_ipa<W: Write + Seek>(
                 let opts = SimpleFileOptions::default()
                     .compression_method(CompressionMethod::Deflated)
                     .last_modified_time(now)
-                    .unix_permissions(file_mode(&meta) | 0o644)
+                    .unix_permissions(file_mode(meta) | 0o644)
                     .large_file(len >= u32::MAX as u64);
-                w.start_file(&name, opts).map_err(zerr)?;
-                let mut f = std::fs::File::open(e.path()).map_err(ioerr)?;
+                w.start_file(name, opts).map_err(zerr)?;
+                let mut f = std::fs::File::open(path).map_err(ioerr)?;
                 loop {
                     let n = f.read(&mut buf).map_err(ioerr)?;
                     if n == 0 {

@@ -33,11 +33,11 @@ pub fn not_allowed(signed: &Dictionary, profile: &Dictionary) -> Vec<(String, St
     let mut out = Vec::new();
     for (key, have) in signed {
         match profile.get(key) {
-            None => {
-                if !matches!(have, Value::Boolean(false)) {
-                    out.push((key.clone(), "the profile does not grant it".to_string()));
-                }
+            // `false` needs no grant.
+            None if !matches!(have, Value::Boolean(false)) => {
+                out.push((key.clone(), "the profile does not grant it".to_string()));
             }
+            None => {}
             Some(granted) if !value_allowed(have, granted) => {
                 out.push((
                     key.clone(),

@@ -35,6 +35,8 @@ impl ProfileType {
 }
 
 /// The outcome of checking the CMS signature.
+// One per profile: the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum SignatureStatus {
     /// Signature and digest verify; `chain` is leaf..anchor when trusted.

@@ -754,9 +754,8 @@ fn plan(
                     l.profile.display_name()
                 ),
                 None => format!(
-                    "profile {} (App ID {}) matches no bundle of {file}; name its bundle with --profile BUNDLE_ID=FILE or drop it",
+                    "profile {} matches no bundle of {file}; name its bundle with --profile BUNDLE_ID=FILE or drop it",
                     l.profile.display_name(),
-                    l.profile.app_id.as_deref().unwrap_or("none")
                 ),
             };
             report.push(
