@@ -1018,6 +1018,75 @@ fn bundle_id_rewrite_follows_nested_ids() {
 }
 
 #[test]
+fn entitlements_file_overrides_the_main_app() {
+    let t = tempfile::tempdir().unwrap();
+    let file = t.path().join("app.entitlements");
+    // Xcode-style source file: placeholders, a capability the profile lacks, push for development.
+    std::fs::write(
+        &file,
+        br#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict>
+<key>keychain-access-groups</key><array><string>$(AppIdentifierPrefix)com.example.shared</string></array>
+<key>aps-environment</key><string>development</string>
+<key>com.apple.developer.healthkit</key><true/>
+</dict></plist>"#,
+    )
+    .unwrap();
+    let out = t.path().join("e.ipa");
+    let mut args = sample_profiles();
+    args.extend([
+        "--entitlements".to_string(),
+        s(&file).to_string(),
+        "--format".into(),
+        "json".into(),
+    ]);
+    let o = sign(&r("samples/WrapDemo.ipa"), &out, &strs(&args));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let dropped: Vec<&str> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["name"] == "entitlement-dropped")
+        .filter_map(|f| f["details"]["entitlement"].as_str())
+        .collect();
+    assert_eq!(dropped, vec!["com.apple.developer.healthkit"]);
+    let x = t.path().join("x");
+    unzip_to(&out, &x);
+    let app = x.join("Payload/WrapDemo.app");
+    let main = read_sigs(&app.join("WrapDemo"))
+        .remove(0)
+        .entitlements
+        .unwrap();
+    assert_eq!(
+        main,
+        ents(&[
+            (
+                "application-identifier",
+                vs("WSTEST0001.com.example.wrapdemo")
+            ),
+            ("com.apple.developer.team-identifier", vs("WSTEST0001")),
+            ("get-task-allow", Value::Boolean(false)),
+            ("aps-environment", vs("production")),
+            (
+                "keychain-access-groups",
+                arr(&["WSTEST0001.com.example.shared"])
+            ),
+        ])
+    );
+    // The extension keeps the entitlements it was signed with.
+    let share = read_sigs(&app.join("PlugIns/WrapShare.appex/WrapShare"))
+        .remove(0)
+        .entitlements
+        .unwrap();
+    assert_eq!(
+        share,
+        sample_ents("WSTEST0001", "com.example.wrapdemo.share")
+    );
+}
+
+#[test]
 fn in_place_replaces_only_after_success() {
     let t = tempfile::tempdir().unwrap();
     let ipa = t.path().join("app.ipa");

@@ -327,42 +327,52 @@ pub fn extract_ipa(path: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
             files.push((e, dest));
         }
     }
-    // Pass 2: inflate the files on every core, one archive handle per worker.
-    files.par_iter().try_for_each_init(
-        || {
-            std::fs::File::open(path)
+    // Pass 2: inflate the files on every core. Biggest first, dealt round-robin
+    // into one batch per worker, each with its own archive handle.
+    files.sort_by_key(|(e, _)| std::cmp::Reverse(e.size));
+    let workers = rayon::current_num_threads().max(1);
+    let mut batches: Vec<Vec<&(&Entry, PathBuf)>> = vec![Vec::new(); workers];
+    for (i, f) in files.iter().enumerate() {
+        if let Some(b) = batches.get_mut(i % workers) {
+            b.push(f);
+        }
+    }
+    batches
+        .par_iter()
+        .try_for_each(|batch| -> Result<(), Finding> {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut z = std::fs::File::open(path)
                 .ok()
                 .and_then(|f| ZipArchive::new(io::BufReader::new(f)).ok())
-        },
-        |za, (e, dest)| -> Result<(), Finding> {
-            let z = za
-                .as_mut()
                 .ok_or_else(|| unreadable(&file, format!("cannot reopen {file}")))?;
-            let mut zf = z.by_index(e.index).map_err(|x| io_err(&e.name, &x))?;
-            let mode = safe_mode(zf.unix_mode(), false);
-            let out = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(dest)
-                .map_err(|x| io_err(&e.name, &x))?;
-            let mut w = io::BufWriter::with_capacity(256 << 10, out);
-            // Reading to the end makes the zip crate check the CRC; `take` bounds a
-            // lying size field.
-            let n = io::copy(&mut zf.by_ref().take(e.size.saturating_add(1)), &mut w)
-                .map_err(|x| io_err(&e.name, &x))?;
-            if n != e.size {
-                return Err(io_err(
-                    &e.name,
-                    &format!("{n} bytes instead of the declared {}", e.size),
-                ));
+            for (e, dest) in batch.iter().map(|x| (x.0, &x.1)) {
+                let mut zf = z.by_index(e.index).map_err(|x| io_err(&e.name, &x))?;
+                let mode = safe_mode(zf.unix_mode(), false);
+                let out = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(dest)
+                    .map_err(|x| io_err(&e.name, &x))?;
+                let mut w = io::BufWriter::with_capacity(256 << 10, out);
+                // Reading to the end makes the zip crate check the CRC; `take` bounds a
+                // lying size field.
+                let n = io::copy(&mut zf.by_ref().take(e.size.saturating_add(1)), &mut w)
+                    .map_err(|x| io_err(&e.name, &x))?;
+                if n != e.size {
+                    return Err(io_err(
+                        &e.name,
+                        &format!("{n} bytes instead of the declared {}", e.size),
+                    ));
+                }
+                w.flush().map_err(|x| io_err(&e.name, &x))?;
+                drop(w);
+                set_mode(dest, mode).map_err(|x| io_err(&e.name, &x))?;
+                bar.inc(e.size);
             }
-            w.flush().map_err(|x| io_err(&e.name, &x))?;
-            drop(w);
-            set_mode(dest, mode).map_err(|x| io_err(&e.name, &x))?;
-            bar.inc(e.size);
             Ok(())
-        },
-    )?;
+        })?;
     for (name, target) in &links {
         let at = root.join(name);
         if let Some(parent) = at.parent() {

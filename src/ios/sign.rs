@@ -538,7 +538,6 @@ fn plan(
             return None;
         }
     }
-    let team = id.team().unwrap_or_default().to_string();
     let override_ents = match &req.entitlements {
         Some(p) => {
             let efile = p.display().to_string();
@@ -708,6 +707,12 @@ fn plan(
         } else {
             sig.and_then(|s| s.entitlements.as_ref())
         };
+        // The certificate's team; a certificate without one signs for the profile's.
+        let team = id
+            .team()
+            .or_else(|| prof.team_ids.first().map(String::as_str))
+            .unwrap_or_default()
+            .to_string();
         let derived = entitlements::derive(&DeriveInput {
             requested,
             granted: &prof.entitlements,
