@@ -55,6 +55,12 @@ fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Prints a SKIP line that `cargo test` shows even for passing tests (it only
+/// captures the print macros, not direct writes to stderr).
+fn skip(why: &str) {
+    let _ = writeln!(std::io::stderr(), "SKIP: {why}");
+}
+
 /// `sign INPUT --out OUT` with the test identity and the given extra arguments.
 fn sign_with(cert: &str, input: &Path, out: &Path, extra: &[&str]) -> Output {
     let cert = r(cert);
@@ -377,10 +383,10 @@ fn check_signed_app(
 
 fn rcodesign_cross_check(app: &Path, team: &str, ids: &[&str]) {
     if !have("rcodesign") {
-        eprintln!(
-            "SKIP: rcodesign not installed (cross-check of {})",
+        skip(&format!(
+            "rcodesign not installed (cross-check of {})",
             app.display()
-        );
+        ));
         return;
     }
     let o = Command::new("rcodesign")
@@ -526,7 +532,7 @@ fn resigns_the_sample_ipa_and_reads_back() {
 #[test]
 fn resigns_for_another_team() {
     if !have("openssl") {
-        eprintln!("SKIP: openssl not installed");
+        skip("openssl not installed");
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -567,9 +573,7 @@ fn conformance() -> Option<PathBuf> {
     if c.is_dir() {
         Some(c)
     } else {
-        eprintln!(
-            "SKIP: ../shared/conformance is absent; the real-IPA re-signing tests did not run"
-        );
+        skip("../shared/conformance is absent; the real-IPA re-signing tests did not run");
         None
     }
 }
@@ -578,7 +582,7 @@ fn conformance() -> Option<PathBuf> {
 fn resigns_real_appstub_ipa() {
     let Some(c) = conformance() else { return };
     if !have("openssl") {
-        eprintln!("SKIP: openssl not installed");
+        skip("openssl not installed");
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -646,7 +650,7 @@ fn resigns_real_appstub_ipa() {
 fn resigns_very_capable_app_and_reports_dropped_entitlements() {
     let Some(c) = conformance() else { return };
     if !have("openssl") {
-        eprintln!("SKIP: openssl not installed");
+        skip("openssl not installed");
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -932,7 +936,7 @@ fn wildcard_profile_when_allowed_expands_the_app_id() {
 #[test]
 fn bundle_id_rewrite_follows_nested_ids() {
     if !have("openssl") {
-        eprintln!("SKIP: openssl not installed");
+        skip("openssl not installed");
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -1384,14 +1388,14 @@ fn keeps_internal_symlinks_and_other_top_level_folders() {
             .unwrap();
         assert_eq!(e.get("symlink"), Some(&vs("wrap.png")));
     } else {
-        eprintln!("SKIP: unzip not installed (symlink extraction check)");
+        skip("unzip not installed (symlink extraction check)");
     }
 }
 
 #[test]
 fn sigterm_leaves_nothing_behind() {
     if !have("kill") {
-        eprintln!("SKIP: kill not available");
+        skip("kill not available");
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -1450,7 +1454,7 @@ fn sigterm_leaves_nothing_behind() {
     }
     if !seen {
         let _ = child.wait();
-        eprintln!("SKIP: signing finished before it could be interrupted");
+        skip("signing finished before it could be interrupted");
         return;
     }
     Command::new("kill")
