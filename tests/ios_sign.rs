@@ -881,6 +881,25 @@ fn gate_team_mismatch_and_missing_profile() {
 }
 
 #[test]
+fn policy_cannot_sign_a_bundle_without_its_profile() {
+    // Even with every finding allowed, a bundle without a profile is never signed.
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("o.ipa");
+    let o = sign(
+        &r("samples/WrapDemo.ipa"),
+        &out,
+        &[
+            "--profile",
+            s(&r("profiles/enterprise-app.mobileprovision")),
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_only(t.path(), &[]);
+}
+
+#[test]
 fn missing_profile_names_the_bundle() {
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("o.ipa");

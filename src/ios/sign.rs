@@ -139,7 +139,11 @@ fn finish(
     written: Option<PathBuf>,
 ) -> Outcome {
     report.apply(policy);
-    let exit_code = report.exit_code(fail_on);
+    let mut exit_code = report.exit_code(fail_on);
+    // Nothing written is never a success, whatever `--fail-on`/`--allow` say.
+    if written.is_none() && exit_code == 0 {
+        exit_code = 1;
+    }
     Outcome {
         report,
         exit_code,
@@ -504,7 +508,7 @@ fn map_id(old_main: Option<&str>, new_main: Option<&str>, id: &str) -> Option<St
 }
 
 /// Pairs each bundle with its profile and derives its entitlements. `None` when
-/// the app cannot be read at all (the finding is in the report).
+/// some bundle cannot be signed as it must be (the findings are in the report).
 fn plan(
     req: &Request,
     ex: &Extracted,
@@ -769,7 +773,13 @@ fn plan(
             );
         }
     }
-    Some(plans)
+    // A bundle that could not be planned (unreadable, no id, no profile) would
+    // keep its old entitlements or profile: never sign then, whatever the policy.
+    let complete = plans.len() == app.bundles.len()
+        && plans
+            .iter()
+            .all(|p| !p.kind.needs_profile() || p.profile.is_some());
+    complete.then_some(plans)
 }
 
 fn bundle_dir(ex: &Extracted, path: &str) -> PathBuf {
