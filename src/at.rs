@@ -79,7 +79,10 @@ mod tests {
 
     #[test]
     fn parses_both_forms() {
-        assert_eq!(rfc3339(parse("2027-03-01").unwrap()), "2027-03-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(parse("2027-03-01").unwrap()),
+            "2027-03-01T00:00:00Z"
+        );
         assert_eq!(
             rfc3339(parse("2027-03-01T09:30:00+02:00").unwrap()),
             "2027-03-01T07:30:00Z"
@@ -91,7 +94,10 @@ mod tests {
     fn windows() {
         let nb = parse("2025-01-01").unwrap();
         let na = parse("2026-01-01").unwrap();
-        assert_eq!(window(Some(nb), na, parse("2024-12-31").unwrap(), 30), Window::NotYetValid);
+        assert_eq!(
+            window(Some(nb), na, parse("2024-12-31").unwrap(), 30),
+            Window::NotYetValid
+        );
         assert_eq!(
             window(Some(nb), na, parse("2026-01-03").unwrap(), 30),
             Window::Expired { days_ago: 2 }

@@ -17,6 +17,7 @@ use crate::{at, verify};
     version,
     about = "Verify and re-sign iOS and Android signing material and apps before wrapping or shipping them",
     long_about = None,
+    args_override_self = true,
     after_help = "Exit codes: 0 no error findings, 1 at least one error finding, 2 usage error or unreadable input.\nPasswords (SPEC): pass:VALUE, env:VAR, file:PATH or stdin; prompted on a terminal when omitted."
 )]
 pub struct Cli {
@@ -27,7 +28,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check certificates, profiles and apps; fail (exit 1) on expired or mismatched material
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(ExplainArgs),
 }
@@ -123,7 +124,11 @@ fn password(flag: &str, s: &Option<String>) -> Result<Option<PasswordSpec>, Stri
 impl CheckArgs {
     pub fn policy(&self) -> Result<Policy, String> {
         let mut p = Policy::default();
-        for (names, level) in [(&self.allow, Level::Allow), (&self.warn, Level::Warn), (&self.deny, Level::Deny)] {
+        for (names, level) in [
+            (&self.allow, Level::Allow),
+            (&self.warn, Level::Warn),
+            (&self.deny, Level::Deny),
+        ] {
             for n in names {
                 p.set(n, level)?;
             }
@@ -183,19 +188,31 @@ fn run_verify(a: VerifyArgs) -> i32 {
 fn run_explain(a: ExplainArgs) -> i32 {
     if a.list {
         for c in Code::ALL {
-            println!("{:<28} {:<8} {}", c.name(), c.default_severity().as_str(), c.title());
+            println!(
+                "{:<28} {:<8} {}",
+                c.name(),
+                c.default_severity().as_str(),
+                c.title()
+            );
         }
         return 0;
     }
     let name = a.name.unwrap_or_default();
     match Code::from_name(&name) {
         Some(c) => {
-            println!("{} ({}, default severity {})\n", c.name(), c.title(), c.default_severity());
+            println!(
+                "{} ({}, default severity {})\n",
+                c.name(),
+                c.title(),
+                c.default_severity()
+            );
             println!("Why it matters:\n  {}\n", c.why());
             println!("How to fix it:\n  {}", c.fix());
             0
         }
-        None => usage(format!("unknown finding name `{name}`; see `wrapsign explain --list`")),
+        None => usage(format!(
+            "unknown finding name `{name}`; see `wrapsign explain --list`"
+        )),
     }
 }
 
@@ -209,7 +226,7 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Verify(a) => run_verify(a),
+        Command::Verify(a) => run_verify(*a),
         Command::Explain(a) => run_explain(a),
     }
 }

@@ -132,6 +132,10 @@ codes! {
         title: "The app's executable is not signed",
         why: "An unsigned app cannot be installed; it is expected only before wrapping re-signs it.",
         fix: "Sign it with wrapsign sign (or re-sign after wrapping).";
+    AppExecutableMissing = "app-executable-missing", Error,
+        title: "A bundle's executable is missing",
+        why: "Info.plist names a CFBundleExecutable that is not in the bundle; the app cannot be signed or launched.",
+        fix: "Rebuild or re-export the app; check that packaging did not drop the binary.";
     AppSignerNotInProfile = "app-signer-not-in-profile", Error,
         title: "The app was signed with a certificate its profile does not list",
         why: "iOS checks that the certificate that signed the executable is in the embedded profile's DeveloperCertificates; otherwise installation fails.",

@@ -61,7 +61,10 @@ impl Hash {
 pub enum SigAlg {
     RsaPkcs1(Hash),
     /// RSASSA-PSS with MGF1 over the same hash and the given salt length.
-    RsaPss { hash: Hash, salt_len: usize },
+    RsaPss {
+        hash: Hash,
+        salt_len: usize,
+    },
     Ecdsa(Hash),
     Dsa(Hash),
 }
@@ -172,20 +175,26 @@ pub fn verify_digest(
                 OID_P256 => {
                     let k = p256::ecdsa::VerifyingKey::from_sec1_bytes(point)
                         .map_err(|_| VerifyError::BadKey)?;
-                    let s = p256::ecdsa::Signature::from_der(sig).map_err(|_| VerifyError::Invalid)?;
-                    k.verify_prehash(digest, &s).map_err(|_| VerifyError::Invalid)
+                    let s =
+                        p256::ecdsa::Signature::from_der(sig).map_err(|_| VerifyError::Invalid)?;
+                    k.verify_prehash(digest, &s)
+                        .map_err(|_| VerifyError::Invalid)
                 }
                 OID_P384 => {
                     let k = p384::ecdsa::VerifyingKey::from_sec1_bytes(point)
                         .map_err(|_| VerifyError::BadKey)?;
-                    let s = p384::ecdsa::Signature::from_der(sig).map_err(|_| VerifyError::Invalid)?;
-                    k.verify_prehash(digest, &s).map_err(|_| VerifyError::Invalid)
+                    let s =
+                        p384::ecdsa::Signature::from_der(sig).map_err(|_| VerifyError::Invalid)?;
+                    k.verify_prehash(digest, &s)
+                        .map_err(|_| VerifyError::Invalid)
                 }
                 OID_P521 => {
                     let k = p521::ecdsa::VerifyingKey::from_sec1_bytes(point)
                         .map_err(|_| VerifyError::BadKey)?;
-                    let s = p521::ecdsa::Signature::from_der(sig).map_err(|_| VerifyError::Invalid)?;
-                    k.verify_prehash(digest, &s).map_err(|_| VerifyError::Invalid)
+                    let s =
+                        p521::ecdsa::Signature::from_der(sig).map_err(|_| VerifyError::Invalid)?;
+                    k.verify_prehash(digest, &s)
+                        .map_err(|_| VerifyError::Invalid)
                 }
                 _ => Err(VerifyError::Unsupported),
             }
@@ -194,9 +203,11 @@ pub fn verify_digest(
             if key_oid != OID_DSA {
                 return Err(VerifyError::Unsupported);
             }
-            let k = dsa::VerifyingKey::from_public_key_der(spki_der).map_err(|_| VerifyError::BadKey)?;
+            let k = dsa::VerifyingKey::from_public_key_der(spki_der)
+                .map_err(|_| VerifyError::BadKey)?;
             let s = dsa::Signature::from_der(sig).map_err(|_| VerifyError::Invalid)?;
-            k.verify_prehash(digest, &s).map_err(|_| VerifyError::Invalid)
+            k.verify_prehash(digest, &s)
+                .map_err(|_| VerifyError::Invalid)
         }
     }
 }
@@ -307,9 +318,20 @@ mod tests {
         let spki = sk.to_public_key().to_public_key_der().unwrap();
         let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(sk);
         let sig = signer.sign(b"hello").to_vec();
-        verify(spki.as_bytes(), SigAlg::RsaPkcs1(Hash::Sha256), b"hello", &sig).unwrap();
+        verify(
+            spki.as_bytes(),
+            SigAlg::RsaPkcs1(Hash::Sha256),
+            b"hello",
+            &sig,
+        )
+        .unwrap();
         assert_eq!(
-            verify(spki.as_bytes(), SigAlg::RsaPkcs1(Hash::Sha256), b"hellO", &sig),
+            verify(
+                spki.as_bytes(),
+                SigAlg::RsaPkcs1(Hash::Sha256),
+                b"hellO",
+                &sig
+            ),
             Err(VerifyError::Invalid)
         );
         assert_eq!(key_kind(spki.as_bytes()), KeyKind::Rsa { bits: 1024 });
@@ -318,8 +340,20 @@ mod tests {
         let spki = ek.verifying_key().to_public_key_der().unwrap();
         let sig: p256::ecdsa::Signature = ek.sign(b"hello");
         let der = sig.to_der();
-        verify(spki.as_bytes(), SigAlg::Ecdsa(Hash::Sha256), b"hello", der.as_bytes()).unwrap();
-        assert!(verify(spki.as_bytes(), SigAlg::RsaPkcs1(Hash::Sha256), b"hello", der.as_bytes()).is_err());
+        verify(
+            spki.as_bytes(),
+            SigAlg::Ecdsa(Hash::Sha256),
+            b"hello",
+            der.as_bytes(),
+        )
+        .unwrap();
+        assert!(verify(
+            spki.as_bytes(),
+            SigAlg::RsaPkcs1(Hash::Sha256),
+            b"hello",
+            der.as_bytes()
+        )
+        .is_err());
     }
 
     fn rand_core_rng() -> rand::rngs::ThreadRng {

@@ -54,7 +54,9 @@ impl std::str::FromStr for Level {
             "allow" => Ok(Level::Allow),
             "warn" | "warning" => Ok(Level::Warn),
             "deny" | "error" => Ok(Level::Deny),
-            other => Err(format!("unknown level `{other}` (expected allow, warn or deny)")),
+            other => Err(format!(
+                "unknown level `{other}` (expected allow, warn or deny)"
+            )),
         }
     }
 }
@@ -116,7 +118,10 @@ pub struct Item {
     pub kind: &'static str,
     pub file: String,
     pub subject: Option<String>,
-    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub not_after: Option<OffsetDateTime>,
     pub facts: BTreeMap<String, Value>,
 }
@@ -179,18 +184,19 @@ impl Report {
 
     /// Applies the per-name levels, then orders findings (errors first, then by file).
     pub fn apply(&mut self, policy: &Policy) {
-        self.findings.retain_mut(|f| match policy.levels.get(&f.code) {
-            Some(Level::Allow) => false,
-            Some(Level::Warn) => {
-                f.severity = Severity::Warning;
-                true
-            }
-            Some(Level::Deny) => {
-                f.severity = Severity::Error;
-                true
-            }
-            None => true,
-        });
+        self.findings
+            .retain_mut(|f| match policy.levels.get(&f.code) {
+                Some(Level::Allow) => false,
+                Some(Level::Warn) => {
+                    f.severity = Severity::Warning;
+                    true
+                }
+                Some(Level::Deny) => {
+                    f.severity = Severity::Error;
+                    true
+                }
+                None => true,
+            });
         self.findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)

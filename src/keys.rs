@@ -61,10 +61,15 @@ impl PrivateKey {
                             }
                             return p384::SecretKey::from_sec1_der(&der)
                                 .map(PrivateKey::P384)
-                                .map_err(|_| "unsupported or malformed EC private key".to_string());
+                                .map_err(|_| {
+                                    "unsupported or malformed EC private key".to_string()
+                                });
                         }
                         "ENCRYPTED PRIVATE KEY" => {
-                            return Err("the private key is encrypted; export it unencrypted or as .p12".into())
+                            return Err(
+                                "the private key is encrypted; export it unencrypted or as .p12"
+                                    .into(),
+                            )
                         }
                         _ => {}
                     }
@@ -75,7 +80,9 @@ impl PrivateKey {
                 use pkcs1::DecodeRsaPrivateKey;
                 rsa::RsaPrivateKey::from_pkcs1_der(data)
                     .map(PrivateKey::Rsa)
-                    .map_err(|_| "not a private key (PEM or DER PKCS#8/PKCS#1 expected)".to_string())
+                    .map_err(|_| {
+                        "not a private key (PEM or DER PKCS#8/PKCS#1 expected)".to_string()
+                    })
             }),
         }
     }

@@ -38,7 +38,9 @@ pub enum P12Error {
 impl std::fmt::Display for P12Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            P12Error::WrongPassword => f.write_str("wrong password (the PKCS#12 MAC does not verify)"),
+            P12Error::WrongPassword => {
+                f.write_str("wrong password (the PKCS#12 MAC does not verify)")
+            }
             P12Error::Malformed(m) => write!(f, "not a valid PKCS#12 file: {m}"),
             P12Error::Unsupported(m) => write!(f, "unsupported PKCS#12 encryption: {m}"),
             P12Error::NoCertificate => f.write_str("the PKCS#12 file contains no certificate"),
@@ -53,7 +55,9 @@ pub fn open(data: &[u8], password: &str) -> Result<p12_keystore::Pkcs12Archive, 
         E::MacError(_) => P12Error::WrongPassword,
         // A wrong password without a MAC shows up as bad padding after decryption.
         E::UnpadError => P12Error::WrongPassword,
-        E::UnsupportedEncryptionScheme | E::UnsupportedMacAlgorithm => P12Error::Unsupported(e.to_string()),
+        E::UnsupportedEncryptionScheme | E::UnsupportedMacAlgorithm => {
+            P12Error::Unsupported(e.to_string())
+        }
         other => P12Error::Malformed(other.to_string()),
     })
 }

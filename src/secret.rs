@@ -91,10 +91,10 @@ impl PasswordSpec {
                 .map(Secret::new)
                 .map_err(|_| format!("environment variable {var} is not set")),
             PasswordSpec::File(path) => {
-                let data = Zeroizing::new(
-                    std::fs::read(path)
-                        .map_err(|e| format!("cannot read password file {}: {e}", path.display()))?,
-                );
+                let data =
+                    Zeroizing::new(std::fs::read(path).map_err(|e| {
+                        format!("cannot read password file {}: {e}", path.display())
+                    })?);
                 let text = String::from_utf8(data.to_vec())
                     .map_err(|_| format!("password file {} is not UTF-8", path.display()))?;
                 // apksigner takes the first line of the file.
@@ -117,7 +117,10 @@ impl PasswordSpec {
 
 /// Resolves an optional spec: when none is given, prompts on a terminal, else
 /// returns `None` (the caller may try an empty password).
-pub fn resolve_or_prompt(spec: Option<&PasswordSpec>, what: &str) -> Result<Option<Secret>, String> {
+pub fn resolve_or_prompt(
+    spec: Option<&PasswordSpec>,
+    what: &str,
+) -> Result<Option<Secret>, String> {
     match spec {
         Some(s) => s.resolve().map(Some),
         None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {

@@ -57,18 +57,25 @@ impl Kind {
     }
 }
 
-const OID_SIGNED_DATA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
-const OID_DATA: &[u8] = &[0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+const OID_SIGNED_DATA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+];
+const OID_DATA: &[u8] = &[
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+];
 
 /// Sniffs a path: directories by layout, files by their first bytes.
 pub fn sniff_path(path: &Path) -> std::io::Result<Kind> {
     let meta = std::fs::metadata(path)?;
     if meta.is_dir() {
-        let is_app = path.extension().is_some_and(|e| e == "app") || path.join("Info.plist").is_file();
+        let is_app =
+            path.extension().is_some_and(|e| e == "app") || path.join("Info.plist").is_file();
         return Ok(if is_app { Kind::AppDir } else { Kind::Dir });
     }
     let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path)?.take(4096).read_to_end(&mut head)?;
+    std::fs::File::open(path)?
+        .take(4096)
+        .read_to_end(&mut head)?;
     let kind = sniff_bytes(&head);
     if kind == Kind::Zip || kind == Kind::Unknown && head.starts_with(b"PK") {
         return Ok(sniff_zip(path));
@@ -97,7 +104,9 @@ pub fn sniff_bytes(head: &[u8]) -> Kind {
         }
         // PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, ... }
         if let Some(body) = seq_body(head) {
-            if body.starts_with(&[0x02, 0x01, 0x03]) && contains(&body[..body.len().min(32)], OID_DATA) {
+            if body.starts_with(&[0x02, 0x01, 0x03])
+                && contains(&body[..body.len().min(32)], OID_DATA)
+            {
                 return Kind::Pkcs12;
             }
         }
@@ -106,7 +115,9 @@ pub fn sniff_bytes(head: &[u8]) -> Kind {
         }
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(4096)]);
-    if text.contains("-----BEGIN CERTIFICATE-----") || text.contains("-----BEGIN TRUSTED CERTIFICATE-----") {
+    if text.contains("-----BEGIN CERTIFICATE-----")
+        || text.contains("-----BEGIN TRUSTED CERTIFICATE-----")
+    {
         return Kind::PemCertificate;
     }
     if text.contains("PRIVATE KEY-----") {
@@ -187,7 +198,10 @@ mod tests {
 
     #[test]
     fn magic_numbers() {
-        assert_eq!(sniff_bytes(&[0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]), Kind::Jks);
+        assert_eq!(
+            sniff_bytes(&[0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]),
+            Kind::Jks
+        );
         assert_eq!(sniff_bytes(&[0xce, 0xce, 0xce, 0xce]), Kind::Jceks);
         assert_eq!(sniff_bytes(b"bplist00"), Kind::Plist);
         assert_eq!(sniff_bytes(b"-----BEGIN PRIVATE KEY-----\n"), Kind::PemKey);

@@ -58,7 +58,11 @@ pub fn run(req: &Request) -> Report {
                 &file,
                 format!("--trust-root {file} holds no certificate"),
             )),
-            Err(e) => report.push(Finding::new(Code::InputUnreadable, &file, format!("cannot read {file}: {e}"))),
+            Err(e) => report.push(Finding::new(
+                Code::InputUnreadable,
+                &file,
+                format!("cannot read {file}: {e}"),
+            )),
         }
     }
     let ctx = Ctx {
@@ -93,7 +97,11 @@ pub fn run(req: &Request) -> Report {
     let mut identities = Vec::new();
     let single = identity_paths.len() == 1;
     for (i, p) in identity_paths.iter().enumerate() {
-        let key = if i == 0 && (req.cert.is_some() || single) { req.key.as_deref() } else { None };
+        let key = if i == 0 && (req.cert.is_some() || single) {
+            req.key.as_deref()
+        } else {
+            None
+        };
         match ios::certificate::load(p, req.cert_pass.as_ref(), key) {
             Ok(id) => {
                 ios::certificate::check(&id, &ctx, &mut report);
@@ -117,7 +125,11 @@ pub fn run(req: &Request) -> Report {
                 }
                 profiles.push(pr);
             }
-            Err(e) => report.push(Finding::new(Code::InputUnreadable, &file, format!("{file}: {e}"))),
+            Err(e) => report.push(Finding::new(
+                Code::InputUnreadable,
+                &file,
+                format!("{file}: {e}"),
+            )),
         }
     }
 
@@ -137,7 +149,11 @@ pub fn run(req: &Request) -> Report {
             Err(f) => report.push(f),
         }
     }
-    if identity_paths.is_empty() && profile_paths.is_empty() && app_paths.is_empty() && report.findings.is_empty() {
+    if identity_paths.is_empty()
+        && profile_paths.is_empty()
+        && app_paths.is_empty()
+        && report.findings.is_empty()
+    {
         report.push(Finding::new(
             Code::InputUnreadable,
             "<none>",

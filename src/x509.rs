@@ -2,9 +2,9 @@
 //! APK signers, inventory): names, validity, fingerprints, key, extensions, and
 //! issuer/chain verification.
 
+use ::time::OffsetDateTime;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use ::time::OffsetDateTime;
 use x509_parser::prelude::*;
 
 use crate::crypto::{self, KeyKind, SigAlg};
@@ -54,11 +54,16 @@ fn to_time(t: ASN1Time) -> OffsetDateTime {
 
 impl Cert {
     pub fn from_der(der: &[u8]) -> Result<Cert, String> {
-        let (rest, c) = X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+        let (rest, c) =
+            X509Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
         let used = der.len() - rest.len();
         let der = &der[..used];
         let subject = c.subject();
-        let ext_oids = c.extensions().iter().map(|e| e.oid.to_id_string()).collect();
+        let ext_oids = c
+            .extensions()
+            .iter()
+            .map(|e| e.oid.to_id_string())
+            .collect();
         let eku = match c.extended_key_usage() {
             Ok(Some(e)) => {
                 let v = e.value;
@@ -164,7 +169,10 @@ pub enum ChainResult {
     /// Leaf, intermediates..., anchor.
     Trusted(Vec<Cert>),
     /// The chain as far as it could be built; the last one's issuer was not found.
-    Untrusted { partial: Vec<Cert>, missing_issuer: String },
+    Untrusted {
+        partial: Vec<Cert>,
+        missing_issuer: String,
+    },
 }
 
 /// Builds a chain from `leaf` through `pool` to one of `anchors`, verifying each

@@ -62,6 +62,8 @@ pub struct Bundle {
     pub profile: Option<Result<Profile, String>>,
     /// `None`: unsigned; `Some(Err)`: the executable could not be read.
     pub signature: Option<Result<CodeSig, String>>,
+    /// Info.plist names an executable that is not there.
+    pub executable_missing: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -93,7 +95,10 @@ impl Source {
                     Err(e) => return Err(format!("{name}: {e}")),
                 };
                 if f.size() > limit {
-                    return Err(format!("{name} expands to {} bytes, over the {limit}-byte limit", f.size()));
+                    return Err(format!(
+                        "{name} expands to {} bytes, over the {limit}-byte limit",
+                        f.size()
+                    ));
                 }
                 f.by_ref()
                     .take(limit)
@@ -131,7 +136,8 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
         }
         (Source::Dir(path.to_path_buf()), names, String::new())
     } else {
-        let f = std::fs::File::open(path).map_err(|e| unreadable(format!("cannot read {file}: {e}")))?;
+        let f = std::fs::File::open(path)
+            .map_err(|e| unreadable(format!("cannot read {file}: {e}")))?;
         let z = zip::ZipArchive::new(std::io::BufReader::new(f))
             .map_err(|e| unreadable(format!("{file} is not a readable zip/IPA: {e}")))?;
         let mut names = Vec::with_capacity(z.len());
@@ -162,9 +168,7 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
     // Every folder named *.app / *.appex / *.framework under the main bundle is a
     // bundle; debug symbols are not part of the app.
     let mut roots = BTreeSet::new();
-    if !root.is_empty() {
-        roots.insert(root.clone());
-    }
+    roots.insert(root.clone());
     for n in &names {
         if !n.starts_with(&root) || n.contains(".dSYM/") {
             continue;
@@ -179,7 +183,11 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
     }
     let mut bundles = Vec::new();
     for r in roots {
-        let prefix = if r.is_empty() { String::new() } else { format!("{r}/") };
+        let prefix = if r.is_empty() {
+            String::new()
+        } else {
+            format!("{r}/")
+        };
         let kind = if r == root {
             BundleKind::App
         } else if r.ends_with(".appex") {
@@ -200,7 +208,9 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
         };
         let info: Option<Dictionary> = match info {
             Some(d) => Some(plist::from_bytes(&d).map_err(|e| {
-                unreadable(format!("{file}: {prefix}Info.plist is not a valid plist: {e}"))
+                unreadable(format!(
+                    "{file}: {prefix}Info.plist is not a valid plist: {e}"
+                ))
             })?),
             None => None,
         };
@@ -215,11 +225,21 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
         let profile = src
             .read(&format!("{prefix}embedded.mobileprovision"), MAX_PLIST)
             .map_err(|e| unreadable(format!("{file}: {e}")))?
-            .map(|d| Profile::parse(&format!("{file}!{prefix}embedded.mobileprovision"), &d, &ctx.trust));
+            .map(|d| {
+                Profile::parse(
+                    &format!("{file}!{prefix}embedded.mobileprovision"),
+                    &d,
+                    &ctx.trust,
+                )
+            });
+        let mut executable_missing = false;
         let signature = match &executable {
             Some(exe) => match src.read(&format!("{prefix}{exe}"), MAX_EXECUTABLE) {
                 Ok(Some(data)) => read_code_signature(&data).transpose(),
-                Ok(None) => Some(Err(format!("the executable {prefix}{exe} named by Info.plist is missing"))),
+                Ok(None) => {
+                    executable_missing = true;
+                    None
+                }
                 Err(e) => Some(Err(e)),
             },
             None => None,
@@ -231,6 +251,7 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
             executable,
             profile,
             signature,
+            executable_missing,
         });
     }
     if bundles.is_empty() {
@@ -250,23 +271,33 @@ pub fn unsafe_name(name: &str) -> bool {
 
 /// Reads the first signed slice's code signature. `Ok(None)` means unsigned.
 pub fn read_code_signature(data: &[u8]) -> Result<Option<CodeSig>, String> {
-    let mach = apple_codesign::MachFile::parse(data).map_err(|e| format!("not a valid Mach-O: {e}"))?;
+    let mach =
+        apple_codesign::MachFile::parse(data).map_err(|e| format!("not a valid Mach-O: {e}"))?;
     for m in mach.iter_macho() {
-        let Some(sig) = m.code_signature().map_err(|e| format!("unreadable code signature: {e}"))? else {
+        let Some(sig) = m
+            .code_signature()
+            .map_err(|e| format!("unreadable code signature: {e}"))?
+        else {
             continue;
         };
         let cd = sig
             .code_directory()
             .map_err(|e| format!("unreadable CodeDirectory: {e}"))?
             .ok_or("code signature without a CodeDirectory")?;
-        let entitlements = match sig.entitlements().map_err(|e| format!("unreadable entitlements: {e}"))? {
+        let entitlements = match sig
+            .entitlements()
+            .map_err(|e| format!("unreadable entitlements: {e}"))?
+        {
             Some(blob) => Some(
                 plist::from_bytes::<Dictionary>(blob.as_str().as_bytes())
                     .map_err(|e| format!("entitlements are not a valid plist: {e}"))?,
             ),
             None => None,
         };
-        let signer = match sig.signed_data().map_err(|e| format!("unreadable CMS signature: {e}"))? {
+        let signer = match sig
+            .signed_data()
+            .map_err(|e| format!("unreadable CMS signature: {e}"))?
+        {
             Some(sd) => sd.signers().next().and_then(|s| {
                 sd.certificates()
                     .find(|c| s.signature_verifier(std::iter::once(*c)).is_ok())
@@ -297,7 +328,12 @@ pub fn choose_profile<'a>(bundle: &'a Bundle, given: &'a [Profile]) -> Option<&'
 
 /// Checks an app: each bundle against its profile, its signature and entitlements.
 /// Returns the profiles that apply (for identity checks by the caller).
-pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Report) -> Vec<&'a Profile> {
+pub fn check<'a>(
+    app: &'a App,
+    given: &'a [Profile],
+    ctx: &Ctx,
+    report: &mut Report,
+) -> Vec<&'a Profile> {
     let file = &app.file;
     let mut used: Vec<&Profile> = Vec::new();
     for b in &app.bundles {
@@ -326,6 +362,18 @@ pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Rep
             profile::check(p, ctx, report);
         }
         match &b.signature {
+            _ if b.executable_missing => report.push(
+                Finding::new(
+                    Code::AppExecutableMissing,
+                    file,
+                    format!(
+                        "{}: the executable {} named by Info.plist is missing; rebuild or re-export the app",
+                        b.path,
+                        b.executable.as_deref().unwrap_or("")
+                    ),
+                )
+                .subject(subject.clone()),
+            ),
             Some(Err(e)) => report.push(
                 Finding::new(Code::InputUnreadable, file, format!("{}: {e}", b.path)).subject(subject.clone()),
             ),
@@ -355,7 +403,10 @@ pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Rep
             continue;
         };
         let chosen = choose_profile(b, given);
-        if b.kind == BundleKind::App && !given.is_empty() && !given.iter().any(|p| p.matches_bundle_id(bundle_id)) {
+        if b.kind == BundleKind::App
+            && !given.is_empty()
+            && !given.iter().any(|p| p.matches_bundle_id(bundle_id))
+        {
             report.push(
                 Finding::new(
                     Code::BundleIdMismatch,
@@ -373,7 +424,10 @@ pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Rep
                 Finding::new(
                     Code::ProfileMissing,
                     file,
-                    format!("{} ({bundle_id}) has no provisioning profile; pass one with --profile", b.path),
+                    format!(
+                        "{} ({bundle_id}) has no provisioning profile; pass one with --profile",
+                        b.path
+                    ),
                 )
                 .subject(subject.clone()),
             ),
@@ -438,7 +492,9 @@ pub fn check<'a>(app: &'a App, given: &'a [Profile], ctx: &Ctx, report: &mut Rep
                         .detail("signer_sha1", signer.sha1.as_str()),
                     );
                 }
-                item = item.fact("signer", signer.subject.as_str()).fact("signer_sha1", signer.sha1.as_str());
+                item = item
+                    .fact("signer", signer.subject.as_str())
+                    .fact("signer_sha1", signer.sha1.as_str());
             }
             if let Some(team) = &sig.team_id {
                 item = item.fact("team_id", team.as_str());

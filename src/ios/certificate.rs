@@ -79,7 +79,10 @@ impl CertKind {
     }
 
     pub fn is_distribution(self) -> bool {
-        matches!(self, CertKind::AppleDistribution | CertKind::IPhoneDistribution)
+        matches!(
+            self,
+            CertKind::AppleDistribution | CertKind::IPhoneDistribution
+        )
     }
 
     pub fn is_development(self) -> bool {
@@ -121,9 +124,14 @@ fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
 
 /// Loads an identity from a `.p12/.pfx` or a PEM/DER certificate, with an
 /// optional separate key file. Errors come back as `input-unreadable` findings.
-pub fn load(path: &Path, pass: Option<&PasswordSpec>, key_path: Option<&Path>) -> Result<Identity, Finding> {
+pub fn load(
+    path: &Path,
+    pass: Option<&PasswordSpec>,
+    key_path: Option<&Path>,
+) -> Result<Identity, Finding> {
     let file = path.display().to_string();
-    let data = std::fs::read(path).map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let data =
+        std::fs::read(path).map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
     let mut id = match sniff::sniff_bytes(&data) {
         Kind::Pkcs12 => {
             let password = secret::resolve_or_prompt(pass, &file)
@@ -132,7 +140,9 @@ pub fn load(path: &Path, pass: Option<&PasswordSpec>, key_path: Option<&Path>) -
             let p = pkcs12::read_identity(&data, pw).map_err(|e| {
                 let hint = match (&e, pass) {
                     (P12Error::WrongPassword, Some(spec)) => format!(" (password from {spec})"),
-                    (P12Error::WrongPassword, None) => " (no password given: use --cert-pass env:VAR, file:PATH or stdin)".into(),
+                    (P12Error::WrongPassword, None) => {
+                        " (no password given: use --cert-pass env:VAR, file:PATH or stdin)".into()
+                    }
                     _ => String::new(),
                 };
                 unreadable(&file, format!("cannot open {file}: {e}{hint}"))
@@ -156,10 +166,14 @@ pub fn load(path: &Path, pass: Option<&PasswordSpec>, key_path: Option<&Path>) -
                 return Err(unreadable(&file, format!("{file}: no certificate found")));
             }
             // A PEM may carry its own key (as apple-codesign's test identities do).
-            let key = if sniff::sniff_bytes(&data) == Kind::PemCertificate && crate::x509::pem_blocks(&data)
-                .is_some_and(|b| b.iter().any(|(l, _)| l.ends_with("PRIVATE KEY")))
+            let key = if sniff::sniff_bytes(&data) == Kind::PemCertificate
+                && crate::x509::pem_blocks(&data)
+                    .is_some_and(|b| b.iter().any(|(l, _)| l.ends_with("PRIVATE KEY")))
             {
-                Some(PrivateKey::from_pem_or_der(&data).map_err(|e| unreadable(&file, format!("{file}: {e}")))?)
+                Some(
+                    PrivateKey::from_pem_or_der(&data)
+                        .map_err(|e| unreadable(&file, format!("{file}: {e}")))?,
+                )
             } else {
                 None
             };
@@ -182,14 +196,19 @@ pub fn load(path: &Path, pass: Option<&PasswordSpec>, key_path: Option<&Path>) -
         other => {
             return Err(unreadable(
                 &file,
-                format!("{file} is a {}, not a certificate or .p12 identity", other.describe()),
+                format!(
+                    "{file} is a {}, not a certificate or .p12 identity",
+                    other.describe()
+                ),
             ))
         }
     };
     if let Some(kp) = key_path {
         let kfile = kp.display().to_string();
-        let kdata = std::fs::read(kp).map_err(|e| unreadable(&kfile, format!("cannot read {kfile}: {e}")))?;
-        let key = PrivateKey::from_pem_or_der(&kdata).map_err(|e| unreadable(&kfile, format!("{kfile}: {e}")))?;
+        let kdata = std::fs::read(kp)
+            .map_err(|e| unreadable(&kfile, format!("cannot read {kfile}: {e}")))?;
+        let key = PrivateKey::from_pem_or_der(&kdata)
+            .map_err(|e| unreadable(&kfile, format!("{kfile}: {e}")))?;
         id.orphan_key = !key.matches(&id.cert);
         id.key = Some(key);
     }
@@ -208,7 +227,8 @@ pub fn cert_item(kind: &'static str, file: &str, c: &Cert) -> Item {
         .fact("not_before", at::rfc3339(c.not_before))
         .fact("not_after", at::rfc3339(c.not_after))
         .fact("key", c.key.to_string());
-    if let Some(t) = team_id(c) {
+    // Only Apple's own certificate kinds put the team id in the OU.
+    if let Some(t) = team_id(c).filter(|_| CertKind::of(c) != CertKind::Other) {
         i = i.fact("team_id", t);
     }
     i
@@ -279,7 +299,7 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
                 Code::CertNotDistribution,
                 file,
                 format!(
-                    "\"{who}\" is a {} certificate, not Apple/iPhone Distribution; use the team's distribution certificate",
+                    "\"{who}\" is of kind {}, not Apple/iPhone Distribution; use the team's distribution certificate",
                     kind.name()
                 ),
             )
@@ -386,7 +406,7 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                 Code::ProfileTypeMismatch,
                 &p.file,
                 format!(
-                    "profile {pname} is a {} profile but \"{who}\" is a {} certificate; pair distribution with distribution, development with development",
+                    "profile {pname} is of type {} but \"{who}\" is of kind {}; pair distribution profiles with distribution certificates, development with development",
                     p.kind.name(),
                     kind.name()
                 ),

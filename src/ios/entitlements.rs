@@ -33,15 +33,18 @@ pub fn not_allowed(signed: &Dictionary, profile: &Dictionary) -> Vec<(String, St
     let mut out = Vec::new();
     for (key, have) in signed {
         match profile.get(key) {
-            None => {
-                if !matches!(have, Value::Boolean(false)) {
-                    out.push((key.clone(), "the profile does not grant it".to_string()));
-                }
+            None if !matches!(have, Value::Boolean(false)) => {
+                out.push((key.clone(), "the profile does not grant it".to_string()));
             }
+            None => {}
             Some(granted) if !value_allowed(have, granted) => {
                 out.push((
                     key.clone(),
-                    format!("signed value {} is not within the profile's {}", show(have), show(granted)),
+                    format!(
+                        "signed value {} is not within the profile's {}",
+                        show(have),
+                        show(granted)
+                    ),
                 ));
             }
             _ => {}
@@ -81,8 +84,14 @@ mod tests {
 
     #[test]
     fn values() {
-        assert!(value_allowed(&Value::Boolean(false), &Value::Boolean(false)));
-        assert!(!value_allowed(&Value::Boolean(true), &Value::Boolean(false)));
+        assert!(value_allowed(
+            &Value::Boolean(false),
+            &Value::Boolean(false)
+        ));
+        assert!(!value_allowed(
+            &Value::Boolean(true),
+            &Value::Boolean(false)
+        ));
         assert!(value_allowed(
             &Value::Array(vec![s("T.com.a")]),
             &Value::Array(vec![s("T.*")])
@@ -91,7 +100,10 @@ mod tests {
             &Value::Array(vec![s("group.b")]),
             &Value::Array(vec![s("group.a")])
         ));
-        assert!(value_allowed(&Value::Array(vec![s("applinks:x.com")]), &s("*")));
+        assert!(value_allowed(
+            &Value::Array(vec![s("applinks:x.com")]),
+            &s("*")
+        ));
         let mut signed = Dictionary::new();
         signed.insert("com.apple.developer.healthkit".into(), Value::Boolean(true));
         signed.insert("get-task-allow".into(), Value::Boolean(false));

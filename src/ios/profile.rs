@@ -38,7 +38,11 @@ impl ProfileType {
 #[derive(Clone, Debug)]
 pub enum SignatureStatus {
     /// Signature and digest verify; `chain` is leaf..anchor when trusted.
-    Valid { signer: Cert, chain: ChainResult, signing_time: Option<OffsetDateTime> },
+    Valid {
+        signer: Box<Cert>,
+        chain: ChainResult,
+        signing_time: Option<OffsetDateTime>,
+    },
     Invalid(String),
 }
 
@@ -72,7 +76,11 @@ fn plist_date(v: Option<&Value>) -> Option<OffsetDateTime> {
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|x| x.as_string().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_string().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -85,9 +93,9 @@ impl Profile {
     pub fn parse(file: &str, data: &[u8], trust: &Trust) -> Result<Profile, String> {
         let sd = cryptographic_message_syntax::SignedData::parse_ber(data)
             .map_err(|e| format!("not a CMS-signed provisioning profile: {e}"))?;
-        let content = sd
-            .signed_content()
-            .ok_or("the CMS structure has no embedded content (a detached signature, not a profile)")?;
+        let content = sd.signed_content().ok_or(
+            "the CMS structure has no embedded content (a detached signature, not a profile)",
+        )?;
         let signature = check_signature(&sd, trust);
         let mut p = Self::from_plist(file, content)?;
         p.signature = signature;
@@ -96,25 +104,36 @@ impl Profile {
 
     /// Parses the plist inside a profile.
     pub fn from_plist(file: &str, content: &[u8]) -> Result<Profile, String> {
-        let dict: Dictionary =
-            plist::from_bytes(content).map_err(|e| format!("the profile content is not a valid plist: {e}"))?;
+        let dict: Dictionary = plist::from_bytes(content)
+            .map_err(|e| format!("the profile content is not a valid plist: {e}"))?;
         let get = |k: &str| dict.get(k);
-        let expiration = plist_date(get("ExpirationDate")).ok_or("the profile has no ExpirationDate")?;
+        let expiration =
+            plist_date(get("ExpirationDate")).ok_or("the profile has no ExpirationDate")?;
         let entitlements = get("Entitlements")
             .and_then(Value::as_dictionary)
             .cloned()
             .unwrap_or_default();
         let mut developer_certs = Vec::new();
-        for v in get("DeveloperCertificates").and_then(Value::as_array).into_iter().flatten() {
+        for v in get("DeveloperCertificates")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(der) = v.as_data() {
                 match Cert::from_der(der) {
                     Ok(c) => developer_certs.push(c),
-                    Err(e) => return Err(format!("DeveloperCertificates holds an invalid certificate: {e}")),
+                    Err(e) => {
+                        return Err(format!(
+                            "DeveloperCertificates holds an invalid certificate: {e}"
+                        ))
+                    }
                 }
             }
         }
         let devices = get("ProvisionedDevices").map(|v| strings(Some(v)));
-        let all_devices = get("ProvisionsAllDevices").and_then(Value::as_boolean).unwrap_or(false);
+        let all_devices = get("ProvisionsAllDevices")
+            .and_then(Value::as_boolean)
+            .unwrap_or(false);
         let get_task_allow = entitlements
             .get("get-task-allow")
             .and_then(Value::as_boolean)
@@ -136,8 +155,12 @@ impl Profile {
             name: get("Name").and_then(Value::as_string).map(str::to_string),
             uuid: get("UUID").and_then(Value::as_string).map(str::to_string),
             team_ids: strings(get("TeamIdentifier")),
-            team_name: get("TeamName").and_then(Value::as_string).map(str::to_string),
-            app_id_name: get("AppIDName").and_then(Value::as_string).map(str::to_string),
+            team_name: get("TeamName")
+                .and_then(Value::as_string)
+                .map(str::to_string),
+            app_id_name: get("AppIDName")
+                .and_then(Value::as_string)
+                .map(str::to_string),
             app_id: entitlements
                 .get("application-identifier")
                 .and_then(Value::as_string)
@@ -156,15 +179,20 @@ impl Profile {
 
     /// The bundle id part of the App ID (`com.example.app`, `*`, `com.example.*`).
     pub fn bundle_pattern(&self) -> Option<&str> {
-        self.app_id.as_deref().and_then(|a| a.split_once('.').map(|(_, b)| b))
+        self.app_id
+            .as_deref()
+            .and_then(|a| a.split_once('.').map(|(_, b)| b))
     }
 
     pub fn app_id_prefix(&self) -> Option<&str> {
-        self.app_id.as_deref().and_then(|a| a.split_once('.').map(|(t, _)| t))
+        self.app_id
+            .as_deref()
+            .and_then(|a| a.split_once('.').map(|(t, _)| t))
     }
 
     pub fn is_wildcard(&self) -> bool {
-        self.bundle_pattern().is_some_and(|b| b == "*" || b.ends_with(".*"))
+        self.bundle_pattern()
+            .is_some_and(|b| b == "*" || b.ends_with(".*"))
     }
 
     /// Whether the App ID covers `bundle_id`, wildcard-aware.
@@ -196,7 +224,10 @@ impl Profile {
             .fact("team_ids", self.team_ids.clone())
             .fact(
                 "developer_certificates_sha1",
-                self.developer_certs.iter().map(|c| c.sha1.clone()).collect::<Vec<_>>(),
+                self.developer_certs
+                    .iter()
+                    .map(|c| c.sha1.clone())
+                    .collect::<Vec<_>>(),
             );
         if let Some(v) = &self.uuid {
             i = i.fact("uuid", v.as_str());
@@ -218,7 +249,10 @@ impl Profile {
 }
 
 /// Verifies each signer's signature and message digest, then its chain.
-fn check_signature(sd: &cryptographic_message_syntax::SignedData, trust: &Trust) -> SignatureStatus {
+fn check_signature(
+    sd: &cryptographic_message_syntax::SignedData,
+    trust: &Trust,
+) -> SignatureStatus {
     let certs: Vec<Cert> = sd
         .certificates()
         .filter_map(|c| Cert::from_der(c.constructed_data()).ok())
@@ -249,7 +283,7 @@ fn check_signature(sd: &cryptographic_message_syntax::SignedData, trust: &Trust)
     pool.extend(trust.intermediates.iter().cloned());
     let chain = build_chain(&signer_cert, &pool, &trust.anchors);
     SignatureStatus::Valid {
-        signer: signer_cert,
+        signer: Box::new(signer_cert),
         chain,
         signing_time,
     }

@@ -27,7 +27,16 @@ pub fn render(report: &Report, meta: &Meta) -> String {
         for i in &report.items {
             let subject = i.subject.as_deref().unwrap_or("");
             let mut facts = Vec::new();
-            for key in ["kind", "type", "team_id", "app_id", "bundle_id", "profile", "alias", "key"] {
+            for key in [
+                "kind",
+                "type",
+                "team_id",
+                "app_id",
+                "bundle_id",
+                "profile",
+                "alias",
+                "key",
+            ] {
                 if let Some(v) = i.facts.get(key) {
                     match v {
                         serde_json::Value::String(s) => facts.push(format!("{key} {s}")),
@@ -56,7 +65,12 @@ pub fn render(report: &Report, meta: &Meta) -> String {
             Severity::Warning => ("warning", "1;33"),
             Severity::Info => ("info", "1;36"),
         };
-        let _ = writeln!(out, "{}: {}", paint(c, code, &format!("{label}[{}]", f.code.name())), f.message);
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            paint(c, code, &format!("{label}[{}]", f.code.name())),
+            f.message
+        );
         match &f.subject {
             Some(s) => {
                 let _ = writeln!(out, "  --> {} ({s})", f.file);
@@ -66,7 +80,10 @@ pub fn render(report: &Report, meta: &Meta) -> String {
             }
         }
     }
-    let (e, w) = (report.count(Severity::Error), report.count(Severity::Warning));
+    let (e, w) = (
+        report.count(Severity::Error),
+        report.count(Severity::Warning),
+    );
     let verdict = match meta.exit_code {
         0 => paint(c, "1;32", "PASS"),
         2 => paint(c, "1;31", "UNREADABLE INPUT"),
