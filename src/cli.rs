@@ -81,6 +81,9 @@ pub struct CheckArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Fail (exit 1) on warnings too
     #[arg(long)]
     pub deny_warnings: bool,
@@ -178,11 +181,37 @@ fn run_verify(a: VerifyArgs) -> i32 {
         at,
         warn_days: a.check.warn_days,
         exit_code,
-        color: a.check.format == Format::Human && report::use_color(),
+        color: a.check.format == Format::Human && a.check.output.is_none() && report::use_color(),
     };
     let out = report::render(&report, a.check.format, &meta);
-    let _ = std::io::stdout().write_all(out.as_bytes());
-    exit_code
+    match emit(&out, a.check.output.as_deref()) {
+        Ok(()) => exit_code,
+        Err(e) => usage(e),
+    }
+}
+
+/// Writes a rendered report to stdout or `--output` (atomically, so CI never reads half a file).
+fn emit(text: &str, output: Option<&std::path::Path>) -> Result<(), String> {
+    match output {
+        None => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            Ok(())
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tmp.write_all(text.as_bytes())
+                .and_then(|_| tmp.as_file().sync_all())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tmp.persist(path)
+                .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+            Ok(())
+        }
+    }
 }
 
 fn run_explain(a: ExplainArgs) -> i32 {

@@ -681,3 +681,57 @@ fn app_directory_input_is_read_like_an_ipa() {
         .count();
     assert_eq!(n, 3);
 }
+
+#[test]
+fn ber_indefinite_length_profiles_parse_and_verify() {
+    if !common::tool("openssl") {
+        return;
+    }
+    // `openssl cms -stream` writes indefinite-length BER, as some real profiles are.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ber.mobileprovision");
+    let st = std::process::Command::new("openssl")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "cms",
+            "-sign",
+            "-stream",
+            "-binary",
+            "-nodetach",
+            "-outform",
+            "DER",
+            "-md",
+            "sha256",
+            "-nosmimecap",
+            "-signer",
+            "signing/ios/profile-signer.pem",
+            "-inkey",
+            "signing/ios/profile-signer.key",
+            "-certfile",
+            "signing/ca/test-iphone-ca.pem",
+            "-in",
+            "profiles/src/enterprise-app.plist",
+            "-out",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let data = std::fs::read(&out).unwrap();
+    assert_eq!(
+        &data[..2],
+        &[0x30, 0x80],
+        "expected an indefinite-length SEQUENCE"
+    );
+    let r = verify(&["--cert=signing/ios/dist.p12", PASS, out.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.names().is_empty(), "{:?}", r.names());
+    let j = r.json();
+    let p = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "profile")
+        .unwrap();
+    assert_eq!(p["facts"]["app_id"], "WSTEST0001.com.example.wrapdemo");
+}
