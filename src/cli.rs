@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::diag::{Code, FailOn, Level, Policy};
+use crate::diag::{Baseline, Code, FailOn, Level, Policy};
 use crate::report::{self, Format, Meta};
 use crate::secret::PasswordSpec;
 use crate::{at, verify};
@@ -61,6 +61,9 @@ pub struct IosArgs {
     /// A provisioning profile (repeatable)
     #[arg(long = "profile", value_name = "FILE")]
     pub profiles: Vec<PathBuf>,
+    /// A folder of candidate profiles: each app target gets the best match
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
     /// An app to check: .ipa or .app (repeatable)
     #[arg(long = "app", value_name = "PATH")]
     pub apps: Vec<PathBuf>,
@@ -78,6 +81,15 @@ pub struct CheckArgs {
     /// Warn this many days before anything expires
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub warn_days: i64,
+    /// Fail (error) when anything expires within N days (0: only once expired)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fail_days: i64,
+    /// Record the current findings as accepted in FILE (then use --baseline FILE)
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Suppress the findings recorded in FILE (entries may carry "accepted_until")
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -168,13 +180,28 @@ fn run_verify(a: VerifyArgs) -> i32 {
         cert_pass,
         key: a.ios.key,
         profiles: a.ios.profiles,
+        profiles_dir: a.ios.profiles_dir,
         apps: a.ios.apps,
         trust_roots: a.ios.trust_roots,
         at,
         warn_days: a.check.warn_days,
+        fail_days: a.check.fail_days,
     };
     let mut report = verify::run(&req);
     report.apply(&policy);
+    if let Some(path) = &a.check.baseline {
+        match Baseline::load(path) {
+            Ok(b) => report.apply_baseline(&b, at),
+            Err(e) => return usage(e),
+        }
+    }
+    if let Some(path) = &a.check.write_baseline {
+        let b = Baseline::from_report(&report);
+        let text = serde_json::to_string_pretty(&b).unwrap_or_default() + "\n";
+        if let Err(e) = emit(&text, Some(path)) {
+            return usage(e);
+        }
+    }
     let exit_code = report.exit_code(a.check.fail_on());
     let meta = Meta {
         command: "verify",

@@ -79,6 +79,15 @@ codes! {
         why: "Devices only accept code signed by certificates issued under Apple's root (or an enterprise CA configured with --trust-root); others are rejected at install.",
         fix: "Use a certificate issued by Apple WWDR; if it is, include the intermediate certificate in the .p12 or install the current WWDR intermediate.";
 
+    CertChainIncomplete = "cert-chain-incomplete", Error,
+        title: "The certificate's chain is missing an intermediate",
+        why: "The issuer of a certificate in the chain is neither in the file nor among Apple's known intermediates, so the chain to a trusted root cannot be built; signing tools and devices reject such identities.",
+        fix: "Export the identity with its intermediate certificate (or install the current Apple WWDR intermediate); if the missing issuer is your own root CA, pass it with --trust-root.";
+    CertIssuerRetired = "cert-issuer-retired", Error,
+        title: "The certificate was issued by a retired intermediate",
+        why: "An intermediate in its chain has expired (Apple's WWDR G1 did on 2023-02-07); signatures made with this certificate no longer chain to a valid root.",
+        fix: "Create a new certificate, which Apple issues from a current WWDR intermediate, and regenerate the profiles with it.";
+
     // ---- provisioning profiles ----
     ProfileExpired = "profile-expired", Error,
         title: "The provisioning profile has expired",
@@ -120,6 +129,10 @@ codes! {
         title: "A bundle has no provisioning profile",
         why: "Every app and app extension needs its own profile whose App ID matches its bundle id; without one it cannot be installed.",
         fix: "Create an explicit App ID and profile for this bundle id and pass it with --profile.";
+    ProfileSelected = "profile-selected", Info,
+        title: "Which profile was chosen for a target, and why",
+        why: "With several candidate profiles (--profiles-dir), each app, extension and watch app gets the best one: explicit App ID before wildcard, then the most specific, then one listing the signing certificate, then the one valid longest. Extensions that silently get the wrong profile are a classic cause of failed installs.",
+        fix: "Nothing to fix; read the notes to see why the other candidates were not used.";
     BundleIdMismatch = "bundle-id-mismatch", Error,
         title: "The bundle id does not match the profile's App ID",
         why: "iOS installs an app only if its CFBundleIdentifier matches the application-identifier of its embedded profile.",

@@ -18,10 +18,13 @@ pub struct Request {
     pub cert_pass: Option<PasswordSpec>,
     pub key: Option<PathBuf>,
     pub profiles: Vec<PathBuf>,
+    /// A folder of candidate profiles; every target of each app gets the best one.
+    pub profiles_dir: Option<PathBuf>,
     pub apps: Vec<PathBuf>,
     pub trust_roots: Vec<PathBuf>,
     pub at: OffsetDateTime,
     pub warn_days: i64,
+    pub fail_days: i64,
 }
 
 impl Request {
@@ -32,10 +35,12 @@ impl Request {
             cert_pass: None,
             key: None,
             profiles: Vec::new(),
+            profiles_dir: None,
             apps: Vec::new(),
             trust_roots: Vec::new(),
             at,
             warn_days: 30,
+            fail_days: 0,
         }
     }
 }
@@ -66,9 +71,9 @@ pub fn run(req: &Request) -> Report {
         }
     }
     let ctx = Ctx {
-        at: req.at,
         warn_days: req.warn_days,
-        trust,
+        fail_days: req.fail_days,
+        ..Ctx::new(req.at, trust)
     };
 
     // Sort inputs by content.
@@ -133,15 +138,47 @@ pub fn run(req: &Request) -> Report {
         }
     }
 
+    // Candidates from a profiles folder are checked only as far as they are chosen.
+    let mut candidates: Vec<Profile> = profiles.clone();
+    if let Some(dir) = &req.profiles_dir {
+        for e in walkdir::WalkDir::new(dir).follow_links(false).into_iter().filter_map(Result::ok) {
+            let is_profile = e.file_type().is_file()
+                && e.path().extension().is_some_and(|x| x == "mobileprovision" || x == "provisionprofile");
+            if !is_profile {
+                continue;
+            }
+            let file = display(e.path());
+            match std::fs::read(e.path()).map_err(|e| e.to_string()).and_then(|d| Profile::parse(&file, &d, &ctx.trust)) {
+                Ok(p) => candidates.push(p),
+                // A stray damaged file in a folder is worth a warning, not a failed run.
+                Err(err) => report.push(
+                    Finding::new(Code::InputUnreadable, &file, format!("{file}: {err}; skipped"))
+                        .severity(crate::diag::Severity::Warning),
+                ),
+            }
+        }
+    }
+    let signer = identities.first().map(|i| &i.cert);
     for p in &app_paths {
         match ios::app::open(p, &ctx) {
             Ok(app) => {
-                let used = ios::app::check(&app, &profiles, &ctx, &mut report);
-                // Given profiles were paired with the identities above already.
+                let sources = ios::app::Profiles {
+                    candidates: &candidates,
+                    identity: signer,
+                    fallback_embedded: req.profiles_dir.is_none(),
+                };
+                let used = ios::app::check(&app, sources, &ctx, &mut report);
+                // Explicitly given profiles were paired with the identities above;
+                // chosen candidates from a folder and embedded ones are paired now.
                 let embedded: Vec<&Profile> = used
                     .into_iter()
-                    .filter(|u| !profiles.iter().any(|g| std::ptr::eq(g, *u)))
+                    .filter(|u| !profiles.iter().any(|g| g.file == u.file))
                     .collect();
+                for u in &embedded {
+                    if candidates.iter().any(|c| std::ptr::eq(c, *u)) {
+                        ios::profile::check(u, &ctx, &mut report);
+                    }
+                }
                 for id in &identities {
                     ios::app::check_identity(id, &embedded, &mut report);
                 }

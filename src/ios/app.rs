@@ -12,6 +12,7 @@ use crate::diag::{Code, Finding, Item, Report};
 use crate::ios::certificate::{self, Identity};
 use crate::ios::entitlements;
 use crate::ios::profile::{self, Profile};
+use crate::ios::select;
 use crate::ios::Ctx;
 use crate::x509::Cert;
 
@@ -315,25 +316,22 @@ pub fn read_code_signature(data: &[u8]) -> Result<Option<CodeSig>, String> {
     Ok(None)
 }
 
-/// Picks the profile that applies to a bundle: a given profile whose App ID names
-/// the bundle id exactly, else a given wildcard match, else the embedded one.
-pub fn choose_profile<'a>(bundle: &'a Bundle, given: &'a [Profile]) -> Option<&'a Profile> {
-    let id = bundle.bundle_id.as_deref()?;
-    given
-        .iter()
-        .find(|p| p.bundle_pattern() == Some(id))
-        .or_else(|| given.iter().find(|p| p.matches_bundle_id(id)))
-        .or_else(|| bundle.profile.as_ref().and_then(|r| r.as_ref().ok()))
+/// Where the profiles for an app's bundles come from.
+#[derive(Clone, Copy, Debug)]
+pub struct Profiles<'a> {
+    /// Candidates (`--profile`, `--profiles-dir`); each bundle gets the best one.
+    pub candidates: &'a [Profile],
+    /// The certificate that will sign, to prefer profiles that list it.
+    pub identity: Option<&'a Cert>,
+    /// Keep a bundle's embedded profile when no candidate fits (explicit
+    /// `--profile`s); with a profiles folder a target without a match is an error.
+    pub fallback_embedded: bool,
 }
 
 /// Checks an app: each bundle against its profile, its signature and entitlements.
 /// Returns the profiles that apply (for identity checks by the caller).
-pub fn check<'a>(
-    app: &'a App,
-    given: &'a [Profile],
-    ctx: &Ctx,
-    report: &mut Report,
-) -> Vec<&'a Profile> {
+pub fn check<'a>(app: &'a App, profiles: Profiles<'a>, ctx: &Ctx, report: &mut Report) -> Vec<&'a Profile> {
+    let given = profiles.candidates;
     let file = &app.file;
     let mut used: Vec<&Profile> = Vec::new();
     for b in &app.bundles {
@@ -402,8 +400,50 @@ pub fn check<'a>(
             );
             continue;
         };
-        let chosen = choose_profile(b, given);
+        let chosen = if given.is_empty() {
+            embedded
+        } else {
+            let sel = select::select(bundle_id, given, profiles.identity, ctx.at);
+            match sel.chosen {
+                Some(p) => {
+                    if given.len() > 1 {
+                        let mut f = Finding::new(
+                            Code::ProfileSelected,
+                            file,
+                            format!("{} ({bundle_id}) gets profile {} [{}]", b.path, p.display_name(), p.file),
+                        )
+                        .subject(subject.clone())
+                        .detail("profile", p.file.as_str());
+                        for r in sel.reasons(bundle_id) {
+                            f = f.note(r);
+                        }
+                        report.push(f);
+                    }
+                    Some(p)
+                }
+                None if profiles.fallback_embedded && embedded.is_some() => embedded,
+                None => {
+                    let mut f = Finding::new(
+                        Code::ProfileMissing,
+                        file,
+                        format!(
+                            "{} ({bundle_id}) has no usable profile among the {} candidate(s); create an explicit App ID and profile for {bundle_id}",
+                            b.path,
+                            given.len()
+                        ),
+                    )
+                    .subject(subject.clone());
+                    for r in sel.reasons(bundle_id) {
+                        f = f.note(r);
+                    }
+                    report.push(f);
+                    report.item(item);
+                    continue;
+                }
+            }
+        };
         if b.kind == BundleKind::App
+            && profiles.fallback_embedded
             && !given.is_empty()
             && !given.iter().any(|p| p.matches_bundle_id(bundle_id))
         {

@@ -266,16 +266,23 @@ pub fn check_validity(
             .subject(who)
             .detail("not_after", at::rfc3339(c.not_after)),
         ),
-        Window::Expiring { days_left } => report.push(
-            Finding::new(
-                expiring,
-                file,
-                format!("\"{who}\" expires on {} (in {days_left} days); renew it now", at::day(c.not_after)),
+        Window::Expiring { days_left } => {
+            let (sev, reminder) = ctx.expiring(days_left, expiring.default_severity());
+            report.push(
+                Finding::new(
+                    expiring,
+                    file,
+                    format!(
+                        "\"{who}\" expires on {} (in {days_left} days){reminder}; renew it now",
+                        at::day(c.not_after)
+                    ),
+                )
+                .severity(sev)
+                .subject(who)
+                .detail("not_after", at::rfc3339(c.not_after))
+                .detail("days_left", days_left),
             )
-            .subject(who)
-            .detail("not_after", at::rfc3339(c.not_after))
-            .detail("days_left", days_left),
-        ),
+        }
         Window::Valid { .. } => {}
     }
 }
@@ -335,18 +342,54 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
                 "chain",
                 chain.iter().skip(1).map(|c| c.name().to_string()).collect::<Vec<_>>(),
             );
+            // Intermediates only: an expired root is judged by the platform's store.
+            let n = chain.len();
+            for ca in chain.iter().take(n.saturating_sub(1)).skip(1) {
+                if ca.not_after < ctx.at {
+                    report.push(
+                        Finding::new(
+                            Code::CertIssuerRetired,
+                            file,
+                            format!(
+                                "\"{who}\" was issued by \"{}\", which expired on {}; create a new certificate",
+                                ca.name(),
+                                at::day(ca.not_after)
+                            ),
+                        )
+                        .subject(who.clone())
+                        .detail("issuer", ca.subject.as_str())
+                        .detail("issuer_not_after", at::rfc3339(ca.not_after)),
+                    );
+                }
+            }
         }
-        ChainResult::Untrusted { missing_issuer, .. } => report.push(
-            Finding::new(
-                Code::CertUntrusted,
-                file,
-                format!(
-                    "\"{who}\" does not chain to Apple's root or a --trust-root (issuer \"{missing_issuer}\" not found)"
-                ),
-            )
-            .subject(who.clone())
-            .detail("missing_issuer", missing_issuer),
-        ),
+        ChainResult::Untrusted { partial, missing_issuer } => {
+            let last = partial.last().unwrap_or(c);
+            let f = if last.is_self_issued() {
+                Finding::new(
+                    Code::CertUntrusted,
+                    file,
+                    format!(
+                        "\"{who}\" chains to \"{}\", a self-signed certificate that is not a trusted root (Apple's, or one given with --trust-root)",
+                        last.name()
+                    ),
+                )
+            } else {
+                Finding::new(
+                    Code::CertChainIncomplete,
+                    file,
+                    format!(
+                        "the chain of \"{who}\" stops at \"{}\": its issuer \"{missing_issuer}\" is not in {file} nor a known Apple intermediate; include it, or pass your root CA with --trust-root",
+                        last.name()
+                    ),
+                )
+            };
+            report.push(
+                f.subject(who.clone())
+                    .detail("missing_issuer", missing_issuer)
+                    .detail("chain", partial.iter().map(|c| c.subject.clone()).collect::<Vec<_>>()),
+            );
+        }
     }
     report.item(item);
 }
@@ -356,12 +399,47 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
     let who = id.cert.name().to_string();
     let pname = p.display_name();
     if !p.lists(&id.cert) {
-        report.push(
-            Finding::new(
+        let mut notes: Vec<String> = p
+            .developer_certs
+            .iter()
+            .map(|c| {
+                format!(
+                    "the profile lists \"{}\" (serial {}, SHA-1 {}, expiry {})",
+                    c.name(),
+                    c.serial_hex,
+                    c.sha1,
+                    at::day(c.not_after)
+                )
+            })
+            .collect();
+        // The closest match is what the profile was made for: same team and kind.
+        let closest = p
+            .developer_certs
+            .iter()
+            .filter(|c| team_id(c) == id.team() && CertKind::of(c) == id.kind())
+            .max_by_key(|c| c.not_after);
+        if let Some(c) = closest {
+            notes.push(format!(
+                "closest match: \"{}\" (serial {}, same team and kind); the profile was made for that certificate: regenerate it to include the one you sign with{}",
+                c.name(),
+                c.serial_hex,
+                if c.same_key(&id.cert) { " (it has the same key: a renewal that reused the key)" } else { "" }
+            ));
+        } else if p.developer_certs.is_empty() {
+            notes.push("the profile lists no certificate at all".to_string());
+        } else {
+            notes.push(format!(
+                "none of them is a {} certificate of team {}",
+                id.kind().name(),
+                id.team().unwrap_or("?")
+            ));
+        }
+        let f = Finding::new(
                 Code::ProfileCertMissing,
                 &p.file,
                 format!(
-                    "profile {pname} does not list \"{who}\" (SHA-1 {}) among its {} certificate(s); add it to the profile in the developer portal and download it again",
+                    "profile {pname} does not list \"{who}\" (serial {}, SHA-1 {}) among its {} certificate(s); add it to the profile in the developer portal and download it again",
+                    id.cert.serial_hex,
                     id.cert.sha1,
                     p.developer_certs.len()
                 ),
@@ -374,10 +452,17 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                 "profile_certificates",
                 p.developer_certs
                     .iter()
-                    .map(|c| serde_json::json!({"subject": c.subject, "sha1": c.sha1, "not_after": at::rfc3339(c.not_after)}))
+                    .map(|c| serde_json::json!({"subject": c.subject, "serial": c.serial_hex, "sha1": c.sha1, "not_after": at::rfc3339(c.not_after)}))
                     .collect::<Vec<_>>(),
-            ),
-        );
+            );
+        let mut f = match closest {
+            Some(c) => f.detail("closest_match_sha1", c.sha1.as_str()),
+            None => f,
+        };
+        for n in notes {
+            f = f.note(n);
+        }
+        report.push(f);
     }
     if let Some(team) = id.team() {
         let prefix_ok = p.app_id_prefix().is_none_or(|t| t == team);

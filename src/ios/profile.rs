@@ -369,19 +369,21 @@ pub fn check(p: &Profile, ctx: &Ctx, report: &mut Report) {
             .subject(who.clone())
             .detail("expiration", at::rfc3339(p.expiration)),
         ),
-        Window::Expiring { days_left } => report.push(
+        Window::Expiring { days_left } => report.push({
+            let (sev, reminder) = ctx.expiring(days_left, Code::ProfileExpiring.default_severity());
             Finding::new(
                 Code::ProfileExpiring,
                 file,
                 format!(
-                    "profile {who} expires on {} (in {days_left} days); regenerate it and re-sign before then",
+                    "profile {who} expires on {} (in {days_left} days){reminder}; regenerate it and re-sign before then",
                     at::day(p.expiration)
                 ),
             )
+            .severity(sev)
             .subject(who.clone())
             .detail("expiration", at::rfc3339(p.expiration))
-            .detail("days_left", days_left),
-        ),
+            .detail("days_left", days_left)
+        }),
         _ => {}
     }
 

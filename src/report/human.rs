@@ -79,6 +79,12 @@ pub fn render(report: &Report, meta: &Meta) -> String {
                 let _ = writeln!(out, "  --> {}", f.file);
             }
         }
+        for n in &f.notes {
+            let _ = writeln!(out, "  = note: {n}");
+        }
+    }
+    if report.suppressed > 0 {
+        let _ = writeln!(out, "\n{} finding(s) accepted by the baseline", report.suppressed);
     }
     let (e, w) = (
         report.count(Severity::Error),
