@@ -204,7 +204,11 @@ impl Report {
         let before = self.findings.len();
         self.findings.retain_mut(|f| {
             let fp = f.fingerprint();
-            match baseline.entries.iter().find(|e| e.name == f.code.name() && e.fingerprint == fp) {
+            match baseline
+                .entries
+                .iter()
+                .find(|e| e.name == f.code.name() && e.fingerprint == fp)
+            {
                 None => true,
                 Some(e) => match e.accepted_until {
                     Some(until) if until < at => {
@@ -297,7 +301,11 @@ pub struct BaselineEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// After this instant the finding counts again.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub accepted_until: Option<OffsetDateTime>,
 }
 
@@ -320,11 +328,16 @@ impl Baseline {
     }
 
     pub fn load(path: &std::path::Path) -> Result<Baseline, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
-        let b: Baseline =
-            serde_json::from_str(&text).map_err(|e| format!("baseline {} is not valid: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
+        let b: Baseline = serde_json::from_str(&text)
+            .map_err(|e| format!("baseline {} is not valid: {e}", path.display()))?;
         if b.version != 1 {
-            return Err(format!("baseline {} has unsupported version {}", path.display(), b.version));
+            return Err(format!(
+                "baseline {} has unsupported version {}",
+                path.display(),
+                b.version
+            ));
         }
         Ok(b)
     }

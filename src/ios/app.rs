@@ -330,7 +330,12 @@ pub struct Profiles<'a> {
 
 /// Checks an app: each bundle against its profile, its signature and entitlements.
 /// Returns the profiles that apply (for identity checks by the caller).
-pub fn check<'a>(app: &'a App, profiles: Profiles<'a>, ctx: &Ctx, report: &mut Report) -> Vec<&'a Profile> {
+pub fn check<'a>(
+    app: &'a App,
+    profiles: Profiles<'a>,
+    ctx: &Ctx,
+    report: &mut Report,
+) -> Vec<&'a Profile> {
     let given = profiles.candidates;
     let file = &app.file;
     let mut used: Vec<&Profile> = Vec::new();
@@ -406,11 +411,21 @@ pub fn check<'a>(app: &'a App, profiles: Profiles<'a>, ctx: &Ctx, report: &mut R
             let sel = select::select(bundle_id, given, profiles.identity, ctx.at);
             match sel.chosen {
                 Some(p) => {
-                    if given.len() > 1 {
+                    // Worth a line only when another candidate competed for it.
+                    if sel
+                        .rejected
+                        .iter()
+                        .any(|(p, _)| p.matches_bundle_id(bundle_id))
+                    {
                         let mut f = Finding::new(
                             Code::ProfileSelected,
                             file,
-                            format!("{} ({bundle_id}) gets profile {} [{}]", b.path, p.display_name(), p.file),
+                            format!(
+                                "{} ({bundle_id}) gets profile {} [{}]",
+                                b.path,
+                                p.display_name(),
+                                p.file
+                            ),
                         )
                         .subject(subject.clone())
                         .detail("profile", p.file.as_str());

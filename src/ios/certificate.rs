@@ -340,7 +340,11 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
         ChainResult::Trusted(chain) => {
             item = item.fact(
                 "chain",
-                chain.iter().skip(1).map(|c| c.name().to_string()).collect::<Vec<_>>(),
+                chain
+                    .iter()
+                    .skip(1)
+                    .map(|c| c.name().to_string())
+                    .collect::<Vec<_>>(),
             );
             // Intermediates only: an expired root is judged by the platform's store.
             let n = chain.len();
@@ -363,7 +367,10 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
                 }
             }
         }
-        ChainResult::Untrusted { partial, missing_issuer } => {
+        ChainResult::Untrusted {
+            partial,
+            missing_issuer,
+        } => {
             let last = partial.last().unwrap_or(c);
             let f = if last.is_self_issued() {
                 Finding::new(
@@ -387,7 +394,13 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
             report.push(
                 f.subject(who.clone())
                     .detail("missing_issuer", missing_issuer)
-                    .detail("chain", partial.iter().map(|c| c.subject.clone()).collect::<Vec<_>>()),
+                    .detail(
+                        "chain",
+                        partial
+                            .iter()
+                            .map(|c| c.subject.clone())
+                            .collect::<Vec<_>>(),
+                    ),
             );
         }
     }

@@ -40,8 +40,16 @@ impl Ctx {
 
     /// The severity and wording for something that expires in `days_left` days.
     pub fn expiring(&self, days_left: i64, default: Severity) -> (Severity, &'static str) {
-        let sev = if days_left < self.fail_days { Severity::Error } else { default };
-        let reminder = if days_left <= self.remind_days { " (final reminder)" } else { "" };
+        let sev = if days_left < self.fail_days {
+            Severity::Error
+        } else {
+            default
+        };
+        let reminder = if days_left <= self.remind_days {
+            " (final reminder)"
+        } else {
+            ""
+        };
         (sev, reminder)
     }
 }

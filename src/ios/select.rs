@@ -23,21 +23,31 @@ impl Selection<'_> {
     /// One line per rejected candidate whose App ID covers the bundle (the others
     /// are summed up in one line, not listed: a folder may hold hundreds).
     pub fn reasons(&self, bundle_id: &str) -> Vec<String> {
-        let (covering, other): (Vec<_>, Vec<_>) =
-            self.rejected.iter().partition(|(p, _)| p.matches_bundle_id(bundle_id));
+        let (covering, other): (Vec<_>, Vec<_>) = self
+            .rejected
+            .iter()
+            .partition(|(p, _)| p.matches_bundle_id(bundle_id));
         let mut out: Vec<String> = covering
             .iter()
             .map(|(p, why)| format!("{} [{}] not used: {why}", p.display_name(), p.file))
             .collect();
         if !other.is_empty() {
-            out.push(format!("{} other candidate(s) have App IDs that do not cover {bundle_id}", other.len()));
+            out.push(format!(
+                "{} other candidate(s) have App IDs that do not cover {bundle_id}",
+                other.len()
+            ));
         }
         out
     }
 }
 
 /// Why `p` cannot be used for `bundle_id` at all, if it cannot.
-fn disqualify(p: &Profile, bundle_id: &str, identity: Option<&Cert>, at: OffsetDateTime) -> Option<String> {
+fn disqualify(
+    p: &Profile,
+    bundle_id: &str,
+    identity: Option<&Cert>,
+    at: OffsetDateTime,
+) -> Option<String> {
     if !p.matches_bundle_id(bundle_id) {
         return Some(format!(
             "its App ID {} does not cover {bundle_id}",
@@ -58,12 +68,21 @@ fn disqualify(p: &Profile, bundle_id: &str, identity: Option<&Cert>, at: OffsetD
     if let Some(cert) = identity {
         if let Some(team) = team_id(cert) {
             if !p.team_ids.iter().any(|t| t == team) {
-                return Some(format!("team {}, but the identity is team {team}", p.team_ids.join(", ")));
+                return Some(format!(
+                    "team {}, but the identity is team {team}",
+                    p.team_ids.join(", ")
+                ));
             }
         }
         let kind = CertKind::of(cert);
-        if p.kind.is_distribution() == kind.is_development() && (kind.is_distribution() || kind.is_development()) {
-            return Some(format!("a {} profile, but the identity is {}", p.kind.name(), kind.name()));
+        if p.kind.is_distribution() == kind.is_development()
+            && (kind.is_distribution() || kind.is_development())
+        {
+            return Some(format!(
+                "a {} profile, but the identity is {}",
+                p.kind.name(),
+                kind.name()
+            ));
         }
     }
     None
@@ -93,7 +112,14 @@ pub fn select<'a>(
     }
     let lists = |p: &Profile| identity.is_some_and(|c| p.lists(c));
     // Ties are broken by file name, so the choice never depends on folder order.
-    let key = |p: &'a Profile| (specificity(p), lists(p), p.expiration, std::cmp::Reverse(p.file.as_str()));
+    let key = |p: &'a Profile| {
+        (
+            specificity(p),
+            lists(p),
+            p.expiration,
+            std::cmp::Reverse(p.file.as_str()),
+        )
+    };
     let chosen = eligible.iter().copied().max_by_key(|p| key(p));
     if let Some(best) = chosen {
         for p in eligible {
@@ -101,7 +127,10 @@ pub fn select<'a>(
                 continue;
             }
             let why = if specificity(best).0 && !specificity(p).0 {
-                format!("a wildcard App ID ({}); an explicit one was available", p.app_id.as_deref().unwrap_or(""))
+                format!(
+                    "a wildcard App ID ({}); an explicit one was available",
+                    p.app_id.as_deref().unwrap_or("")
+                )
             } else if specificity(p) < specificity(best) {
                 format!(
                     "a less specific App ID ({} vs {})",
@@ -145,7 +174,7 @@ mod tests {
         // Pretend it verified; the selection only reads the variant.
         p.signature = SignatureStatus::Valid {
             signer: Box::new(crate::x509::Cert::from_der(&test_cert()).unwrap()),
-            chain: crate::x509::ChainResult::Untrusted { partial: vec![], missing_issuer: String::new() },
+            chain: crate::x509::ChainResult::Trusted(vec![]),
             signing_time: None,
         };
         assert_eq!(p.kind, ProfileType::Enterprise);
@@ -153,7 +182,8 @@ mod tests {
     }
 
     fn test_cert() -> Vec<u8> {
-        let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/signing/ios/dist.pem")).unwrap();
+        let pem =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/signing/ios/dist.pem")).unwrap();
         crate::x509::certs_from_pem_or_der(&pem).remove(0)
     }
 
@@ -172,11 +202,22 @@ mod tests {
         let chosen = s.chosen.unwrap();
         assert_eq!(chosen.app_id.as_deref(), Some("T.com.example.app"));
         assert_eq!(at::day(chosen.expiration), "2035-01-01");
-        let reasons = s.rejected.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join("\n");
+        let reasons = s
+            .rejected
+            .iter()
+            .map(|(_, r)| r.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(reasons.contains("expired on 2025-06-01"), "{reasons}");
-        assert!(reasons.contains("expires earlier (2030-01-01 vs 2035-01-01)"), "{reasons}");
+        assert!(
+            reasons.contains("expires earlier (2030-01-01 vs 2035-01-01)"),
+            "{reasons}"
+        );
         assert!(reasons.contains("wildcard App ID (T.*)"), "{reasons}");
-        assert!(reasons.contains("does not cover com.example.app"), "{reasons}");
+        assert!(
+            reasons.contains("does not cover com.example.app"),
+            "{reasons}"
+        );
         assert_eq!(s.rejected.len(), 5);
         // Among wildcards only, the longer prefix wins.
         let s = select("com.example.other", &ps, None, at);

@@ -84,7 +84,11 @@ pub fn render(report: &Report, meta: &Meta) -> String {
         }
     }
     if report.suppressed > 0 {
-        let _ = writeln!(out, "\n{} finding(s) accepted by the baseline", report.suppressed);
+        let _ = writeln!(
+            out,
+            "\n{} finding(s) accepted by the baseline",
+            report.suppressed
+        );
     }
     let (e, w) = (
         report.count(Severity::Error),
