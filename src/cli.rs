@@ -81,6 +81,12 @@ pub struct CheckArgs {
     /// Warn this many days before anything expires
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub warn_days: i64,
+    /// Check revocation by OCSP (the only time wrapsign uses the network)
+    #[arg(long)]
+    pub online: bool,
+    /// Seconds to wait for an OCSP responder
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub ocsp_timeout: u64,
     /// Fail (error) when anything expires within N days (0: only once expired)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub fail_days: i64,
@@ -186,6 +192,10 @@ fn run_verify(a: VerifyArgs) -> i32 {
         at,
         warn_days: a.check.warn_days,
         fail_days: a.check.fail_days,
+        online: a
+            .check
+            .online
+            .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1))),
     };
     let mut report = verify::run(&req);
     report.apply(&policy);

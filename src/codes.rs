@@ -88,6 +88,19 @@ codes! {
         why: "An intermediate in its chain has expired (Apple's WWDR G1 did on 2023-02-07); signatures made with this certificate no longer chain to a valid root.",
         fix: "Create a new certificate, which Apple issues from a current WWDR intermediate, and regenerate the profiles with it.";
 
+    CertRevoked = "cert-revoked", Error,
+        title: "The certificate has been revoked",
+        why: "Its CA's OCSP responder says it is revoked (checked only with --online); Apple revokes distribution certificates on request or abuse, and every app signed with a revoked enterprise certificate stops launching.",
+        fix: "Create a new certificate, regenerate the profiles with it and re-sign every app; find out why it was revoked.";
+    RevocationUnknown = "revocation-unknown", Warning,
+        title: "The OCSP responder does not know the certificate",
+        why: "The responder named in the certificate answered \"unknown\": it did not issue it, or does not track it. The certificate may be forged or from another CA.",
+        fix: "Check that the certificate really comes from the CA it names; re-download it from the developer portal.";
+    OcspUnavailable = "ocsp-unavailable", Warning,
+        title: "Revocation could not be checked",
+        why: "--online asked for an OCSP check, but the responder could not be reached in time or gave an unusable answer, so revocation is unknown.",
+        fix: "Check network access to the responder URL (plain HTTP) or raise --ocsp-timeout; run again later.";
+
     // ---- provisioning profiles ----
     ProfileExpired = "profile-expired", Error,
         title: "The provisioning profile has expired",

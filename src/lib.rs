@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod diag;
 pub mod ios;
 pub mod keys;
+pub mod ocsp;
 pub mod pkcs12;
 pub mod report;
 pub mod secret;

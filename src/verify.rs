@@ -25,6 +25,8 @@ pub struct Request {
     pub at: OffsetDateTime,
     pub warn_days: i64,
     pub fail_days: i64,
+    /// `--online`: OCSP with this timeout; `None` keeps wrapsign offline.
+    pub online: Option<std::time::Duration>,
 }
 
 impl Request {
@@ -41,6 +43,7 @@ impl Request {
             at,
             warn_days: 30,
             fail_days: 0,
+            online: None,
         }
     }
 }
@@ -73,6 +76,7 @@ pub fn run(req: &Request) -> Report {
     let ctx = Ctx {
         warn_days: req.warn_days,
         fail_days: req.fail_days,
+        online: req.online,
         ..Ctx::new(req.at, trust)
     };
 
@@ -146,7 +150,7 @@ pub fn run(req: &Request) -> Report {
             .into_iter()
             .filter_map(Result::ok)
         {
-            let is_profile = e.file_type().is_file()
+            let is_profile = e.path().is_file()
                 && e.path()
                     .extension()
                     .is_some_and(|x| x == "mobileprovision" || x == "provisionprofile");

@@ -34,6 +34,8 @@ pub struct Cert {
     /// Extended key usage OIDs.
     pub eku: Vec<String>,
     pub is_ca: bool,
+    /// OCSP responder URLs from the Authority Information Access extension.
+    pub ocsp_urls: Vec<String>,
     raw_subject: Vec<u8>,
     raw_issuer: Vec<u8>,
     tbs: Vec<u8>,
@@ -95,6 +97,18 @@ impl Cert {
             _ => Vec::new(),
         };
         let spki = c.public_key().raw.to_vec();
+        let mut ocsp_urls = Vec::new();
+        for ext in c.extensions() {
+            if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
+                for d in &aia.accessdescs {
+                    if d.access_method.to_id_string() == "1.3.6.1.5.5.7.48.1" {
+                        if let GeneralName::URI(u) = d.access_location {
+                            ocsp_urls.push(u.to_string());
+                        }
+                    }
+                }
+            }
+        }
         Ok(Cert {
             der: der.to_vec(),
             subject: subject.to_string(),
@@ -114,6 +128,7 @@ impl Cert {
             extension_oids: ext_oids,
             eku,
             is_ca: c.is_ca(),
+            ocsp_urls,
             raw_subject: subject.as_raw().to_vec(),
             raw_issuer: c.issuer().as_raw().to_vec(),
             tbs: c.tbs_certificate.as_ref().to_vec(),

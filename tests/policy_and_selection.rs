@@ -310,7 +310,8 @@ fn an_extension_left_without_a_profile_is_named() {
             .contains("PlugIns/WrapShare.appex (com.example.wrapdemo.share)"),
         "{f:#}"
     );
-    assert!(f["notes"][0].as_str().unwrap().contains(
-        "2 other candidate(s) have App IDs that do not cover com.example.wrapdemo.share"
-    ));
+    assert!(f["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("2 candidate(s) have App IDs that do not cover com.example.wrapdemo.share"));
 }

@@ -346,6 +346,9 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
                     .map(|c| c.name().to_string())
                     .collect::<Vec<_>>(),
             );
+            if let (Some(timeout), Some(issuer)) = (ctx.online, chain.get(1)) {
+                check_revocation(c, issuer, file, timeout, report);
+            }
             // Intermediates only: an expired root is judged by the platform's store.
             let n = chain.len();
             for ca in chain.iter().take(n.saturating_sub(1)).skip(1) {
@@ -405,6 +408,48 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
         }
     }
     report.item(item);
+}
+
+/// Asks the certificate's OCSP responder (only with `--online`).
+pub fn check_revocation(
+    c: &Cert,
+    issuer: &Cert,
+    file: &str,
+    timeout: std::time::Duration,
+    report: &mut Report,
+) {
+    let who = c.name().to_string();
+    match crate::ocsp::check(c, issuer, timeout) {
+        Ok((_, crate::ocsp::Status::Good)) => {}
+        Ok((url, crate::ocsp::Status::Revoked { at: when, reason })) => report.push(
+            Finding::new(
+                Code::CertRevoked,
+                file,
+                format!(
+                    "\"{who}\" was revoked on {}{} according to {url}; create a new certificate and re-sign",
+                    at::day(when),
+                    reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                ),
+            )
+            .subject(who)
+            .detail("revoked_at", at::rfc3339(when))
+            .detail("responder", url),
+        ),
+        Ok((url, crate::ocsp::Status::Unknown)) => report.push(
+            Finding::new(
+                Code::RevocationUnknown,
+                file,
+                format!("the OCSP responder {url} does not know \"{who}\"; check where this certificate comes from"),
+            )
+            .subject(who)
+            .detail("responder", url),
+        ),
+        Err(crate::ocsp::OcspError::NoResponder) => {}
+        Err(e) => report.push(
+            Finding::new(Code::OcspUnavailable, file, format!("revocation of \"{who}\" was not checked: {e}"))
+                .subject(who),
+        ),
+    }
 }
 
 /// Checks that an identity can sign with a profile: listed, same team, right type.

@@ -25,6 +25,8 @@ pub struct Ctx {
     /// The second reminder, as Apple's own mails send at 30 and at 10 days.
     pub remind_days: i64,
     pub trust: Trust,
+    /// `--online`: check revocation by OCSP with this timeout. `None`: never touch the network.
+    pub online: Option<std::time::Duration>,
 }
 
 impl Ctx {
@@ -35,6 +37,7 @@ impl Ctx {
             fail_days: 0,
             remind_days: 10,
             trust,
+            online: None,
         }
     }
 

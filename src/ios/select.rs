@@ -33,7 +33,7 @@ impl Selection<'_> {
             .collect();
         if !other.is_empty() {
             out.push(format!(
-                "{} other candidate(s) have App IDs that do not cover {bundle_id}",
+                "{} candidate(s) have App IDs that do not cover {bundle_id}",
                 other.len()
             ));
         }
