@@ -31,6 +31,25 @@ pub enum Command {
     Verify(Box<VerifyArgs>),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(ExplainArgs),
+    /// Print a man page or shell completions, generated from these definitions
+    Generate(GenerateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// What to generate
+    #[arg(value_enum)]
+    pub what: Generated,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Generated {
+    Man,
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
 }
 
 #[derive(Args, Debug)]
@@ -99,6 +118,12 @@ pub struct CheckArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Human output: only warnings, errors and the verdict
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Human output: also print each finding's details
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Write the report to FILE instead of standard output
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -219,6 +244,7 @@ fn run_verify(a: VerifyArgs) -> i32 {
         warn_days: a.check.warn_days,
         exit_code,
         color: a.check.format == Format::Human && a.check.output.is_none() && report::use_color(),
+        verbosity: a.check.verbose as i8 - a.check.quiet as i8,
     };
     let out = report::render(&report, a.check.format, &meta);
     match emit(&out, a.check.output.as_deref()) {
@@ -282,6 +308,37 @@ fn run_explain(a: ExplainArgs) -> i32 {
     }
 }
 
+fn run_generate(a: GenerateArgs) -> i32 {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout();
+    let shell = match a.what {
+        Generated::Man => {
+            // One page for wrapsign, then one per subcommand (wrapsign-verify(1)...).
+            cmd.build();
+            let mut pages = vec![cmd.clone()];
+            for sub in cmd.get_subcommands() {
+                let name = format!("wrapsign-{}", sub.get_name());
+                pages.push(sub.clone().name(name));
+            }
+            for page in pages {
+                if let Err(e) = clap_mangen::Man::new(page).render(&mut out) {
+                    return usage(format!("cannot write the man page: {e}"));
+                }
+            }
+            return 0;
+        }
+        Generated::Bash => Shell::Bash,
+        Generated::Zsh => Shell::Zsh,
+        Generated::Fish => Shell::Fish,
+        Generated::Powershell => Shell::PowerShell,
+        Generated::Elvish => Shell::Elvish,
+    };
+    clap_complete::generate(shell, &mut cmd, "wrapsign", &mut out);
+    0
+}
+
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -294,5 +351,6 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Verify(a) => run_verify(*a),
         Command::Explain(a) => run_explain(a),
+        Command::Generate(a) => run_generate(a),
     }
 }

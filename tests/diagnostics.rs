@@ -101,3 +101,31 @@ fn pkcs12_without_its_private_key() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert_eq!(r.names(), ["cert-key-missing"]);
 }
+
+#[test]
+fn man_page_and_completions_come_from_the_flag_definitions() {
+    let man = run(&["generate", "man"]);
+    assert_eq!(man.code, 0);
+    assert!(man.stdout.contains(".TH wrapsign 1") && man.stdout.contains(".TH wrapsign-verify 1"));
+    let help = run(&["verify", "--help"]);
+    // Every long flag in `verify --help` is in the man page and the completions.
+    let bash = run(&["generate", "bash"]);
+    let zsh = run(&["generate", "zsh"]);
+    let flags: Vec<&str> = help
+        .stdout
+        .split_whitespace()
+        .filter(|w| w.starts_with("--") && w.len() > 3)
+        .map(|w| w.trim_end_matches(|c: char| !c.is_alphanumeric() && c != '-'))
+        .collect();
+    assert!(flags.len() >= 15, "{flags:?}");
+    for f in flags {
+        assert!(
+            man.stdout.contains(&f.replace('-', "\\-")),
+            "{f} missing from the man page"
+        );
+        assert!(
+            bash.stdout.contains(f) && zsh.stdout.contains(f),
+            "{f} missing from completions"
+        );
+    }
+}

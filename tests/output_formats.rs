@@ -116,3 +116,24 @@ fn output_file_receives_the_report() {
     // Nothing else is left in the folder (the temporary file was renamed).
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn quiet_and_verbose_human_output() {
+    let mut a = ARGS.to_vec();
+    a.push("--quiet");
+    let q = run(&a);
+    assert_eq!(q.code, 1);
+    assert!(!q.stdout.contains("  profile      "), "{}", q.stdout);
+    assert!(q.stdout.contains("error[profile-expired]") && q.stdout.contains("FAIL"));
+    let mut a = ARGS.to_vec();
+    a.push("--verbose");
+    let v = run(&a);
+    assert!(
+        v.stdout
+            .contains("  = expiration: \"2023-01-01T00:00:00Z\""),
+        "{}",
+        v.stdout
+    );
+    // NO_COLOR (set by the test harness) and a pipe: no escape codes.
+    assert!(!v.stdout.contains('\x1b'));
+}

@@ -32,6 +32,8 @@ pub struct Meta {
     pub warn_days: i64,
     pub exit_code: i32,
     pub color: bool,
+    /// -1 quiet, 0 normal, 1 verbose (human output only).
+    pub verbosity: i8,
 }
 
 pub fn render(report: &Report, format: Format, meta: &Meta) -> String {
