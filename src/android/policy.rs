@@ -461,6 +461,34 @@ fn key_password_finding(file: &str, subject: &str, e: &KeyError, open: &Open) ->
         .detail("password", "key")
 }
 
+/// The finding for a key that could not be unlocked, and the item fact saying so.
+fn locked(
+    file: &str,
+    subject: &str,
+    what: &str,
+    e: &KeyError,
+    open: &Open,
+) -> (Finding, &'static str) {
+    match e {
+        KeyError::WrongPassword | KeyError::NonAsciiPassword => {
+            (key_password_finding(file, subject, e, open), "locked (wrong key password)")
+        }
+        KeyError::Unsupported(m) => (
+            Finding::new(
+                Code::KeystoreUnsupported,
+                file,
+                format!("the {what} of \"{subject}\" cannot be read ({m}); keytool cannot read it either"),
+            )
+            .subject(subject),
+            "unsupported",
+        ),
+        KeyError::Malformed(m) => (
+            unreadable(file, format!("{file}: {what} of \"{subject}\": {m}")).subject(subject),
+            "malformed",
+        ),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn check_private_key(
     file: &str,
@@ -478,27 +506,10 @@ fn check_private_key(
     }
     let pkcs8 = match key.recover(pw.map(Secret::expose).unwrap_or("")) {
         Ok(k) => k,
-        Err(e @ (KeyError::WrongPassword | KeyError::NonAsciiPassword)) => {
-            report.push(key_password_finding(file, subject, &e, open));
-            return item.fact("private_key", "locked (wrong key password)");
-        }
-        Err(KeyError::Unsupported(m)) => {
-            report.push(
-                Finding::new(
-                    Code::KeystoreUnsupported,
-                    file,
-                    format!("the private key of \"{subject}\" is protected with {m}, which wrapsign does not read"),
-                )
-                .subject(subject),
-            );
-            return item.fact("private_key", "unsupported protection");
-        }
-        Err(KeyError::Malformed(m)) => {
-            report.push(
-                unreadable(file, format!("{file}: private key of \"{subject}\": {m}"))
-                    .subject(subject),
-            );
-            return item.fact("private_key", "malformed");
+        Err(e) => {
+            let (f, fact) = locked(file, subject, "private key", &e, open);
+            report.push(f);
+            return item.fact("private_key", fact);
         }
     };
     match PrivateKey::from_pkcs8_der(&pkcs8) {
@@ -553,27 +564,10 @@ fn check_secret(
             Ok(info) => item
                 .fact("algorithm", info.algorithm)
                 .fact("key_bits", info.key.len() * 8),
-            Err(e @ (KeyError::WrongPassword | KeyError::NonAsciiPassword)) => {
-                report.push(key_password_finding(file, subject, &e, open));
-                item.fact("secret_key", "locked (wrong key password)")
-            }
-            Err(KeyError::Unsupported(m)) => {
-                report.push(
-                    Finding::new(
-                        Code::KeystoreUnsupported,
-                        file,
-                        format!("secret key entry \"{subject}\": {m}; keytool cannot load this keystore either"),
-                    )
-                    .subject(subject),
-                );
-                item.fact("secret_key", "unsupported")
-            }
-            Err(KeyError::Malformed(m)) => {
-                report.push(
-                    unreadable(file, format!("{file}: secret key \"{subject}\": {m}"))
-                        .subject(subject),
-                );
-                item.fact("secret_key", "malformed")
+            Err(e) => {
+                let (f, fact) = locked(file, subject, "secret key", &e, open);
+                report.push(f);
+                item.fact("secret_key", fact)
             }
         }
     };

@@ -8,6 +8,8 @@
 //!   UBER: Twofish-encrypted entries and digest
 //! ```
 
+use super::bytes::Bytes;
+
 /// "BKS (version 2)", "BKS (version 1)" or "UBER".
 pub(super) fn describe(data: &[u8]) -> &'static str {
     let version = data
@@ -21,40 +23,10 @@ pub(super) fn describe(data: &[u8]) -> &'static str {
     }
 }
 
-struct C<'a> {
-    d: &'a [u8],
-    p: usize,
-}
-
-impl C<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let end = self.p.checked_add(n)?;
-        let s = self.d.get(self.p..end)?;
-        self.p = end;
-        Some(s)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-    fn u32(&mut self) -> Option<usize> {
-        self.take(4)
-            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    }
-    fn utf(&mut self) -> Option<()> {
-        let b = self.take(2)?;
-        let n = u16::from_be_bytes([b[0], b[1]]) as usize;
-        self.take(n).map(|_| ())
-    }
-    fn blob(&mut self) -> Option<()> {
-        let n = self.u32()?;
-        self.take(n).map(|_| ())
-    }
-}
-
 /// Walks a plaintext BKS entry list; `Some` when it ends exactly 20 bytes
 /// (the HMAC) before the end of the data, which ciphertext never does by chance.
 fn walk_bks(data: &[u8]) -> Option<()> {
-    let mut c = C { d: data, p: 4 };
+    let mut c = Bytes::new(data, 4);
     c.blob()?; // salt
     c.u32()?; // iterations
     loop {
@@ -62,9 +34,8 @@ fn walk_bks(data: &[u8]) -> Option<()> {
             0 => break,
             t @ 1..=4 => {
                 c.utf()?; // alias
-                c.take(8)?; // date
-                let n = c.u32()?;
-                for _ in 0..n {
+                c.skip(8)?; // date
+                for _ in 0..c.u32()? {
                     c.utf()?;
                     c.blob()?;
                 }
@@ -79,13 +50,15 @@ fn walk_bks(data: &[u8]) -> Option<()> {
                         c.utf()?;
                         c.blob()?;
                     }
-                    _ => c.blob()?,
+                    _ => {
+                        c.blob()?;
+                    }
                 }
             }
             _ => return None,
         }
     }
-    (data.len() - c.p == 20).then_some(())
+    (c.rest().len() == 20).then_some(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 use sha1::{Digest, Sha1};
 use time::OffsetDateTime;
 
+use super::bytes::Bytes;
 use super::javaser::{self, Value};
 use super::protect::{self, utf16be};
 use super::{Entry, EntryKind, Integrity, Keystore, OpenError, ProtectedKey, SecretKey, StoreType};
@@ -22,57 +23,27 @@ const JKS_MAGIC: u32 = 0xfeed_feed;
 const JCEKS_MAGIC: u32 = 0xcece_cece;
 const WHITENER: &[u8] = b"Mighty Aphrodite";
 
-struct Cursor<'a> {
-    data: &'a [u8],
-    pos: usize,
+/// What a truncated read reports: the field, where, and how big the file is.
+fn truncated(c: &Bytes<'_>, what: &str) -> OpenError {
+    OpenError::Malformed(format!(
+        "truncated: {what} at byte {} runs past the end of the file ({} bytes; is it complete?)",
+        c.pos(),
+        c.len()
+    ))
 }
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], OpenError> {
-        match self.pos.checked_add(n).filter(|&e| e <= self.data.len()) {
-            Some(end) => {
-                let s = &self.data[self.pos..end];
-                self.pos = end;
-                Ok(s)
-            }
-            None => Err(OpenError::Malformed(format!(
-                "truncated: {what} at byte {} needs {n} bytes, the file has {} (is it complete?)",
-                self.pos,
-                self.data.len()
-            ))),
+fn certificate(c: &mut Bytes<'_>, version: u32, alias: &str) -> Result<Vec<u8>, OpenError> {
+    if version == 2 {
+        let t = c.utf().ok_or_else(|| truncated(c, "certificate type"))?;
+        if t != "X.509" && t != "X509" {
+            return Err(OpenError::Unsupported(format!(
+                "entry \"{alias}\" holds a {t} certificate; only X.509 is supported"
+            )));
         }
     }
-    fn u32(&mut self, what: &str) -> Result<u32, OpenError> {
-        let b = self.take(4, what)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn u64(&mut self, what: &str) -> Result<u64, OpenError> {
-        let b = self.take(8, what)?;
-        Ok(u64::from_be_bytes([
-            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-        ]))
-    }
-    fn utf(&mut self, what: &str) -> Result<String, OpenError> {
-        let b = self.take(2, what)?;
-        let n = u16::from_be_bytes([b[0], b[1]]) as usize;
-        Ok(super::modified_utf8(self.take(n, what)?))
-    }
-    /// u32 length + bytes; the length is checked against the data before use.
-    fn blob(&mut self, what: &str) -> Result<&'a [u8], OpenError> {
-        let n = self.u32(what)? as usize;
-        self.take(n, what)
-    }
-    fn certificate(&mut self, version: u32, alias: &str) -> Result<Vec<u8>, OpenError> {
-        if version == 2 {
-            let t = self.utf("certificate type")?;
-            if t != "X.509" && t != "X509" {
-                return Err(OpenError::Unsupported(format!(
-                    "entry \"{alias}\" holds a {t} certificate; only X.509 is supported"
-                )));
-            }
-        }
-        Ok(self.blob("certificate")?.to_vec())
-    }
+    Ok(c.blob()
+        .ok_or_else(|| truncated(c, "certificate"))?
+        .to_vec())
 }
 
 fn created(ms: u64) -> Option<OffsetDateTime> {
@@ -89,31 +60,34 @@ pub(super) fn read(
     } else {
         JKS_MAGIC
     };
-    let mut c = Cursor { data, pos: 0 };
-    let magic = c.u32("magic")?;
+    let mut c = Bytes::new(data, 0);
+    let magic = c.u32().ok_or_else(|| truncated(&c, "magic"))?;
     if magic != expected {
         return Err(OpenError::Malformed(format!("bad magic {magic:08x}")));
     }
-    let version = c.u32("version")?;
+    let version = c.u32().ok_or_else(|| truncated(&c, "version"))?;
     if version != 1 && version != 2 {
         return Err(OpenError::Unsupported(format!(
             "{} version {version}",
             store_type.name()
         )));
     }
-    let count = c.u32("entry count")?;
+    let count = c.u32().ok_or_else(|| truncated(&c, "entry count"))?;
     let mut entries = Vec::new();
     for i in 0..count {
-        let tag = c.u32("entry tag")?;
-        let alias = c.utf("alias")?;
-        let created = created(c.u64("creation date")?);
+        let tag = c.u32().ok_or_else(|| truncated(&c, "entry tag"))?;
+        let alias = c.utf().ok_or_else(|| truncated(&c, "alias"))?;
+        let created = created(c.u64().ok_or_else(|| truncated(&c, "creation date"))?);
         let kind = match tag {
             1 => {
-                let key = c.blob("private key")?.to_vec();
-                let n = c.u32("certificate count")?;
+                let key = c
+                    .blob()
+                    .ok_or_else(|| truncated(&c, "private key"))?
+                    .to_vec();
+                let n = c.u32().ok_or_else(|| truncated(&c, "certificate count"))?;
                 let mut chain = Vec::new();
                 for _ in 0..n {
-                    chain.push(c.certificate(version, &alias)?);
+                    chain.push(certificate(&mut c, version, &alias)?);
                 }
                 let key = if store_type == StoreType::Jks {
                     ProtectedKey::Jks(key)
@@ -123,7 +97,7 @@ pub(super) fn read(
                 EntryKind::PrivateKey { key, chain }
             }
             2 => EntryKind::TrustedCert {
-                cert: c.certificate(version, &alias)?,
+                cert: certificate(&mut c, version, &alias)?,
             },
             3 if store_type == StoreType::Jceks => {
                 EntryKind::SecretKey(sealed_key(&mut c, &alias)?)
@@ -141,8 +115,10 @@ pub(super) fn read(
             kind,
         });
     }
-    let body = &data[..c.pos];
-    let stored = c.take(20, "integrity digest")?;
+    let body = c.consumed();
+    let stored = c
+        .take(20)
+        .ok_or_else(|| truncated(&c, "integrity digest"))?;
     let verifies = |pw: &str| {
         let d = Sha1::new()
             .chain_update(&*utf16be(pw))
@@ -166,14 +142,14 @@ pub(super) fn read(
 
 /// A JCEKS secret-key entry: a serialized `SealedObject` (keytool writes its
 /// subclass `com.sun.crypto.provider.SealedObjectForKeyProtector`).
-fn sealed_key(c: &mut Cursor<'_>, alias: &str) -> Result<SecretKey, OpenError> {
-    let rest = &c.data[c.pos..];
-    let mut r = javaser::Reader::new(rest)
+fn sealed_key(c: &mut Bytes<'_>, alias: &str) -> Result<SecretKey, OpenError> {
+    let mut r = javaser::Reader::new(c.rest())
         .map_err(|e| OpenError::Malformed(format!("secret key \"{alias}\": {e}")))?;
     let value = r
         .read_object()
         .map_err(|e| OpenError::Malformed(format!("secret key \"{alias}\": {e}")))?;
-    c.pos += r.position();
+    c.skip(r.position())
+        .ok_or_else(|| truncated(c, "secret key"))?;
     let obj = match value {
         Value::Object(o) if o.classes.iter().any(|k| k == "javax.crypto.SealedObject") => o,
         Value::Object(o) => {

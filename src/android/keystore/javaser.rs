@@ -7,6 +7,8 @@
 
 use std::rc::Rc;
 
+use super::bytes::Bytes;
+
 const MAGIC: [u8; 4] = [0xac, 0xed, 0x00, 0x05];
 const TC_NULL: u8 = 0x70;
 const TC_REFERENCE: u8 = 0x71;
@@ -96,12 +98,15 @@ enum Handle {
 }
 
 pub struct Reader<'a> {
-    data: &'a [u8],
-    pos: usize,
+    b: Bytes<'a>,
     handles: Vec<Handle>,
 }
 
 type R<T> = Result<T, String>;
+
+fn truncated(at: usize) -> String {
+    format!("serialized object truncated at byte {at}")
+}
 
 impl<'a> Reader<'a> {
     /// A reader positioned at a stream header (`AC ED 00 05`).
@@ -110,44 +115,35 @@ impl<'a> Reader<'a> {
             return Err("not a Java serialization stream".into());
         }
         Ok(Reader {
-            data,
-            pos: 4,
+            b: Bytes::new(data, 4),
             handles: Vec::new(),
         })
     }
 
     /// Bytes consumed so far, header included.
     pub fn position(&self) -> usize {
-        self.pos
+        self.b.pos()
     }
 
     fn take(&mut self, n: usize) -> R<&'a [u8]> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|&e| e <= self.data.len())
-            .ok_or_else(|| format!("serialized object truncated at byte {}", self.pos))?;
-        let s = &self.data[self.pos..end];
-        self.pos = end;
-        Ok(s)
+        let at = self.b.pos();
+        self.b.take(n).ok_or_else(|| truncated(at))
     }
 
     fn u8(&mut self) -> R<u8> {
-        Ok(self.take(1)?[0])
+        let at = self.b.pos();
+        self.b.u8().ok_or_else(|| truncated(at))
     }
     fn u16(&mut self) -> R<u16> {
-        let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
+        let at = self.b.pos();
+        self.b.u16().ok_or_else(|| truncated(at))
     }
     fn u32(&mut self) -> R<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        let at = self.b.pos();
+        self.b.u32().ok_or_else(|| truncated(at))
     }
     fn peek(&self) -> R<u8> {
-        self.data
-            .get(self.pos)
-            .copied()
-            .ok_or_else(|| format!("serialized object truncated at byte {}", self.pos))
+        self.b.peek().ok_or_else(|| truncated(self.b.pos()))
     }
 
     fn utf(&mut self) -> R<String> {
@@ -174,6 +170,11 @@ impl<'a> Reader<'a> {
         if depth > MAX_DEPTH {
             return Err("serialized object nested too deeply".into());
         }
+        // Class descriptors read their own tag.
+        if matches!(self.peek()?, TC_CLASSDESC | TC_PROXYCLASSDESC) {
+            self.class_desc(depth)?;
+            return Ok(Value::Other);
+        }
         let tc = self.u8()?;
         match tc {
             TC_NULL => Ok(Value::Null),
@@ -195,11 +196,6 @@ impl<'a> Reader<'a> {
                 };
                 self.new_handle(Handle::Str(s.clone()));
                 Ok(Value::Str(s))
-            }
-            TC_CLASSDESC | TC_PROXYCLASSDESC => {
-                self.pos -= 1;
-                self.class_desc(depth)?;
-                Ok(Value::Other)
             }
             TC_CLASS => {
                 self.class_desc(depth)?;
@@ -226,7 +222,7 @@ impl<'a> Reader<'a> {
             }
             other => Err(format!(
                 "unexpected serialization tag {other:#04x} at byte {}",
-                self.pos - 1
+                self.b.pos() - 1
             )),
         }
     }
@@ -310,16 +306,16 @@ impl<'a> Reader<'a> {
         loop {
             match self.peek()? {
                 TC_ENDBLOCKDATA => {
-                    self.pos += 1;
+                    self.u8()?;
                     return Ok(());
                 }
                 TC_BLOCKDATA => {
-                    self.pos += 1;
+                    self.u8()?;
                     let n = self.u8()? as usize;
                     self.take(n)?;
                 }
                 TC_BLOCKDATALONG => {
-                    self.pos += 1;
+                    self.u8()?;
                     let n = self.u32()? as usize;
                     self.take(n)?;
                 }
@@ -351,7 +347,7 @@ impl<'a> Reader<'a> {
             });
         }
         // Object elements take at least one byte each: bound the count by the input.
-        if n > self.data.len() - self.pos {
+        if n > self.b.rest().len() {
             return Err("array longer than the data holding it".into());
         }
         let mut items = Vec::new();

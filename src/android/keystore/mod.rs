@@ -10,6 +10,7 @@
 //! Nothing here decides what is wrong with a keystore: see [`super::policy`].
 
 mod bouncy;
+mod bytes;
 mod container;
 pub mod javaser;
 mod p12;
