@@ -726,16 +726,21 @@ fn bad_input_is_reported_never_a_panic() {
     assert_eq!(r.code, 2);
 }
 
-#[test]
-fn every_prefix_and_byte_flip_through_the_library() {
-    use wrapsign::android::policy::{check_bytes, Ctx, Open};
-    use wrapsign::diag::{Code, Report};
-    use wrapsign::secret::Secret;
-    let ctx = Ctx {
+/// The library's keystore checks at the tests' instant.
+fn lib_ctx() -> wrapsign::android::policy::Ctx {
+    wrapsign::android::policy::Ctx {
         at: wrapsign::at::parse(AT).unwrap(),
         warn_days: 30,
         play_min_validity: wrapsign::android::policy::PLAY_MIN_VALIDITY,
-    };
+    }
+}
+
+#[test]
+fn every_prefix_and_byte_flip_through_the_library() {
+    use wrapsign::android::policy::{check_bytes, Open};
+    use wrapsign::diag::{Code, Report};
+    use wrapsign::secret::Secret;
+    let ctx = lib_ctx();
     let secret = Secret::new(PASS);
     for name in [
         "release.jks",
@@ -791,14 +796,10 @@ fn every_prefix_and_byte_flip_through_the_library() {
 
 #[test]
 fn keystore_certificates_become_the_expected_apk_signers() {
-    use wrapsign::android::policy::{check_file, Ctx, Open};
+    use wrapsign::android::policy::{check_file, Open};
     use wrapsign::diag::Report;
     use wrapsign::secret::Secret;
-    let ctx = Ctx {
-        at: wrapsign::at::parse(AT).unwrap(),
-        warn_days: 30,
-        play_min_validity: wrapsign::android::policy::PLAY_MIN_VALIDITY,
-    };
+    let ctx = lib_ctx();
     let secret = Secret::new(PASS);
     let mut report = Report::default();
     let aliases = vec!["upload".to_string()];

@@ -76,6 +76,17 @@ impl Object {
     }
 }
 
+/// Bytes of a primitive field or array element by its type code; `None` for objects.
+fn prim_size(type_code: u8) -> Option<usize> {
+    match type_code {
+        b'B' | b'Z' => Some(1),
+        b'C' | b'S' => Some(2),
+        b'I' | b'F' => Some(4),
+        b'J' | b'D' => Some(8),
+        _ => None,
+    }
+}
+
 #[derive(Debug)]
 struct ClassDesc {
     name: String,
@@ -253,7 +264,7 @@ impl<'a> Reader<'a> {
                     let type_code = self.u8()?;
                     let fname = self.utf()?;
                     match type_code {
-                        b'B' | b'C' | b'D' | b'F' | b'I' | b'J' | b'S' | b'Z' => {}
+                        t if prim_size(t).is_some() => {}
                         // Object fields name their type (`[B`, `Ljava/lang/String;`).
                         b'[' | b'L' => {
                             if !matches!(self.content(depth + 1)?, Value::Str(_)) {
@@ -331,13 +342,7 @@ impl<'a> Reader<'a> {
         self.new_handle(Handle::Other);
         let n = self.u32()? as usize;
         let elem = desc.name.as_bytes().get(1).copied().unwrap_or(b'L');
-        let size = match elem {
-            b'B' | b'Z' => 1,
-            b'C' | b'S' => 2,
-            b'I' | b'F' => 4,
-            b'J' | b'D' => 8,
-            _ => 0,
-        };
+        let size = prim_size(elem).unwrap_or(0);
         if size > 0 {
             let bytes = self.take(n.checked_mul(size).ok_or("array too large")?)?;
             return Ok(if elem == b'B' {
@@ -386,24 +391,12 @@ impl<'a> Reader<'a> {
                 continue;
             }
             for f in &c.fields {
-                let v = match f.type_code {
-                    b'B' | b'Z' => {
-                        self.take(1)?;
+                let v = match prim_size(f.type_code) {
+                    Some(n) => {
+                        self.take(n)?;
                         Value::Other
                     }
-                    b'C' | b'S' => {
-                        self.take(2)?;
-                        Value::Other
-                    }
-                    b'I' | b'F' => {
-                        self.take(4)?;
-                        Value::Other
-                    }
-                    b'J' | b'D' => {
-                        self.take(8)?;
-                        Value::Other
-                    }
-                    _ => self.content(depth + 1)?,
+                    None => self.content(depth + 1)?,
                 };
                 fields.push((f.name.clone(), v));
             }
