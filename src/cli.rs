@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::android::keystore::StoreType;
 use crate::diag::{Baseline, Code, FailOn, Level, Policy};
 use crate::report::{self, Format, Meta};
 use crate::secret::PasswordSpec;
@@ -25,6 +26,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check certificates, profiles and apps; fail (exit 1) on expired or mismatched material
@@ -54,12 +57,15 @@ pub enum Generated {
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// Files to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app
+    /// Files to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app, .jks/.keystore
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     #[command(flatten)]
     pub ios: IosArgs,
+
+    #[command(flatten)]
+    pub android: AndroidArgs,
 
     #[command(flatten)]
     pub check: CheckArgs,
@@ -89,6 +95,29 @@ pub struct IosArgs {
     /// Extra trust anchor(s), PEM or DER, e.g. a test or enterprise CA (repeatable)
     #[arg(long = "trust-root", value_name = "PEM")]
     pub trust_roots: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Android")]
+pub struct AndroidArgs {
+    /// A keystore to check: JKS, JCEKS or PKCS#12 (repeatable); BKS/UBER are recognised, not read
+    #[arg(long = "keystore", value_name = "FILE")]
+    pub keystores: Vec<PathBuf>,
+    /// Keystore password: pass:VALUE, env:VAR, file:PATH or stdin
+    #[arg(long, value_name = "SPEC")]
+    pub ks_pass: Option<String>,
+    /// Key password (default: the keystore password, as keytool does)
+    #[arg(long, value_name = "SPEC")]
+    pub key_pass: Option<String>,
+    /// Check only this alias (repeatable; default: every alias)
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+    /// Keystore format, when sniffing the content is not enough
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub ks_type: Option<StoreType>,
+    /// Google Play: app signing certificates must stay valid after this date
+    #[arg(long, value_name = "DATE", value_parser = at::parse, default_value = "2033-10-22")]
+    pub play_min_validity: time::OffsetDateTime,
 }
 
 #[derive(Args, Debug)]
@@ -204,6 +233,14 @@ fn run_verify(a: VerifyArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    let ks_pass = match password("ks-pass", &a.android.ks_pass) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let key_pass = match password("key-pass", &a.android.key_pass) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
     let at = a.check.at();
     let req = verify::Request {
         paths: a.paths,
@@ -221,6 +258,13 @@ fn run_verify(a: VerifyArgs) -> i32 {
             .check
             .online
             .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1))),
+        keystores: a.android.keystores,
+        ks_pass,
+        key_pass,
+        aliases: a.android.aliases,
+        ks_type: a.android.ks_type,
+        play_min_validity: a.android.play_min_validity,
+        expected_signers: Vec::new(),
     };
     let mut report = verify::run(&req);
     report.apply(&policy);

@@ -7,6 +7,7 @@
 // on a hot path, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod android;
 pub mod at;
 pub mod cli;
 pub mod codes;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::at::{self, Window};
+use crate::at;
 use crate::diag::{Code, Finding, Item, Report};
 use crate::ios::profile::Profile;
 use crate::ios::Ctx;
@@ -140,9 +140,7 @@ pub fn load(
             let p = pkcs12::read_identity(&data, pw).map_err(|e| {
                 let hint = match (&e, pass) {
                     (P12Error::WrongPassword, Some(spec)) => format!(" (password from {spec})"),
-                    (P12Error::WrongPassword, None) => {
-                        " (no password given: use --cert-pass env:VAR, file:PATH or stdin)".into()
-                    }
+                    (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
                     _ => String::new(),
                 };
                 unreadable(&file, format!("cannot open {file}: {e}{hint}"))
@@ -234,71 +232,22 @@ pub fn cert_item(kind: &'static str, file: &str, c: &Cert) -> Item {
     i
 }
 
-/// Validity-window findings for any certificate, under the given names.
-pub fn check_validity(
-    c: &Cert,
-    file: &str,
-    ctx: &Ctx,
-    names: (Code, Code, Code),
-    report: &mut Report,
-) {
-    let (expired, not_yet, expiring) = names;
-    let who = c.name();
-    match at::window(Some(c.not_before), c.not_after, ctx.at, ctx.warn_days) {
-        Window::NotYetValid => report.push(
-            Finding::new(
-                not_yet,
-                file,
-                format!("\"{who}\" is not valid until {}; check the clock or --at", at::day(c.not_before)),
-            )
-            .subject(who)
-            .detail("not_before", at::rfc3339(c.not_before)),
-        ),
-        Window::Expired { days_ago } => report.push(
-            Finding::new(
-                expired,
-                file,
-                format!(
-                    "\"{who}\" expired on {} ({days_ago} days ago); create a new certificate and re-sign",
-                    at::day(c.not_after)
-                ),
-            )
-            .subject(who)
-            .detail("not_after", at::rfc3339(c.not_after)),
-        ),
-        Window::Expiring { days_left } => {
-            let (sev, reminder) = ctx.expiring(days_left, expiring.default_severity());
-            report.push(
-                Finding::new(
-                    expiring,
-                    file,
-                    format!(
-                        "\"{who}\" expires on {} (in {days_left} days){reminder}; renew it now",
-                        at::day(c.not_after)
-                    ),
-                )
-                .severity(sev)
-                .subject(who)
-                .detail("not_after", at::rfc3339(c.not_after))
-                .detail("days_left", days_left),
-            )
-        }
-        Window::Valid { .. } => {}
-    }
-}
-
 /// Standalone checks of a distribution identity.
 pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
     let file = &id.file;
     let c = &id.cert;
     let who = c.name().to_string();
-    check_validity(
+    if let Some(f) = crate::x509::validity_finding(
         c,
+        c.name(),
         file,
-        ctx,
+        ctx.at,
+        &ctx.horizon,
         (Code::CertExpired, Code::CertNotYetValid, Code::CertExpiring),
-        report,
-    );
+        ("create a new certificate and re-sign", "renew it now"),
+    ) {
+        report.push(f);
+    }
     let kind = id.kind();
     if !kind.is_distribution() {
         report.push(

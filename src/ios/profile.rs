@@ -356,7 +356,7 @@ pub fn check(p: &Profile, ctx: &Ctx, report: &mut Report) {
         },
     }
 
-    match at::window(None, p.expiration, ctx.at, ctx.warn_days) {
+    match at::window(None, p.expiration, ctx.at, ctx.horizon.warn_days) {
         Window::Expired { days_ago } => report.push(
             Finding::new(
                 Code::ProfileExpired,
@@ -370,7 +370,9 @@ pub fn check(p: &Profile, ctx: &Ctx, report: &mut Report) {
             .detail("expiration", at::rfc3339(p.expiration)),
         ),
         Window::Expiring { days_left } => report.push({
-            let (sev, reminder) = ctx.expiring(days_left, Code::ProfileExpiring.default_severity());
+            let (sev, reminder) = ctx
+                .horizon
+                .expiring(days_left, Code::ProfileExpiring.default_severity());
             Finding::new(
                 Code::ProfileExpiring,
                 file,
