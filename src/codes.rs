@@ -79,7 +79,7 @@ codes! {
         why: "Devices only accept code signed by certificates issued under Apple's root (or an enterprise CA configured with --trust-root); others are rejected at install.",
         fix: "Use a certificate issued by Apple WWDR; if it is, include the intermediate certificate in the .p12 or install the current WWDR intermediate.";
 
-    CertChainIncomplete = "cert-chain-incomplete", Error,
+    ChainIncomplete = "chain-incomplete", Error,
         title: "The certificate's chain is missing an intermediate",
         why: "The issuer of a certificate in the chain is neither in the file nor among Apple's known intermediates, so the chain to a trusted root cannot be built; signing tools and devices reject such identities.",
         fix: "Export the identity with its intermediate certificate (or install the current Apple WWDR intermediate); if the missing issuer is your own root CA, pass it with --trust-root.";

@@ -186,7 +186,7 @@ fn chain_findings_name_the_missing_issuer_and_the_retired_intermediate() {
         "signing/ios/dist.p12",
         PASS,
     ]);
-    let f = finding(&r, "cert-chain-incomplete");
+    let f = finding(&r, "chain-incomplete");
     assert!(f["details"]["missing_issuer"]
         .as_str()
         .unwrap()

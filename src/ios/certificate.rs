@@ -335,7 +335,7 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
                 )
             } else {
                 Finding::new(
-                    Code::CertChainIncomplete,
+                    Code::ChainIncomplete,
                     file,
                     format!(
                         "the chain of \"{who}\" stops at \"{}\": its issuer \"{missing_issuer}\" is not in {file} nor a known Apple intermediate; include it, or pass your root CA with --trust-root",
