@@ -5,6 +5,8 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time};
 
+use crate::diag::Severity;
+
 /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 timestamp.
 pub fn parse(s: &str) -> Result<OffsetDateTime, String> {
     let s = s.trim();
@@ -37,6 +39,43 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 pub fn days_until(at: OffsetDateTime, t: OffsetDateTime) -> i64 {
     let d: Duration = t - at;
     d.whole_seconds().div_euclid(86_400)
+}
+
+/// How far ahead expiries matter: warn within `warn_days`, fail within
+/// `fail_days` (0: only once expired), and say "final reminder" within
+/// `remind_days`, as Apple's own mails do at 30 and 10 days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Horizon {
+    pub warn_days: i64,
+    pub fail_days: i64,
+    pub remind_days: i64,
+}
+
+impl Default for Horizon {
+    fn default() -> Self {
+        Horizon {
+            warn_days: 30,
+            fail_days: 0,
+            remind_days: 10,
+        }
+    }
+}
+
+impl Horizon {
+    /// The severity and wording for something that expires in `days_left` days.
+    pub fn expiring(&self, days_left: i64, default: Severity) -> (Severity, &'static str) {
+        let sev = if days_left < self.fail_days {
+            Severity::Error
+        } else {
+            default
+        };
+        let reminder = if days_left <= self.remind_days {
+            " (final reminder)"
+        } else {
+            ""
+        };
+        (sev, reminder)
+    }
 }
 
 /// Where a validity period stands at an instant.

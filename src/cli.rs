@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::diag::{Code, FailOn, Level, Policy};
+use crate::android::keystore::StoreType;
+use crate::diag::{Baseline, Code, FailOn, Level, Policy};
 use crate::report::{self, Format, Meta};
 use crate::secret::PasswordSpec;
 use crate::sniff::{self, Kind};
@@ -18,6 +19,7 @@ use crate::{at, ios, verify};
     version,
     about = "Verify and re-sign iOS and Android signing material and apps before wrapping or shipping them",
     long_about = None,
+    args_override_self = true,
     after_help = "Exit codes: 0 no error findings, 1 at least one error finding, 2 usage error or unreadable input.\nPasswords (SPEC): pass:VALUE, env:VAR, file:PATH or stdin; prompted on a terminal when omitted."
 )]
 pub struct Cli {
@@ -25,24 +27,48 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check certificates, profiles and apps; fail (exit 1) on expired or mismatched material
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Re-sign an app (.ipa or .app) after the verify checks pass; writes nothing on failure
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(ExplainArgs),
+    /// Print a man page or shell completions, generated from these definitions
+    Generate(GenerateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// What to generate
+    #[arg(value_enum)]
+    pub what: Generated,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Generated {
+    Man,
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
 }
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// Files to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app
+    /// Files to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app, .jks/.keystore
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     #[command(flatten)]
     pub ios: IosArgs,
+
+    #[command(flatten)]
+    pub android: AndroidArgs,
 
     #[command(flatten)]
     pub check: CheckArgs,
@@ -56,6 +82,9 @@ pub struct IosArgs {
     /// A provisioning profile (repeatable)
     #[arg(long = "profile", value_name = "FILE")]
     pub profiles: Vec<PathBuf>,
+    /// A folder of candidate profiles: each app target gets the best match
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
     /// An app to check: .ipa or .app (repeatable)
     #[arg(long = "app", value_name = "PATH")]
     pub apps: Vec<PathBuf>,
@@ -96,7 +125,7 @@ pub struct SignArgs {
 
 /// Where a signed artefact goes; shared by every signer (IPA now, APK later).
 #[derive(Args, Debug)]
-#[command(next_help_heading = "Output")]
+#[command(next_help_heading = "Signed output")]
 pub struct OutputArgs {
     /// Write the signed app here (.ipa file; a folder for .app input unless it ends in .ipa)
     #[arg(
@@ -109,9 +138,9 @@ pub struct OutputArgs {
     /// Replace the input, atomically, only after signing succeeded
     #[arg(long)]
     pub in_place: bool,
-    /// Show no progress bar
+    /// Show no progress bar (it is only shown on a terminal)
     #[arg(long)]
-    pub quiet: bool,
+    pub no_progress: bool,
 }
 
 #[derive(Args, Debug)]
@@ -138,6 +167,29 @@ fn parse_profile_arg(s: &str) -> Result<ios::sign::ProfileArg, String> {
 }
 
 #[derive(Args, Debug)]
+#[command(next_help_heading = "Android")]
+pub struct AndroidArgs {
+    /// A keystore to check: JKS, JCEKS or PKCS#12 (repeatable); BKS/UBER are recognised, not read
+    #[arg(long = "keystore", value_name = "FILE")]
+    pub keystores: Vec<PathBuf>,
+    /// Keystore password: pass:VALUE, env:VAR, file:PATH or stdin
+    #[arg(long, value_name = "SPEC")]
+    pub ks_pass: Option<String>,
+    /// Key password (default: the keystore password, as keytool does)
+    #[arg(long, value_name = "SPEC")]
+    pub key_pass: Option<String>,
+    /// Check only this alias (repeatable; default: every alias)
+    #[arg(long = "alias", value_name = "NAME")]
+    pub aliases: Vec<String>,
+    /// Keystore format, when sniffing the content is not enough
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub ks_type: Option<StoreType>,
+    /// Google Play: app signing certificates must stay valid after this date
+    #[arg(long, value_name = "DATE", value_parser = at::parse, default_value = "2033-10-22")]
+    pub play_min_validity: time::OffsetDateTime,
+}
+
+#[derive(Args, Debug)]
 #[command(next_help_heading = "Policy and output")]
 pub struct CheckArgs {
     /// Verification instant: YYYY-MM-DD or RFC 3339 (default: now)
@@ -146,9 +198,33 @@ pub struct CheckArgs {
     /// Warn this many days before anything expires
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub warn_days: i64,
+    /// Check revocation by OCSP (the only time wrapsign uses the network)
+    #[arg(long)]
+    pub online: bool,
+    /// Seconds to wait for an OCSP responder
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub ocsp_timeout: u64,
+    /// Fail (error) when anything expires within N days (0: only once expired)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fail_days: i64,
+    /// Record the current findings as accepted in FILE (then use --baseline FILE)
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Suppress the findings recorded in FILE (entries may carry "accepted_until")
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Human output: only warnings, errors and the verdict
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Human output: also print each finding's details
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// Write the report to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Fail (exit 1) on warnings too
     #[arg(long)]
     pub deny_warnings: bool,
@@ -226,6 +302,14 @@ fn run_verify(a: VerifyArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    let ks_pass = match password("ks-pass", &a.android.ks_pass) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let key_pass = match password("key-pass", &a.android.key_pass) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
     let at = a.check.at();
     let req = verify::Request {
         paths: a.paths,
@@ -233,24 +317,77 @@ fn run_verify(a: VerifyArgs) -> i32 {
         cert_pass,
         key: a.ios.identity.key,
         profiles: a.ios.profiles,
+        profiles_dir: a.ios.profiles_dir,
         apps: a.ios.apps,
         trust_roots: a.ios.identity.trust_roots,
         at,
         warn_days: a.check.warn_days,
+        fail_days: a.check.fail_days,
+        online: a
+            .check
+            .online
+            .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1))),
+        keystores: a.android.keystores,
+        ks_pass,
+        key_pass,
+        aliases: a.android.aliases,
+        ks_type: a.android.ks_type,
+        play_min_validity: a.android.play_min_validity,
+        expected_signers: Vec::new(),
     };
     let mut report = verify::run(&req);
     report.apply(&policy);
+    if let Some(path) = &a.check.baseline {
+        match Baseline::load(path) {
+            Ok(b) => report.apply_baseline(&b, at),
+            Err(e) => return usage(e),
+        }
+    }
+    if let Some(path) = &a.check.write_baseline {
+        let b = Baseline::from_report(&report);
+        let text = serde_json::to_string_pretty(&b).unwrap_or_default() + "\n";
+        if let Err(e) = emit(&text, Some(path)) {
+            return usage(e);
+        }
+    }
     let exit_code = report.exit_code(a.check.fail_on());
     let meta = Meta {
         command: "verify",
         at,
         warn_days: a.check.warn_days,
         exit_code,
-        color: a.check.format == Format::Human && report::use_color(),
+        color: a.check.format == Format::Human && a.check.output.is_none() && report::use_color(),
+        verbosity: a.check.verbose as i8 - a.check.quiet as i8,
     };
     let out = report::render(&report, a.check.format, &meta);
-    let _ = std::io::stdout().write_all(out.as_bytes());
-    exit_code
+    match emit(&out, a.check.output.as_deref()) {
+        Ok(()) => exit_code,
+        Err(e) => usage(e),
+    }
+}
+
+/// Writes a rendered report to stdout or `--output` (atomically, so CI never reads half a file).
+fn emit(text: &str, output: Option<&std::path::Path>) -> Result<(), String> {
+    match output {
+        None => {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            Ok(())
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tmp.write_all(text.as_bytes())
+                .and_then(|_| tmp.as_file().sync_all())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tmp.persist(path)
+                .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
+            Ok(())
+        }
+    }
 }
 
 fn run_sign(a: SignArgs) -> i32 {
@@ -288,6 +425,13 @@ fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    let baseline = match &a.check.baseline {
+        Some(path) => match Baseline::load(path) {
+            Ok(b) => Some(b),
+            Err(e) => return usage(e),
+        },
+        None => None,
+    };
     let destination = match (a.output.out, a.output.in_place) {
         (_, true) => ios::sign::Destination::InPlace,
         (Some(p), false) => ios::sign::Destination::To(p),
@@ -307,20 +451,28 @@ fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
         timestamp_url: a.ios.timestamp_url,
         at,
         warn_days: a.check.warn_days,
-        progress: !a.output.quiet && a.check.format == Format::Human,
+        fail_days: a.check.fail_days,
+        online: a
+            .check
+            .online
+            .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1))),
+        progress: !a.output.no_progress && !a.check.quiet,
     };
-    let outcome = ios::sign::run(&req, &policy, a.check.fail_on());
+    let outcome = ios::sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
     crate::atomic::hold_if_interrupted();
     let meta = Meta {
         command: "sign",
         at,
         warn_days: a.check.warn_days,
         exit_code: outcome.exit_code,
-        color: a.check.format == Format::Human && report::use_color(),
+        color: a.check.format == Format::Human && a.check.output.is_none() && report::use_color(),
+        verbosity: a.check.verbose as i8 - a.check.quiet as i8,
     };
     let out = report::render(&outcome.report, a.check.format, &meta);
-    let _ = std::io::stdout().write_all(out.as_bytes());
-    outcome.exit_code
+    match emit(&out, a.check.output.as_deref()) {
+        Ok(()) => outcome.exit_code,
+        Err(e) => usage(e),
+    }
 }
 
 fn run_explain(a: ExplainArgs) -> i32 {
@@ -354,6 +506,37 @@ fn run_explain(a: ExplainArgs) -> i32 {
     }
 }
 
+fn run_generate(a: GenerateArgs) -> i32 {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let mut cmd = Cli::command();
+    let mut out = std::io::stdout();
+    let shell = match a.what {
+        Generated::Man => {
+            // One page for wrapsign, then one per subcommand (wrapsign-verify(1)...).
+            cmd.build();
+            let mut pages = vec![cmd.clone()];
+            for sub in cmd.get_subcommands() {
+                let name = format!("wrapsign-{}", sub.get_name());
+                pages.push(sub.clone().name(name));
+            }
+            for page in pages {
+                if let Err(e) = clap_mangen::Man::new(page).render(&mut out) {
+                    return usage(format!("cannot write the man page: {e}"));
+                }
+            }
+            return 0;
+        }
+        Generated::Bash => Shell::Bash,
+        Generated::Zsh => Shell::Zsh,
+        Generated::Fish => Shell::Fish,
+        Generated::Powershell => Shell::PowerShell,
+        Generated::Elvish => Shell::Elvish,
+    };
+    clap_complete::generate(shell, &mut cmd, "wrapsign", &mut out);
+    0
+}
+
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -364,8 +547,9 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Verify(a) => run_verify(a),
-        Command::Sign(a) => run_sign(a),
+        Command::Verify(a) => run_verify(*a),
+        Command::Sign(a) => run_sign(*a),
         Command::Explain(a) => run_explain(a),
+        Command::Generate(a) => run_generate(a),
     }
 }

@@ -79,6 +79,28 @@ codes! {
         why: "Devices only accept code signed by certificates issued under Apple's root (or an enterprise CA configured with --trust-root); others are rejected at install.",
         fix: "Use a certificate issued by Apple WWDR; if it is, include the intermediate certificate in the .p12 or install the current WWDR intermediate.";
 
+    ChainIncomplete = "chain-incomplete", Error,
+        title: "The certificate's chain is missing an intermediate",
+        why: "The issuer of a certificate in the chain is neither in the file nor among Apple's known intermediates, so the chain to a trusted root cannot be built; signing tools and devices reject such identities.",
+        fix: "Export the identity with its intermediate certificate (or install the current Apple WWDR intermediate); if the missing issuer is your own root CA, pass it with --trust-root.";
+    CertIssuerRetired = "cert-issuer-retired", Error,
+        title: "The certificate was issued by a retired intermediate",
+        why: "An intermediate in its chain has expired (Apple's WWDR G1 did on 2023-02-07); signatures made with this certificate no longer chain to a valid root.",
+        fix: "Create a new certificate, which Apple issues from a current WWDR intermediate, and regenerate the profiles with it.";
+
+    CertRevoked = "cert-revoked", Error,
+        title: "The certificate has been revoked",
+        why: "Its CA's OCSP responder says it is revoked (checked only with --online); Apple revokes distribution certificates on request or abuse, and every app signed with a revoked enterprise certificate stops launching.",
+        fix: "Create a new certificate, regenerate the profiles with it and re-sign every app; find out why it was revoked.";
+    RevocationUnknown = "revocation-unknown", Warning,
+        title: "The OCSP responder does not know the certificate",
+        why: "The responder named in the certificate answered \"unknown\": it did not issue it, or does not track it. The certificate may be forged or from another CA.",
+        fix: "Check that the certificate really comes from the CA it names; re-download it from the developer portal.";
+    OcspUnavailable = "ocsp-unavailable", Warning,
+        title: "Revocation could not be checked",
+        why: "--online asked for an OCSP check, but the responder could not be reached in time or gave an unusable answer, so revocation is unknown.",
+        fix: "Check network access to the responder URL (plain HTTP) or raise --ocsp-timeout; run again later.";
+
     // ---- provisioning profiles ----
     ProfileExpired = "profile-expired", Error,
         title: "The provisioning profile has expired",
@@ -120,6 +142,10 @@ codes! {
         title: "A bundle has no provisioning profile",
         why: "Every app and app extension needs its own profile whose App ID matches its bundle id; without one it cannot be installed.",
         fix: "Create an explicit App ID and profile for this bundle id and pass it with --profile.";
+    ProfileSelected = "profile-selected", Info,
+        title: "Which profile was chosen for a target, and why",
+        why: "With several candidate profiles (--profiles-dir), each app, extension and watch app gets the best one: explicit App ID before wildcard, then the most specific, then one listing the signing certificate, then the one valid longest. Extensions that silently get the wrong profile are a classic cause of failed installs.",
+        fix: "Nothing to fix; read the notes to see why the other candidates were not used.";
     BundleIdMismatch = "bundle-id-mismatch", Error,
         title: "The bundle id does not match the profile's App ID",
         why: "iOS installs an app only if its CFBundleIdentifier matches the application-identifier of its embedded profile.",
@@ -132,10 +158,68 @@ codes! {
         title: "The app's executable is not signed",
         why: "An unsigned app cannot be installed; it is expected only before wrapping re-signs it.",
         fix: "Sign it with wrapsign sign (or re-sign after wrapping).";
+    AppExecutableMissing = "app-executable-missing", Error,
+        title: "A bundle's executable is missing",
+        why: "Info.plist names a CFBundleExecutable that is not in the bundle; the app cannot be signed or launched.",
+        fix: "Rebuild or re-export the app; check that packaging did not drop the binary.";
     AppSignerNotInProfile = "app-signer-not-in-profile", Error,
         title: "The app was signed with a certificate its profile does not list",
         why: "iOS checks that the certificate that signed the executable is in the embedded profile's DeveloperCertificates; otherwise installation fails.",
         fix: "Re-sign the app with a certificate listed in the profile, or regenerate the profile to include the signing certificate.";
+
+    // ---- Android keystores ----
+    KeystoreCertExpired = "keystore-cert-expired", Error,
+        title: "A keystore certificate has expired",
+        why: "Google Play refuses uploads signed with an expired certificate and jarsigner flags the signature. Android itself ignores the dates, so the key still decides who can update installed apps: it has to be rotated, not simply replaced.",
+        fix: "For an app already on devices you cannot change the key without APK key rotation (v3) or Play App Signing: rotate with `apksigner rotate` or upgrade the key in Play Console. For a new app, create a new key (keytool -genkeypair -validity 10000).";
+    KeystoreCertNotYetValid = "keystore-cert-not-yet-valid", Error,
+        title: "A keystore certificate is not valid yet",
+        why: "Its validity period starts after the verification time; jarsigner and Google Play refuse it until then, and a wrong start date usually means the key was made on a machine with a wrong clock.",
+        fix: "Check the clock and --at; otherwise recreate the key with a correct start date.";
+    KeystoreCertExpiring = "keystore-cert-expiring", Warning,
+        title: "A keystore certificate expires soon",
+        why: "Once it expires, Google Play stops accepting uploads signed with it, and an app's signing key cannot simply be replaced: updates must keep the same key or use key rotation.",
+        fix: "Plan the key rotation now (APK Signature Scheme v3 lineage with `apksigner rotate`, or Play App Signing key upgrade) before the expiry date.";
+    KeystoreValidityTooShort = "keystore-validity-too-short", Error,
+        title: "The signing certificate expires before Google Play's minimum date",
+        why: "Google Play rejects apps whose signing certificate's validity ends before 22 October 2033, and an app's key can never be swapped for a longer-lived one without key rotation.",
+        fix: "Create the key with a long validity (keytool -genkeypair -validity 10000, about 27 years). For enterprise-only keys that never go to Play, downgrade with --warn keystore-validity-too-short or --allow it; --play-min-validity sets the date.";
+    WeakKey = "weak-key", Error,
+        title: "The signing key is weak",
+        why: "RSA keys under 2048 bits can be factored with affordable computing, and DSA keys are deprecated (Play's upload key must be RSA 2048 or more). Whoever recovers the key can publish updates to every installed copy of the app.",
+        fix: "Create a new RSA 3072/4096 or EC P-256 key and move the app to it with APK key rotation (apksigner rotate) or Play App Signing's key upgrade.";
+    WeakDigest = "weak-digest", Error,
+        title: "The certificate is signed with a weak digest",
+        why: "MD5 (error) and SHA-1 (warning) signatures can be forged by collision. Android itself ignores the certificate's own signature, but JDK tools (jarsigner, keytool) treat MD5-signed certificates as disabled and warn on SHA-1, and auditors flag both.",
+        fix: "Re-issue the certificate for the same key with SHA-256 (keytool -selfcert -sigalg SHA256withRSA, or keytool -gencert for CA-issued keys); the key, and so the app's identity, stays the same.";
+    DebugCertificate = "debug-certificate", Error,
+        title: "The key is an Android debug key",
+        why: "CN=Android Debug, O=Android, C=US is the key Android Studio generates per machine (password `android`). Google Play refuses apps signed with it, and builds signed on another machine cannot update them.",
+        fix: "Sign release builds with the release (upload) keystore, configured in Gradle's signingConfigs.release.";
+    KeystoreDuplicateAlias = "keystore-duplicate-alias", Error,
+        title: "The keystore holds the same alias twice",
+        why: "Java (keytool, Gradle, apksigner) silently keeps only the last entry with a given alias, compared case-insensitively, so which key signs the app depends on the tool; the other key is invisible.",
+        fix: "Rebuild the keystore with unique aliases: export each entry (keytool -importkeystore -srcalias ... -destalias ...) into a new keystore.";
+    KeystoreKeyMismatch = "keystore-key-mismatch", Error,
+        title: "A private key does not match its certificate",
+        why: "APKs signed with this entry carry a certificate whose public key does not verify the signature; Android rejects them at install.",
+        fix: "Re-import the key with its own certificate (keytool -importcert of the matching certificate reply, or rebuild the PKCS#12 with openssl pkcs12 -export -inkey KEY -in CERT).";
+    KeystorePasswordWrong = "keystore-password-wrong", Error,
+        title: "A keystore or key password is wrong",
+        why: "With a wrong store password the keystore cannot be authenticated or unlocked; with a wrong key password the private key cannot be used, so the signing step of the build will fail.",
+        fix: "Check --ks-pass (store) and --key-pass (key; defaults to the store password, as keytool does) and the environment variables or files they read. keytool -list -v -keystore FILE checks the store password alone.";
+    KeystoreUnsupported = "keystore-unsupported", Error,
+        title: "The keystore, or one of its entries, is in a format wrapsign does not read",
+        why: "Bouncy Castle BKS/UBER keystores, unknown key-protection algorithms and foreign serialized objects cannot be checked; most of them cannot be used by keytool, Gradle or apksigner either.",
+        fix: "Convert the keystore to PKCS#12 (keytool -importkeystore -deststoretype PKCS12; BKS needs -providerpath bcprov.jar -srcstoretype BKS) and check that.";
+    KeystoreAliasMissing = "keystore-alias-missing", Error,
+        title: "The requested alias is not in the keystore",
+        why: "The build signs with an alias that the keystore does not hold, so signing will fail, or the keystore is not the one the build expects.",
+        fix: "List the aliases with keytool -list -keystore FILE and pass the right --alias, or use the right keystore.";
+    KeystoreIntegrityUnchecked = "keystore-integrity-unchecked", Warning,
+        title: "The keystore was read without its password",
+        why: "Without the store password wrapsign can read the certificates (as keytool -list does) but cannot tell whether the keystore was modified, nor check that each private key unlocks and matches its certificate.",
+        fix: "Pass the password with --ks-pass env:VAR or --ks-pass file:PATH (never on the command line in CI).";
     // ---- re-signing (wrapsign sign) ----
     EntitlementDropped = "entitlement-dropped", Warning,
         title: "An entitlement the app asked for was left out when re-signing",

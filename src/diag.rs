@@ -76,6 +76,9 @@ pub struct Finding {
     /// Structured facts for machines (dates, fingerprints, team ids).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub details: BTreeMap<String, Value>,
+    /// Extra lines for humans: what was compared, the closest match, candidates.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 fn ser_code<S: serde::Serializer>(c: &Code, s: S) -> Result<S::Ok, S::Error> {
@@ -91,7 +94,26 @@ impl Finding {
             subject: None,
             message: message.into(),
             details: BTreeMap::new(),
+            notes: Vec::new(),
         }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// A stable identity for baselines: the name, the file and the subject, never
+    /// the message (which carries day counts that change every day).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.code.name());
+        h.update([0]);
+        h.update(&self.file);
+        h.update([0]);
+        h.update(self.subject.as_deref().unwrap_or(""));
+        hex::encode(&h.finalize()[..16])
     }
 
     pub fn subject(mut self, subject: impl Into<String>) -> Self {
@@ -158,6 +180,8 @@ impl Item {
 pub struct Report {
     pub findings: Vec<Finding>,
     pub items: Vec<Item>,
+    /// Findings a baseline suppressed in this run.
+    pub suppressed: usize,
 }
 
 impl Report {
@@ -172,6 +196,33 @@ impl Report {
     pub fn extend(&mut self, other: Report) {
         self.findings.extend(other.findings);
         self.items.extend(other.items);
+        self.suppressed += other.suppressed;
+    }
+
+    /// Drops the findings a baseline accepts (until their `accepted_until` date).
+    pub fn apply_baseline(&mut self, baseline: &Baseline, at: OffsetDateTime) {
+        let before = self.findings.len();
+        self.findings.retain_mut(|f| {
+            let fp = f.fingerprint();
+            match baseline
+                .entries
+                .iter()
+                .find(|e| e.name == f.code.name() && e.fingerprint == fp)
+            {
+                None => true,
+                Some(e) => match e.accepted_until {
+                    Some(until) if until < at => {
+                        f.notes.push(format!(
+                            "the baseline accepted this until {}; it counts again",
+                            crate::at::day(until)
+                        ));
+                        true
+                    }
+                    _ => false,
+                },
+            }
+        });
+        self.suppressed += before - self.findings.len();
     }
 
     pub fn count(&self, sev: Severity) -> usize {
@@ -229,6 +280,66 @@ impl Report {
         } else {
             0
         }
+    }
+}
+
+/// Accepted findings, so a team adopting wrapsign on an old estate fails only on
+/// new problems (`--write-baseline FILE`, then `--baseline FILE`).
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct Baseline {
+    pub version: u32,
+    pub entries: Vec<BaselineEntry>,
+}
+
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct BaselineEntry {
+    pub name: String,
+    pub fingerprint: String,
+    /// For people reading the file; matching uses `name` and `fingerprint` only.
+    #[serde(default)]
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// After this instant the finding counts again.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub accepted_until: Option<OffsetDateTime>,
+}
+
+impl Baseline {
+    pub fn from_report(report: &Report) -> Baseline {
+        Baseline {
+            version: 1,
+            entries: report
+                .findings
+                .iter()
+                .map(|f| BaselineEntry {
+                    name: f.code.name().to_string(),
+                    fingerprint: f.fingerprint(),
+                    file: f.file.clone(),
+                    subject: f.subject.clone(),
+                    accepted_until: None,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn load(path: &std::path::Path) -> Result<Baseline, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
+        let b: Baseline = serde_json::from_str(&text)
+            .map_err(|e| format!("baseline {} is not valid: {e}", path.display()))?;
+        if b.version != 1 {
+            return Err(format!(
+                "baseline {} has unsupported version {}",
+                path.display(),
+                b.version
+            ));
+        }
+        Ok(b)
     }
 }
 

@@ -5,10 +5,15 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
+use crate::android::keystore::StoreType;
+use crate::android::policy::{self as keystore_policy, Signer};
+use crate::at::Horizon;
 use crate::diag::{Code, Finding, Report};
+use crate::ios::certificate::CertKind;
 use crate::ios::{self, profile::Profile, Ctx, Trust};
-use crate::secret::PasswordSpec;
+use crate::secret::{self, PasswordSpec, Secret};
 use crate::sniff::{self, Kind};
+use crate::x509::Cert;
 
 /// Everything a verify run needs, independent of the command line.
 #[derive(Clone, Debug)]
@@ -18,10 +23,29 @@ pub struct Request {
     pub cert_pass: Option<PasswordSpec>,
     pub key: Option<PathBuf>,
     pub profiles: Vec<PathBuf>,
+    /// A folder of candidate profiles; every target of each app gets the best one.
+    pub profiles_dir: Option<PathBuf>,
     pub apps: Vec<PathBuf>,
     pub trust_roots: Vec<PathBuf>,
     pub at: OffsetDateTime,
     pub warn_days: i64,
+    pub fail_days: i64,
+    /// `--online`: OCSP with this timeout; `None` keeps wrapsign offline.
+    pub online: Option<std::time::Duration>,
+    /// Android keystores (`--keystore`); positional JKS/JCEKS/BKS files and
+    /// non-Apple PKCS#12 files are added to these.
+    pub keystores: Vec<PathBuf>,
+    pub ks_pass: Option<PasswordSpec>,
+    /// Defaults to the store password, as keytool does.
+    pub key_pass: Option<PasswordSpec>,
+    /// Aliases to check; empty: every alias.
+    pub aliases: Vec<String>,
+    pub ks_type: Option<StoreType>,
+    /// Google Play's minimum end of validity for app signing certificates.
+    pub play_min_validity: OffsetDateTime,
+    /// Certificates an APK must be signed with (`--signer-cert`); the checked
+    /// keystore aliases' certificates are added to them.
+    pub expected_signers: Vec<Cert>,
 }
 
 impl Request {
@@ -32,10 +56,20 @@ impl Request {
             cert_pass: None,
             key: None,
             profiles: Vec::new(),
+            profiles_dir: None,
             apps: Vec::new(),
             trust_roots: Vec::new(),
             at,
             warn_days: 30,
+            fail_days: 0,
+            online: None,
+            keystores: Vec::new(),
+            ks_pass: None,
+            key_pass: None,
+            aliases: Vec::new(),
+            ks_type: None,
+            play_min_validity: keystore_policy::PLAY_MIN_VALIDITY,
+            expected_signers: Vec::new(),
         }
     }
 }
@@ -49,27 +83,44 @@ fn display(p: &Path) -> String {
 pub fn run(req: &Request) -> Report {
     let mut report = Report::default();
     let trust = Trust::with_roots(&req.trust_roots, &mut report);
-    let ctx = Ctx {
-        at: req.at,
+    let horizon = Horizon {
         warn_days: req.warn_days,
-        trust,
+        fail_days: req.fail_days,
+        ..Horizon::default()
     };
+    let ctx = Ctx {
+        horizon,
+        online: req.online,
+        ..Ctx::new(req.at, trust)
+    };
+
+    // Keystore passwords are read once (stdin can only be read once).
+    let ks_pass = resolve_once(req.ks_pass.as_ref(), "ks-pass", &mut report);
+    let key_pass = resolve_once(req.key_pass.as_ref(), "key-pass", &mut report);
 
     // Sort inputs by content.
     let mut identity_paths: Vec<PathBuf> = req.cert.iter().cloned().collect();
     let mut profile_paths = req.profiles.clone();
     let mut app_paths = req.apps.clone();
+    // A keystore and, when its password was found while sorting, that password.
+    let mut keystore_paths: Vec<(PathBuf, Option<Secret>)> =
+        req.keystores.iter().map(|p| (p.clone(), None)).collect();
     for p in &req.paths {
         let file = display(p);
         match sniff::sniff_path(p) {
-            Ok(Kind::Pkcs12 | Kind::PemCertificate | Kind::DerCertificate) => identity_paths.push(p.clone()),
+            Ok(Kind::Jks | Kind::Jceks | Kind::Bks) => keystore_paths.push((p.clone(), None)),
+            Ok(Kind::Pkcs12) => match route_pkcs12(p, ks_pass.as_ref(), req) {
+                P12Route::Keystore(pw) => keystore_paths.push((p.clone(), pw)),
+                P12Route::Identity => identity_paths.push(p.clone()),
+            },
+            Ok(Kind::PemCertificate | Kind::DerCertificate) => identity_paths.push(p.clone()),
             Ok(Kind::Cms) => profile_paths.push(p.clone()),
             Ok(Kind::Ipa | Kind::AppDir) => app_paths.push(p.clone()),
             Ok(other) => report.push(Finding::new(
                 Code::InputUnreadable,
                 &file,
                 format!(
-                    "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs and .app bundles",
+                    "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles and Android keystores",
                     other.describe()
                 ),
             )),
@@ -117,15 +168,60 @@ pub fn run(req: &Request) -> Report {
         }
     }
 
+    // Candidates from a profiles folder are checked only as far as they are chosen.
+    let mut candidates: Vec<Profile> = profiles.clone();
+    if let Some(dir) = &req.profiles_dir {
+        for e in walkdir::WalkDir::new(dir)
+            .follow_links(false)
+            .into_iter()
+            .filter_map(Result::ok)
+        {
+            let is_profile = e.path().is_file()
+                && e.path()
+                    .extension()
+                    .is_some_and(|x| x == "mobileprovision" || x == "provisionprofile");
+            if !is_profile {
+                continue;
+            }
+            let file = display(e.path());
+            match std::fs::read(e.path())
+                .map_err(|e| e.to_string())
+                .and_then(|d| Profile::parse(&file, &d, &ctx.trust))
+            {
+                Ok(p) => candidates.push(p),
+                // A stray damaged file in a folder is worth a warning, not a failed run.
+                Err(err) => report.push(
+                    Finding::new(
+                        Code::InputUnreadable,
+                        &file,
+                        format!("{file}: {err}; skipped"),
+                    )
+                    .severity(crate::diag::Severity::Warning),
+                ),
+            }
+        }
+    }
+    let signer = identities.first().map(|i| &i.cert);
     for p in &app_paths {
         match ios::app::open(p, &ctx) {
             Ok(app) => {
-                let used = ios::app::check(&app, &profiles, &ctx, &mut report);
-                // Given profiles were paired with the identities above already.
+                let sources = ios::app::Profiles {
+                    candidates: &candidates,
+                    identity: signer,
+                    fallback_embedded: req.profiles_dir.is_none(),
+                };
+                let used = ios::app::check(&app, sources, &ctx, &mut report);
+                // Explicitly given profiles were paired with the identities above;
+                // chosen candidates from a folder and embedded ones are paired now.
                 let embedded: Vec<&Profile> = used
                     .into_iter()
-                    .filter(|u| !profiles.iter().any(|g| std::ptr::eq(g, *u)))
+                    .filter(|u| !profiles.iter().any(|g| g.file == u.file))
                     .collect();
+                for u in &embedded {
+                    if candidates.iter().any(|c| std::ptr::eq(c, *u)) {
+                        ios::profile::check(u, &ctx, &mut report);
+                    }
+                }
                 for id in &identities {
                     ios::app::check_identity(id, &embedded, &mut report);
                 }
@@ -133,16 +229,136 @@ pub fn run(req: &Request) -> Report {
             Err(f) => report.push(f),
         }
     }
+    // Android keystores. The checked private-key entries' certificates are what
+    // APKs given alongside must be signed with (`--keystore` + APKs).
+    let android = keystore_policy::Ctx {
+        at: req.at,
+        horizon,
+        play_min_validity: req.play_min_validity,
+    };
+    let store_source = req.ks_pass.as_ref().map(|s| s.to_string());
+    let key_source = req.key_pass.as_ref().map(|s| s.to_string());
+    let mut keystore_signers: Vec<Signer> = Vec::new();
+    let ks_pass_failed = req.ks_pass.is_some() && ks_pass.is_none();
+    for (p, found) in &keystore_paths {
+        if ks_pass_failed {
+            break; // already reported: the password source could not be read
+        }
+        let file = display(p);
+        let prompted = match (found, &ks_pass) {
+            (None, None) => match secret::resolve_or_prompt(None, &format!("keystore {file}")) {
+                Ok(s) => s,
+                Err(e) => {
+                    report.push(Finding::new(
+                        Code::InputUnreadable,
+                        &file,
+                        format!("{file}: {e}"),
+                    ));
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        let store_pass = found.as_ref().or(ks_pass.as_ref()).or(prompted.as_ref());
+        let open = keystore_policy::Open {
+            ks_type: req.ks_type,
+            store_pass,
+            store_source: store_source.as_deref(),
+            key_pass: key_pass.as_ref(),
+            key_source: key_source.as_deref(),
+            aliases: &req.aliases,
+        };
+        keystore_signers.extend(keystore_policy::check_file(p, &open, &android, &mut report));
+    }
+    // Consumed by the APK signature check (issue 3, APK half): an APK given with
+    // --keystore must be signed by one of these certificates.
+    let _apk_expected_signers = expected_signers(req, &keystore_signers);
+
     if identity_paths.is_empty()
         && profile_paths.is_empty()
         && app_paths.is_empty()
+        && keystore_paths.is_empty()
         && report.findings.is_empty()
     {
         report.push(Finding::new(
             Code::InputUnreadable,
             "<none>",
-            "nothing to verify: give files, or --cert/--profile/--app",
+            "nothing to verify: give files, or --cert/--profile/--app/--keystore",
         ));
     }
     report
+}
+
+/// `--signer-cert` certificates plus the checked keystore aliases' certificates.
+pub fn expected_signers(req: &Request, keystore_signers: &[Signer]) -> Vec<Cert> {
+    let mut out = req.expected_signers.clone();
+    for s in keystore_signers {
+        if !out.iter().any(|c| c.der == s.cert.der) {
+            out.push(s.cert.clone());
+        }
+    }
+    out
+}
+
+/// Resolves a password flag once; an unreadable source is reported (never the value).
+fn resolve_once(spec: Option<&PasswordSpec>, flag: &str, report: &mut Report) -> Option<Secret> {
+    let spec = spec?;
+    match spec.resolve() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            report.push(Finding::new(
+                Code::InputUnreadable,
+                format!("--{flag}"),
+                format!("--{flag} {spec}: {e}"),
+            ));
+            None
+        }
+    }
+}
+
+enum P12Route {
+    /// An Android keystore, with the password that opened it when one did.
+    Keystore(Option<Secret>),
+    /// An iOS signing identity (Apple code-signing or push certificate), or
+    /// something only the iOS loader can explain.
+    Identity,
+}
+
+/// A positional PKCS#12 is an iOS identity when it holds an Apple code-signing or
+/// push certificate, and an Android keystore otherwise. Opening it needs a
+/// password: the keystore one, the iOS one (unless it comes from stdin, which
+/// the iOS loader must read), or the empty one when neither was given.
+fn route_pkcs12(path: &Path, ks_pass: Option<&Secret>, req: &Request) -> P12Route {
+    let Ok(data) = std::fs::read(path) else {
+        return P12Route::Identity;
+    };
+    let mut candidates: Vec<Secret> = ks_pass.cloned().into_iter().collect();
+    match &req.cert_pass {
+        Some(PasswordSpec::Stdin) => {}
+        Some(spec) => candidates.extend(spec.resolve().ok()),
+        None if ks_pass.is_none() => candidates.push(Secret::default()),
+        None => {}
+    }
+    for pw in candidates {
+        if let Ok(archive) = crate::pkcs12::open(&data, pw.expose()) {
+            let apple = archive.certs.iter().any(|b| {
+                Cert::from_der(b.cert.as_der()).is_ok_and(|c| CertKind::of(&c) != CertKind::Other)
+            });
+            return if apple {
+                P12Route::Identity
+            } else {
+                P12Route::Keystore(Some(pw))
+            };
+        }
+    }
+    // Unopened: Android flags say keystore (it reports the wrong password).
+    let android = req.ks_pass.is_some()
+        || req.key_pass.is_some()
+        || !req.aliases.is_empty()
+        || req.ks_type.is_some();
+    if android {
+        P12Route::Keystore(None)
+    } else {
+        P12Route::Identity
+    }
 }

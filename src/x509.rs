@@ -7,7 +7,9 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use x509_parser::prelude::*;
 
+use crate::at::{self, Window};
 use crate::crypto::{self, KeyKind, SigAlg};
+use crate::diag::{Code, Finding};
 
 /// A parsed certificate with the facts checks need. Owns its DER.
 #[derive(Clone, Debug)]
@@ -34,6 +36,8 @@ pub struct Cert {
     /// Extended key usage OIDs.
     pub eku: Vec<String>,
     pub is_ca: bool,
+    /// OCSP responder URLs from the Authority Information Access extension.
+    pub ocsp_urls: Vec<String>,
     raw_subject: Vec<u8>,
     raw_issuer: Vec<u8>,
     tbs: Vec<u8>,
@@ -95,6 +99,18 @@ impl Cert {
             _ => Vec::new(),
         };
         let spki = c.public_key().raw.to_vec();
+        let mut ocsp_urls = Vec::new();
+        for ext in c.extensions() {
+            if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
+                for d in &aia.accessdescs {
+                    if d.access_method.to_id_string() == "1.3.6.1.5.5.7.48.1" {
+                        if let GeneralName::URI(u) = d.access_location {
+                            ocsp_urls.push(u.to_string());
+                        }
+                    }
+                }
+            }
+        }
         Ok(Cert {
             der: der.to_vec(),
             subject: subject.to_string(),
@@ -114,6 +130,7 @@ impl Cert {
             extension_oids: ext_oids,
             eku,
             is_ca: c.is_ca(),
+            ocsp_urls,
             raw_subject: subject.as_raw().to_vec(),
             raw_issuer: c.issuer().as_raw().to_vec(),
             tbs: c.tbs_certificate.as_ref().to_vec(),
@@ -160,6 +177,67 @@ impl Cert {
             .map(|c| std::str::from_utf8(c).unwrap_or("").to_uppercase())
             .collect::<Vec<_>>()
             .join(":")
+    }
+}
+
+/// The validity-window finding for any certificate at `at`, under the caller's
+/// names `(expired, not yet valid, expiring)`, ending with the caller's advice
+/// `(when expired, when expiring)`. `None` while comfortably valid. `who` names
+/// the certificate in the message and is the finding's subject (iOS: its name;
+/// keystores: the alias).
+pub fn validity_finding(
+    c: &Cert,
+    who: &str,
+    file: &str,
+    at: OffsetDateTime,
+    horizon: &at::Horizon,
+    names: (Code, Code, Code),
+    advice: (&str, &str),
+) -> Option<Finding> {
+    let (expired, not_yet, expiring) = names;
+    match at::window(Some(c.not_before), c.not_after, at, horizon.warn_days) {
+        Window::NotYetValid => Some(
+            Finding::new(
+                not_yet,
+                file,
+                format!(
+                    "\"{who}\" is not valid until {}; check the clock or --at",
+                    at::day(c.not_before)
+                ),
+            )
+            .subject(who)
+            .detail("not_before", at::rfc3339(c.not_before)),
+        ),
+        Window::Expired { days_ago } => Some(
+            Finding::new(
+                expired,
+                file,
+                format!(
+                    "\"{who}\" expired on {} ({days_ago} days ago); {}",
+                    at::day(c.not_after),
+                    advice.0
+                ),
+            )
+            .subject(who)
+            .detail("not_after", at::rfc3339(c.not_after)),
+        ),
+        Window::Expiring { days_left } => Some({
+            let (sev, reminder) = horizon.expiring(days_left, expiring.default_severity());
+            Finding::new(
+                expiring,
+                file,
+                format!(
+                    "\"{who}\" expires on {} (in {days_left} days){reminder}; {}",
+                    at::day(c.not_after),
+                    advice.1
+                ),
+            )
+            .severity(sev)
+            .subject(who)
+            .detail("not_after", at::rfc3339(c.not_after))
+            .detail("days_left", days_left)
+        }),
+        Window::Valid { .. } => None,
     }
 }
 

@@ -770,8 +770,9 @@ fn refuses_skeleton_ipa_without_executables() {
         ],
     );
     let rep = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{rep}");
-    assert!(rep.contains("ContainsWatchApp/Payload/Sample.app/Sample: the executable Sample named by Info.plist is missing"), "{rep}");
+    assert_eq!(o.status.code(), Some(1), "{rep}");
+    assert!(rep.contains("error[app-executable-missing]"), "{rep}");
+    assert!(rep.contains("ContainsWatchApp/Payload/Sample.app/Sample, the executable named by Info.plist, is missing"), "{rep}");
     assert!(rep.contains("Watch/Sample WatchKit App.app"), "{rep}");
     assert_eq!(sha256(&input), before);
     assert_only(t.path(), &[]);

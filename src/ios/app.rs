@@ -12,6 +12,7 @@ use crate::diag::{Code, Finding, Item, Report};
 use crate::ios::certificate::{self, Identity};
 use crate::ios::entitlements;
 use crate::ios::profile::{self, Profile};
+use crate::ios::select;
 use crate::ios::Ctx;
 use crate::x509::Cert;
 
@@ -62,6 +63,8 @@ pub struct Bundle {
     pub profile: Option<Result<Profile, String>>,
     /// `None`: unsigned; `Some(Err)`: the executable could not be read.
     pub signature: Option<Result<CodeSig, String>>,
+    /// Info.plist names an executable that is not there.
+    pub executable_missing: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -165,7 +168,6 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
 
     // Every folder named *.app / *.appex / *.framework under the main bundle is a
     // bundle; debug symbols are not part of the app.
-    // The main bundle: `Payload/X.app` in an IPA, the folder itself ("") for a `.app`.
     let mut roots = BTreeSet::new();
     roots.insert(root.clone());
     for n in &names {
@@ -231,12 +233,14 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
                     &ctx.trust,
                 )
             });
+        let mut executable_missing = false;
         let signature = match &executable {
             Some(exe) => match src.read(&format!("{prefix}{exe}"), MAX_EXECUTABLE) {
                 Ok(Some(data)) => read_code_signature(&data).transpose(),
-                Ok(None) => Some(Err(format!(
-                    "the executable {prefix}{exe} named by Info.plist is missing"
-                ))),
+                Ok(None) => {
+                    executable_missing = true;
+                    None
+                }
                 Err(e) => Some(Err(e)),
             },
             None => None,
@@ -248,6 +252,7 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
             executable,
             profile,
             signature,
+            executable_missing,
         });
     }
     if bundles.is_empty() {
@@ -311,25 +316,27 @@ pub fn read_code_signature(data: &[u8]) -> Result<Option<CodeSig>, String> {
     Ok(None)
 }
 
-/// Picks the profile that applies to a bundle: a given profile whose App ID names
-/// the bundle id exactly, else a given wildcard match, else the embedded one.
-pub fn choose_profile<'a>(bundle: &'a Bundle, given: &'a [Profile]) -> Option<&'a Profile> {
-    let id = bundle.bundle_id.as_deref()?;
-    given
-        .iter()
-        .find(|p| p.bundle_pattern() == Some(id))
-        .or_else(|| given.iter().find(|p| p.matches_bundle_id(id)))
-        .or_else(|| bundle.profile.as_ref().and_then(|r| r.as_ref().ok()))
+/// Where the profiles for an app's bundles come from.
+#[derive(Clone, Copy, Debug)]
+pub struct Profiles<'a> {
+    /// Candidates (`--profile`, `--profiles-dir`); each bundle gets the best one.
+    pub candidates: &'a [Profile],
+    /// The certificate that will sign, to prefer profiles that list it.
+    pub identity: Option<&'a Cert>,
+    /// Keep a bundle's embedded profile when no candidate fits (explicit
+    /// `--profile`s); with a profiles folder a target without a match is an error.
+    pub fallback_embedded: bool,
 }
 
 /// Checks an app: each bundle against its profile, its signature and entitlements.
 /// Returns the profiles that apply (for identity checks by the caller).
 pub fn check<'a>(
     app: &'a App,
-    given: &'a [Profile],
+    profiles: Profiles<'a>,
     ctx: &Ctx,
     report: &mut Report,
 ) -> Vec<&'a Profile> {
+    let given = profiles.candidates;
     let file = &app.file;
     let mut used: Vec<&Profile> = Vec::new();
     for b in &app.bundles {
@@ -358,18 +365,26 @@ pub fn check<'a>(
             profile::check(p, ctx, report);
         }
         match &b.signature {
+            _ if b.executable_missing => report.push(
+                Finding::new(
+                    Code::AppExecutableMissing,
+                    file,
+                    format!(
+                        "{}: the executable {} named by Info.plist is missing; rebuild or re-export the app",
+                        b.path,
+                        b.executable.as_deref().unwrap_or("")
+                    ),
+                )
+                .subject(subject.clone()),
+            ),
             Some(Err(e)) => report.push(
-                Finding::new(Code::InputUnreadable, file, format!("{}: {e}", b.path))
-                    .subject(subject.clone()),
+                Finding::new(Code::InputUnreadable, file, format!("{}: {e}", b.path)).subject(subject.clone()),
             ),
             None if b.executable.is_some() && b.kind.needs_profile() => report.push(
                 Finding::new(
                     Code::AppUnsigned,
                     file,
-                    format!(
-                        "{} is not signed; sign it (wrapsign sign) before distribution",
-                        b.path
-                    ),
+                    format!("{} is not signed; sign it (wrapsign sign) before distribution", b.path),
                 )
                 .subject(subject.clone()),
             ),
@@ -390,8 +405,60 @@ pub fn check<'a>(
             );
             continue;
         };
-        let chosen = choose_profile(b, given);
+        let chosen = if given.is_empty() {
+            embedded
+        } else {
+            let sel = select::select(bundle_id, given, profiles.identity, ctx.at);
+            match sel.chosen {
+                Some(p) => {
+                    // Worth a line only when another candidate competed for it.
+                    if sel
+                        .rejected
+                        .iter()
+                        .any(|(p, _)| p.matches_bundle_id(bundle_id))
+                    {
+                        let mut f = Finding::new(
+                            Code::ProfileSelected,
+                            file,
+                            format!(
+                                "{} ({bundle_id}) gets profile {} [{}]",
+                                b.path,
+                                p.display_name(),
+                                p.file
+                            ),
+                        )
+                        .subject(subject.clone())
+                        .detail("profile", p.file.as_str());
+                        for r in sel.reasons(bundle_id) {
+                            f = f.note(r);
+                        }
+                        report.push(f);
+                    }
+                    Some(p)
+                }
+                None if profiles.fallback_embedded && embedded.is_some() => embedded,
+                None => {
+                    let mut f = Finding::new(
+                        Code::ProfileMissing,
+                        file,
+                        format!(
+                            "{} ({bundle_id}) has no usable profile among the {} candidate(s); create an explicit App ID and profile for {bundle_id}",
+                            b.path,
+                            given.len()
+                        ),
+                    )
+                    .subject(subject.clone());
+                    for r in sel.reasons(bundle_id) {
+                        f = f.note(r);
+                    }
+                    report.push(f);
+                    report.item(item);
+                    continue;
+                }
+            }
+        };
         if b.kind == BundleKind::App
+            && profiles.fallback_embedded
             && !given.is_empty()
             && !given.iter().any(|p| p.matches_bundle_id(bundle_id))
         {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::at::{self, Window};
+use crate::at;
 use crate::diag::{Code, Finding, Item, Report};
 use crate::ios::profile::Profile;
 use crate::ios::Ctx;
@@ -140,9 +140,7 @@ pub fn load(
             let p = pkcs12::read_identity(&data, pw).map_err(|e| {
                 let hint = match (&e, pass) {
                     (P12Error::WrongPassword, Some(spec)) => format!(" (password from {spec})"),
-                    (P12Error::WrongPassword, None) => {
-                        " (no password given: use --cert-pass env:VAR, file:PATH or stdin)".into()
-                    }
+                    (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
                     _ => String::new(),
                 };
                 unreadable(&file, format!("cannot open {file}: {e}{hint}"))
@@ -227,56 +225,11 @@ pub fn cert_item(kind: &'static str, file: &str, c: &Cert) -> Item {
         .fact("not_before", at::rfc3339(c.not_before))
         .fact("not_after", at::rfc3339(c.not_after))
         .fact("key", c.key.to_string());
-    if let Some(t) = team_id(c) {
+    // Only Apple's own certificate kinds put the team id in the OU.
+    if let Some(t) = team_id(c).filter(|_| CertKind::of(c) != CertKind::Other) {
         i = i.fact("team_id", t);
     }
     i
-}
-
-/// Validity-window findings for any certificate, under the given names.
-pub fn check_validity(
-    c: &Cert,
-    file: &str,
-    ctx: &Ctx,
-    names: (Code, Code, Code),
-    report: &mut Report,
-) {
-    let (expired, not_yet, expiring) = names;
-    let who = c.name();
-    match at::window(Some(c.not_before), c.not_after, ctx.at, ctx.warn_days) {
-        Window::NotYetValid => report.push(
-            Finding::new(
-                not_yet,
-                file,
-                format!("\"{who}\" is not valid until {}; check the clock or --at", at::day(c.not_before)),
-            )
-            .subject(who)
-            .detail("not_before", at::rfc3339(c.not_before)),
-        ),
-        Window::Expired { days_ago } => report.push(
-            Finding::new(
-                expired,
-                file,
-                format!(
-                    "\"{who}\" expired on {} ({days_ago} days ago); create a new certificate and re-sign",
-                    at::day(c.not_after)
-                ),
-            )
-            .subject(who)
-            .detail("not_after", at::rfc3339(c.not_after)),
-        ),
-        Window::Expiring { days_left } => report.push(
-            Finding::new(
-                expiring,
-                file,
-                format!("\"{who}\" expires on {} (in {days_left} days); renew it now", at::day(c.not_after)),
-            )
-            .subject(who)
-            .detail("not_after", at::rfc3339(c.not_after))
-            .detail("days_left", days_left),
-        ),
-        Window::Valid { .. } => {}
-    }
 }
 
 /// Standalone checks of a distribution identity.
@@ -284,13 +237,17 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
     let file = &id.file;
     let c = &id.cert;
     let who = c.name().to_string();
-    check_validity(
+    if let Some(f) = crate::x509::validity_finding(
         c,
+        c.name(),
         file,
-        ctx,
+        ctx.at,
+        &ctx.horizon,
         (Code::CertExpired, Code::CertNotYetValid, Code::CertExpiring),
-        report,
-    );
+        ("create a new certificate and re-sign", "renew it now"),
+    ) {
+        report.push(f);
+    }
     let kind = id.kind();
     if !kind.is_distribution() {
         report.push(
@@ -298,7 +255,7 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
                 Code::CertNotDistribution,
                 file,
                 format!(
-                    "\"{who}\" is a {} certificate, not Apple/iPhone Distribution; use the team's distribution certificate",
+                    "\"{who}\" is of kind {}, not Apple/iPhone Distribution; use the team's distribution certificate",
                     kind.name()
                 ),
             )
@@ -332,22 +289,116 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
         ChainResult::Trusted(chain) => {
             item = item.fact(
                 "chain",
-                chain.iter().skip(1).map(|c| c.name().to_string()).collect::<Vec<_>>(),
+                chain
+                    .iter()
+                    .skip(1)
+                    .map(|c| c.name().to_string())
+                    .collect::<Vec<_>>(),
+            );
+            if let (Some(timeout), Some(issuer)) = (ctx.online, chain.get(1)) {
+                check_revocation(c, issuer, file, timeout, report);
+            }
+            // Intermediates only: an expired root is judged by the platform's store.
+            let n = chain.len();
+            for ca in chain.iter().take(n.saturating_sub(1)).skip(1) {
+                if ca.not_after < ctx.at {
+                    report.push(
+                        Finding::new(
+                            Code::CertIssuerRetired,
+                            file,
+                            format!(
+                                "\"{who}\" was issued by \"{}\", which expired on {}; create a new certificate",
+                                ca.name(),
+                                at::day(ca.not_after)
+                            ),
+                        )
+                        .subject(who.clone())
+                        .detail("issuer", ca.subject.as_str())
+                        .detail("issuer_not_after", at::rfc3339(ca.not_after)),
+                    );
+                }
+            }
+        }
+        ChainResult::Untrusted {
+            partial,
+            missing_issuer,
+        } => {
+            let last = partial.last().unwrap_or(c);
+            let f = if last.is_self_issued() {
+                Finding::new(
+                    Code::CertUntrusted,
+                    file,
+                    format!(
+                        "\"{who}\" chains to \"{}\", a self-signed certificate that is not a trusted root (Apple's, or one given with --trust-root)",
+                        last.name()
+                    ),
+                )
+            } else {
+                Finding::new(
+                    Code::ChainIncomplete,
+                    file,
+                    format!(
+                        "the chain of \"{who}\" stops at \"{}\": its issuer \"{missing_issuer}\" is not in {file} nor a known Apple intermediate; include it, or pass your root CA with --trust-root",
+                        last.name()
+                    ),
+                )
+            };
+            report.push(
+                f.subject(who.clone())
+                    .detail("missing_issuer", missing_issuer)
+                    .detail(
+                        "chain",
+                        partial
+                            .iter()
+                            .map(|c| c.subject.clone())
+                            .collect::<Vec<_>>(),
+                    ),
             );
         }
-        ChainResult::Untrusted { missing_issuer, .. } => report.push(
-            Finding::new(
-                Code::CertUntrusted,
-                file,
-                format!(
-                    "\"{who}\" does not chain to Apple's root or a --trust-root (issuer \"{missing_issuer}\" not found)"
-                ),
-            )
-            .subject(who.clone())
-            .detail("missing_issuer", missing_issuer),
-        ),
     }
     report.item(item);
+}
+
+/// Asks the certificate's OCSP responder (only with `--online`).
+pub fn check_revocation(
+    c: &Cert,
+    issuer: &Cert,
+    file: &str,
+    timeout: std::time::Duration,
+    report: &mut Report,
+) {
+    let who = c.name().to_string();
+    match crate::ocsp::check(c, issuer, timeout) {
+        Ok((_, crate::ocsp::Status::Good)) => {}
+        Ok((url, crate::ocsp::Status::Revoked { at: when, reason })) => report.push(
+            Finding::new(
+                Code::CertRevoked,
+                file,
+                format!(
+                    "\"{who}\" was revoked on {}{} according to {url}; create a new certificate and re-sign",
+                    at::day(when),
+                    reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                ),
+            )
+            .subject(who)
+            .detail("revoked_at", at::rfc3339(when))
+            .detail("responder", url),
+        ),
+        Ok((url, crate::ocsp::Status::Unknown)) => report.push(
+            Finding::new(
+                Code::RevocationUnknown,
+                file,
+                format!("the OCSP responder {url} does not know \"{who}\"; check where this certificate comes from"),
+            )
+            .subject(who)
+            .detail("responder", url),
+        ),
+        Err(crate::ocsp::OcspError::NoResponder) => {}
+        Err(e) => report.push(
+            Finding::new(Code::OcspUnavailable, file, format!("revocation of \"{who}\" was not checked: {e}"))
+                .subject(who),
+        ),
+    }
 }
 
 /// Checks that an identity can sign with a profile: listed, same team, right type.
@@ -355,12 +406,47 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
     let who = id.cert.name().to_string();
     let pname = p.display_name();
     if !p.lists(&id.cert) {
-        report.push(
-            Finding::new(
+        let mut notes: Vec<String> = p
+            .developer_certs
+            .iter()
+            .map(|c| {
+                format!(
+                    "the profile lists \"{}\" (serial {}, SHA-1 {}, expiry {})",
+                    c.name(),
+                    c.serial_hex,
+                    c.sha1,
+                    at::day(c.not_after)
+                )
+            })
+            .collect();
+        // The closest match is what the profile was made for: same team and kind.
+        let closest = p
+            .developer_certs
+            .iter()
+            .filter(|c| team_id(c) == id.team() && CertKind::of(c) == id.kind())
+            .max_by_key(|c| c.not_after);
+        if let Some(c) = closest {
+            notes.push(format!(
+                "closest match: \"{}\" (serial {}, same team and kind); the profile was made for that certificate: regenerate it to include the one you sign with{}",
+                c.name(),
+                c.serial_hex,
+                if c.same_key(&id.cert) { " (it has the same key: a renewal that reused the key)" } else { "" }
+            ));
+        } else if p.developer_certs.is_empty() {
+            notes.push("the profile lists no certificate at all".to_string());
+        } else {
+            notes.push(format!(
+                "none of them is a {} certificate of team {}",
+                id.kind().name(),
+                id.team().unwrap_or("?")
+            ));
+        }
+        let f = Finding::new(
                 Code::ProfileCertMissing,
                 &p.file,
                 format!(
-                    "profile {pname} does not list \"{who}\" (SHA-1 {}) among its {} certificate(s); add it to the profile in the developer portal and download it again",
+                    "profile {pname} does not list \"{who}\" (serial {}, SHA-1 {}) among its {} certificate(s); add it to the profile in the developer portal and download it again",
+                    id.cert.serial_hex,
                     id.cert.sha1,
                     p.developer_certs.len()
                 ),
@@ -373,10 +459,17 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                 "profile_certificates",
                 p.developer_certs
                     .iter()
-                    .map(|c| serde_json::json!({"subject": c.subject, "sha1": c.sha1, "not_after": at::rfc3339(c.not_after)}))
+                    .map(|c| serde_json::json!({"subject": c.subject, "serial": c.serial_hex, "sha1": c.sha1, "not_after": at::rfc3339(c.not_after)}))
                     .collect::<Vec<_>>(),
-            ),
-        );
+            );
+        let mut f = match closest {
+            Some(c) => f.detail("closest_match_sha1", c.sha1.as_str()),
+            None => f,
+        };
+        for n in notes {
+            f = f.note(n);
+        }
+        report.push(f);
     }
     if let Some(team) = id.team() {
         let prefix_ok = p.app_id_prefix().is_none_or(|t| t == team);
@@ -405,7 +498,7 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                 Code::ProfileTypeMismatch,
                 &p.file,
                 format!(
-                    "profile {pname} is a {} profile but \"{who}\" is a {} certificate; pair distribution with distribution, development with development",
+                    "profile {pname} is of type {} but \"{who}\" is of kind {}; pair distribution profiles with distribution certificates, development with development",
                     p.kind.name(),
                     kind.name()
                 ),

@@ -33,7 +33,6 @@ pub fn not_allowed(signed: &Dictionary, profile: &Dictionary) -> Vec<(String, St
     let mut out = Vec::new();
     for (key, have) in signed {
         match profile.get(key) {
-            // `false` needs no grant.
             None if !matches!(have, Value::Boolean(false)) => {
                 out.push((key.clone(), "the profile does not grant it".to_string()));
             }
@@ -359,6 +358,7 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].0, "com.apple.developer.healthkit");
     }
+
     fn dict(pairs: &[(&str, Value)]) -> Dictionary {
         pairs
             .iter()

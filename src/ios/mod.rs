@@ -6,17 +6,33 @@ pub mod bundle;
 pub mod certificate;
 pub mod entitlements;
 pub mod profile;
+pub mod select;
 pub mod sign;
 pub mod trust;
 
 use time::OffsetDateTime;
 
+use crate::at::Horizon;
+
 pub use trust::Trust;
 
-/// What every iOS check needs: the instant, the warning horizon, the anchors.
+/// What every iOS check needs: the instant, the expiry horizon, the anchors.
 #[derive(Clone, Debug)]
 pub struct Ctx {
     pub at: OffsetDateTime,
-    pub warn_days: i64,
+    pub horizon: Horizon,
     pub trust: Trust,
+    /// `--online`: check revocation by OCSP with this timeout. `None`: never touch the network.
+    pub online: Option<std::time::Duration>,
+}
+
+impl Ctx {
+    pub fn new(at: OffsetDateTime, trust: Trust) -> Ctx {
+        Ctx {
+            at,
+            horizon: Horizon::default(),
+            trust,
+            online: None,
+        }
+    }
 }

@@ -35,13 +35,11 @@ impl ProfileType {
 }
 
 /// The outcome of checking the CMS signature.
-// One per profile: the size difference between variants does not matter.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum SignatureStatus {
     /// Signature and digest verify; `chain` is leaf..anchor when trusted.
     Valid {
-        signer: Cert,
+        signer: Box<Cert>,
         chain: ChainResult,
         signing_time: Option<OffsetDateTime>,
     },
@@ -285,7 +283,7 @@ fn check_signature(
     pool.extend(trust.intermediates.iter().cloned());
     let chain = build_chain(&signer_cert, &pool, &trust.anchors);
     SignatureStatus::Valid {
-        signer: signer_cert,
+        signer: Box::new(signer_cert),
         chain,
         signing_time,
     }
@@ -358,7 +356,7 @@ pub fn check(p: &Profile, ctx: &Ctx, report: &mut Report) {
         },
     }
 
-    match at::window(None, p.expiration, ctx.at, ctx.warn_days) {
+    match at::window(None, p.expiration, ctx.at, ctx.horizon.warn_days) {
         Window::Expired { days_ago } => report.push(
             Finding::new(
                 Code::ProfileExpired,
@@ -371,19 +369,23 @@ pub fn check(p: &Profile, ctx: &Ctx, report: &mut Report) {
             .subject(who.clone())
             .detail("expiration", at::rfc3339(p.expiration)),
         ),
-        Window::Expiring { days_left } => report.push(
+        Window::Expiring { days_left } => report.push({
+            let (sev, reminder) = ctx
+                .horizon
+                .expiring(days_left, Code::ProfileExpiring.default_severity());
             Finding::new(
                 Code::ProfileExpiring,
                 file,
                 format!(
-                    "profile {who} expires on {} (in {days_left} days); regenerate it and re-sign before then",
+                    "profile {who} expires on {} (in {days_left} days){reminder}; regenerate it and re-sign before then",
                     at::day(p.expiration)
                 ),
             )
+            .severity(sev)
             .subject(who.clone())
             .detail("expiration", at::rfc3339(p.expiration))
-            .detail("days_left", days_left),
-        ),
+            .detail("days_left", days_left)
+        }),
         _ => {}
     }
 

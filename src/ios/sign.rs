@@ -21,8 +21,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use plist::Dictionary;
 use time::OffsetDateTime;
 
+use crate::at::Horizon;
 use crate::atomic::{self, AtomicFile, WorkDir};
-use crate::diag::{Code, FailOn, Finding, Item, Policy, Report};
+use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report};
 use crate::ios::app::{self, BundleKind};
 use crate::ios::bundle::{self, Extracted};
 use crate::ios::certificate::{self, Identity};
@@ -97,6 +98,9 @@ pub struct Request {
     pub timestamp_url: Option<String>,
     pub at: OffsetDateTime,
     pub warn_days: i64,
+    pub fail_days: i64,
+    /// `--online`: OCSP for the identity with this timeout; `None` stays offline.
+    pub online: Option<std::time::Duration>,
     /// Show a progress bar on stderr (only honoured when stderr is a terminal).
     pub progress: bool,
 }
@@ -132,14 +136,27 @@ struct Plan {
     executable: Option<String>,
 }
 
-fn finish(
-    mut report: Report,
-    policy: &Policy,
+/// How the run is judged: `--allow/--warn/--deny`, a baseline, `--fail-on`.
+#[derive(Clone, Copy)]
+struct Judge<'a> {
+    policy: &'a Policy,
+    baseline: Option<&'a Baseline>,
     fail_on: FailOn,
-    written: Option<PathBuf>,
-) -> Outcome {
-    report.apply(policy);
-    let mut exit_code = report.exit_code(fail_on);
+    at: OffsetDateTime,
+}
+
+impl Judge<'_> {
+    fn apply(&self, report: &mut Report) -> i32 {
+        report.apply(self.policy);
+        if let Some(b) = self.baseline {
+            report.apply_baseline(b, self.at);
+        }
+        report.exit_code(self.fail_on)
+    }
+}
+
+fn finish(mut report: Report, judge: Judge, written: Option<PathBuf>) -> Outcome {
+    let mut exit_code = judge.apply(&mut report);
     // Nothing written is never a success, whatever `--fail-on`/`--allow` say.
     if written.is_none() && exit_code == 0 {
         exit_code = 1;
@@ -152,10 +169,9 @@ fn finish(
 }
 
 /// Whether the findings so far already fail the run.
-fn gate_fails(report: &Report, policy: &Policy, fail_on: FailOn) -> bool {
+fn gate_fails(report: &Report, judge: Judge) -> bool {
     let mut r = report.clone();
-    r.apply(policy);
-    r.exit_code(fail_on) != 0
+    judge.apply(&mut r) != 0
 }
 
 fn new_bar(show: bool, len: u64, what: &str) -> ProgressBar {
@@ -173,14 +189,29 @@ fn new_bar(show: bool, len: u64, what: &str) -> ProgressBar {
 }
 
 /// Signs an IPA or `.app`. Never panics on bad input; every problem is a finding.
-pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
+pub fn run(
+    req: &Request,
+    policy: &Policy,
+    baseline: Option<&Baseline>,
+    fail_on: FailOn,
+) -> Outcome {
     atomic::install_signal_cleanup();
+    let judge = Judge {
+        policy,
+        baseline,
+        fail_on,
+        at: req.at,
+    };
     let mut report = Report::default();
     let trust = Trust::with_roots(&req.trust_roots, &mut report);
     let ctx = Ctx {
-        at: req.at,
-        warn_days: req.warn_days,
-        trust,
+        horizon: Horizon {
+            warn_days: req.warn_days,
+            fail_days: req.fail_days,
+            ..Horizon::default()
+        },
+        online: req.online,
+        ..Ctx::new(req.at, trust)
     };
     let file = req.input.display().to_string();
 
@@ -189,7 +220,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
         Ok(id) => id,
         Err(f) => {
             report.push(f);
-            return finish(report, policy, fail_on, None);
+            return finish(report, judge, None);
         }
     };
     certificate::check(&id, &ctx, &mut report);
@@ -229,8 +260,8 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
             )),
         }
     }
-    if gate_fails(&report, policy, fail_on) {
-        return finish(report, policy, fail_on, None);
+    if gate_fails(&report, judge) {
+        return finish(report, judge, None);
     }
 
     // 2. The app, in a private folder beside the destination.
@@ -242,7 +273,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
                 &file,
                 format!("cannot read {file}: {e}"),
             ));
-            return finish(report, policy, fail_on, None);
+            return finish(report, judge, None);
         }
     };
     let dest = match &req.destination {
@@ -260,7 +291,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
                 &file,
                 format!("{file} is a zip archive without Payload/*.app: not an IPA"),
             ));
-            return finish(report, policy, fail_on, None);
+            return finish(report, judge, None);
         }
         other => {
             report.push(Finding::new(
@@ -271,7 +302,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
                     other.describe()
                 ),
             ));
-            return finish(report, policy, fail_on, None);
+            return finish(report, judge, None);
         }
     };
     if let Err(msg) = check_destination(&req.input, &dest, &req.destination, dest_is_dir) {
@@ -280,7 +311,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
             dest.display().to_string(),
             msg,
         ));
-        return finish(report, policy, fail_on, None);
+        return finish(report, judge, None);
     }
     let work = match WorkDir::new_in(&atomic::parent_dir(&dest), &dest) {
         Ok(w) => w,
@@ -293,7 +324,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
                     dest.display()
                 ),
             ));
-            return finish(report, policy, fail_on, None);
+            return finish(report, judge, None);
         }
     };
     let show = req.progress && std::io::stderr().is_terminal();
@@ -307,24 +338,24 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
         Ok(ex) => ex,
         Err(f) => {
             report.push(f);
-            return finish(report, policy, fail_on, None);
+            return finish(report, judge, None);
         }
     };
 
     let plans = match plan(req, &ex, &file, &id, &mut loaded, &ctx, &mut report) {
         Some(p) => p,
-        None => return finish(report, policy, fail_on, None),
+        None => return finish(report, judge, None),
     };
 
     // 3. The gate.
-    if gate_fails(&report, policy, fail_on) {
-        return finish(report, policy, fail_on, None);
+    if gate_fails(&report, judge) {
+        return finish(report, judge, None);
     }
 
     // 4. Prepare and sign.
     if let Err(f) = prepare(req, &ex, &plans, &loaded, &file) {
         report.push(f);
-        return finish(report, policy, fail_on, None);
+        return finish(report, judge, None);
     }
     let sign_bar = if show {
         let b = ProgressBar::new_spinner();
@@ -346,7 +377,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
             &file,
             format!("{file}: signing failed: {msg}; nothing was written"),
         ));
-        return finish(report, policy, fail_on, None);
+        return finish(report, judge, None);
     }
     if let Err(msg) = read_back(&ex, &plans, &id, &ctx) {
         report.push(Finding::new(
@@ -356,7 +387,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
                 "{file}: the signed app does not read back as expected: {msg}; nothing was written"
             ),
         ));
-        return finish(report, policy, fail_on, None);
+        return finish(report, judge, None);
     }
 
     // 5. Output.
@@ -384,7 +415,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
             &out_label,
             format!("{msg}; nothing was written"),
         ));
-        return finish(report, policy, fail_on, None);
+        return finish(report, judge, None);
     }
     for p in &plans {
         let subject = subject_of(&p.shown, p.new_id.as_deref());
@@ -416,7 +447,7 @@ pub fn run(req: &Request, policy: &Policy, fail_on: FailOn) -> Outcome {
             .fact("signer", id.cert.name())
             .fact("signer_sha1", id.cert.sha1.as_str()),
     );
-    finish(report, policy, fail_on, Some(dest))
+    finish(report, judge, Some(dest))
 }
 
 /// Refuses destinations that would clobber the input or something that is not ours.
@@ -581,6 +612,21 @@ fn plan(
                 format!("{}/{e}", b.path)
             }
         });
+        if b.executable_missing {
+            let inner = exe_path.clone().unwrap_or_else(|| b.path.clone());
+            report.push(
+                Finding::new(
+                    Code::AppExecutableMissing,
+                    file,
+                    format!(
+                        "{file}: {}/{inner}, the executable named by Info.plist, is missing; rebuild or re-export the app, it cannot be signed",
+                        ex.app_rel
+                    ),
+                )
+                .subject(inner),
+            );
+            continue;
+        }
         if let Some(Err(e)) = &b.signature {
             let inner = exe_path.clone().unwrap_or_else(|| b.path.clone());
             report.push(

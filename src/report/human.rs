@@ -22,7 +22,7 @@ pub fn render(report: &Report, meta: &Meta) -> String {
         at::rfc3339(meta.at),
         meta.warn_days
     );
-    if !report.items.is_empty() {
+    if !report.items.is_empty() && meta.verbosity >= 0 {
         out.push('\n');
         for i in &report.items {
             let subject = i.subject.as_deref().unwrap_or("");
@@ -60,6 +60,9 @@ pub fn render(report: &Report, meta: &Meta) -> String {
         out.push('\n');
     }
     for f in &report.findings {
+        if meta.verbosity < 0 && f.severity == Severity::Info {
+            continue;
+        }
         let (label, code) = match f.severity {
             Severity::Error => ("error", "1;31"),
             Severity::Warning => ("warning", "1;33"),
@@ -79,6 +82,21 @@ pub fn render(report: &Report, meta: &Meta) -> String {
                 let _ = writeln!(out, "  --> {}", f.file);
             }
         }
+        for n in &f.notes {
+            let _ = writeln!(out, "  = note: {n}");
+        }
+        if meta.verbosity > 0 {
+            for (k, v) in &f.details {
+                let _ = writeln!(out, "  = {k}: {v}");
+            }
+        }
+    }
+    if report.suppressed > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} finding(s) accepted by the baseline",
+            report.suppressed
+        );
     }
     let (e, w) = (
         report.count(Severity::Error),

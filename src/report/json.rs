@@ -17,6 +17,7 @@ pub fn render(report: &Report, meta: &Meta) -> String {
             "errors": report.count(Severity::Error),
             "warnings": report.count(Severity::Warning),
             "infos": report.count(Severity::Info),
+            "suppressed": report.suppressed,
             "exit_code": meta.exit_code,
         },
     });

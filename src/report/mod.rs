@@ -1,8 +1,11 @@
 //! Renderers over a [`Report`]. They format; they never decide severity or exit
 //! codes (that is [`crate::diag::Policy`]'s job).
 
+mod github;
 mod human;
 mod json;
+mod junit;
+mod sarif;
 
 use time::OffsetDateTime;
 
@@ -13,6 +16,12 @@ use crate::diag::Report;
 pub enum Format {
     Human,
     Json,
+    /// SARIF 2.1.0 (code scanning)
+    Sarif,
+    /// JUnit XML (test result viewers)
+    Junit,
+    /// GitHub Actions annotations
+    Github,
 }
 
 /// Facts about the run that every renderer may show.
@@ -23,12 +32,17 @@ pub struct Meta {
     pub warn_days: i64,
     pub exit_code: i32,
     pub color: bool,
+    /// -1 quiet, 0 normal, 1 verbose (human output only).
+    pub verbosity: i8,
 }
 
 pub fn render(report: &Report, format: Format, meta: &Meta) -> String {
     match format {
         Format::Human => human::render(report, meta),
         Format::Json => json::render(report, meta),
+        Format::Sarif => sarif::render(report, meta),
+        Format::Junit => junit::render(report, meta),
+        Format::Github => github::render(report, meta),
     }
 }
 

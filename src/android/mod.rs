@@ -1,0 +1,4 @@
+//! Android: signing keystores (this module) and APKs.
+
+pub mod keystore;
+pub mod policy;
