@@ -295,7 +295,13 @@ pub fn extract_ipa(path: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
         .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
     let mut z = ZipArchive::new(io::BufReader::new(f))
         .map_err(|e| unreadable(&file, format!("{file} is not a readable zip/IPA: {e}")))?;
-    bar.set_length(entries.iter().map(|e| e.size).sum());
+    bar.set_length(
+        entries
+            .iter()
+            .filter(|e| e.name.starts_with(&format!("{app_rel}/")))
+            .map(|e| e.size)
+            .sum(),
+    );
     let io_err = |name: &str, e: &dyn std::fmt::Display| {
         unreadable(&file, format!("{file}: cannot extract {name}: {e}"))
     };
@@ -303,7 +309,12 @@ pub fn extract_ipa(path: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
     let mut links = Vec::new();
     let mut dirs = Vec::new();
     let mut files = Vec::new();
+    let app_prefix = format!("{app_rel}/");
     for e in &entries {
+        // Only the app is signed; everything else is copied later as it was.
+        if !(e.name.starts_with(&app_prefix) || e.name.trim_end_matches('/') == app_rel) {
+            continue;
+        }
         let dest = root.join(e.name.trim_end_matches('/'));
         if e.is_dir {
             std::fs::create_dir_all(&dest).map_err(|x| io_err(&e.name, &x))?;
