@@ -27,19 +27,22 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check certificates, profiles and apps; fail (exit 1) on expired or mismatched material
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(ExplainArgs),
 }
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// Files to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app
+    /// Files to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app, .apk
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     #[command(flatten)]
     pub ios: IosArgs,
+
+    #[command(flatten)]
+    pub apk: ApkArgs,
 
     #[command(flatten)]
     pub check: CheckArgs,
@@ -66,6 +69,20 @@ pub struct IosArgs {
     /// Extra trust anchor(s), PEM or DER, e.g. a test or enterprise CA (repeatable)
     #[arg(long = "trust-root", value_name = "PEM")]
     pub trust_roots: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Android")]
+pub struct ApkArgs {
+    /// Lowest API level the APK must verify on (default: its minSdkVersion)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
+    pub min_sdk: Option<u32>,
+    /// Highest API level to verify for (default: every future level)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
+    pub max_sdk: Option<u32>,
+    /// Certificate (PEM or DER) the APK must be signed with, e.g. the installed app's (repeatable)
+    #[arg(long = "signer-cert", value_name = "FILE")]
+    pub signer_certs: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -153,6 +170,11 @@ fn run_verify(a: VerifyArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    if let (Some(min), Some(max)) = (a.apk.min_sdk, a.apk.max_sdk) {
+        if min > max {
+            return usage(format!("--min-sdk {min} is above --max-sdk {max}"));
+        }
+    }
     let at = a.check.at();
     let req = verify::Request {
         paths: a.paths,
@@ -162,6 +184,9 @@ fn run_verify(a: VerifyArgs) -> i32 {
         profiles: a.ios.profiles,
         apps: a.ios.apps,
         trust_roots: a.ios.trust_roots,
+        min_sdk: a.apk.min_sdk.map(|v| v as i32),
+        max_sdk: a.apk.max_sdk.map(|v| v as i32),
+        signer_certs: a.apk.signer_certs,
         at,
         warn_days: a.check.warn_days,
     };
@@ -209,7 +234,7 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Verify(a) => run_verify(a),
+        Command::Verify(a) => run_verify(*a),
         Command::Explain(a) => run_explain(a),
     }
 }

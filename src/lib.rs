@@ -3,6 +3,7 @@
 //! One module per domain; [`diag`] is the shared diagnostics model, [`report`]
 //! renders it, [`cli`] is the thin command line over [`verify`].
 
+pub mod android;
 pub mod at;
 pub mod cli;
 pub mod codes;

@@ -9,6 +9,7 @@ use crate::diag::{Code, Finding, Report};
 use crate::ios::{self, profile::Profile, Ctx, Trust};
 use crate::secret::PasswordSpec;
 use crate::sniff::{self, Kind};
+use crate::x509::{certs_from_pem_or_der, Cert};
 
 /// Everything a verify run needs, independent of the command line.
 #[derive(Clone, Debug)]
@@ -20,6 +21,11 @@ pub struct Request {
     pub profiles: Vec<PathBuf>,
     pub apps: Vec<PathBuf>,
     pub trust_roots: Vec<PathBuf>,
+    /// APKs: the SDK range to verify for (default: the manifest's minSdk, every level up).
+    pub min_sdk: Option<i32>,
+    pub max_sdk: Option<i32>,
+    /// APKs: certificates (PEM/DER files) each APK must be signed with.
+    pub signer_certs: Vec<PathBuf>,
     pub at: OffsetDateTime,
     pub warn_days: i64,
 }
@@ -34,6 +40,9 @@ impl Request {
             profiles: Vec::new(),
             apps: Vec::new(),
             trust_roots: Vec::new(),
+            min_sdk: None,
+            max_sdk: None,
+            signer_certs: Vec::new(),
             at,
             warn_days: 30,
         }
@@ -71,9 +80,15 @@ pub fn run(req: &Request) -> Report {
     let mut identity_paths: Vec<PathBuf> = req.cert.iter().cloned().collect();
     let mut profile_paths = req.profiles.clone();
     let mut app_paths = req.apps.clone();
+    let mut apk_paths: Vec<PathBuf> = Vec::new();
     for p in &req.paths {
         let file = display(p);
         match sniff::sniff_path(p) {
+            Ok(Kind::Apk) => apk_paths.push(p.clone()),
+            // A damaged APK is still an APK: let its check say what is wrong.
+            Ok(Kind::Zip | Kind::Unknown) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("apk")) => {
+                apk_paths.push(p.clone())
+            }
             Ok(Kind::Pkcs12 | Kind::PemCertificate | Kind::DerCertificate) => identity_paths.push(p.clone()),
             Ok(Kind::Cms) => profile_paths.push(p.clone()),
             Ok(Kind::Ipa | Kind::AppDir) => app_paths.push(p.clone()),
@@ -81,7 +96,7 @@ pub fn run(req: &Request) -> Report {
                 Code::InputUnreadable,
                 &file,
                 format!(
-                    "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs and .app bundles",
+                    "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles and APKs",
                     other.describe()
                 ),
             )),
@@ -137,7 +152,40 @@ pub fn run(req: &Request) -> Report {
             Err(f) => report.push(f),
         }
     }
-    if identity_paths.is_empty() && profile_paths.is_empty() && app_paths.is_empty() && report.findings.is_empty() {
+    if !apk_paths.is_empty() {
+        let mut opts = crate::android::apk::Options {
+            min_sdk: req.min_sdk,
+            max_sdk: req.max_sdk,
+            expected_signers: Vec::new(),
+        };
+        for p in &req.signer_certs {
+            let file = display(p);
+            let certs: Vec<Cert> = match std::fs::read(p) {
+                Ok(data) => certs_from_pem_or_der(&data).iter().filter_map(|d| Cert::from_der(d).ok()).collect(),
+                Err(e) => {
+                    report.push(Finding::new(Code::InputUnreadable, &file, format!("cannot read {file}: {e}")));
+                    continue;
+                }
+            };
+            if certs.is_empty() {
+                report.push(Finding::new(
+                    Code::InputUnreadable,
+                    &file,
+                    format!("--signer-cert {file} holds no PEM or DER certificate"),
+                ));
+            }
+            opts.expected_signers.extend(certs);
+        }
+        for p in &apk_paths {
+            crate::android::apk::check(p, &opts, &mut report);
+        }
+    }
+    if identity_paths.is_empty()
+        && profile_paths.is_empty()
+        && app_paths.is_empty()
+        && apk_paths.is_empty()
+        && report.findings.is_empty()
+    {
         report.push(Finding::new(
             Code::InputUnreadable,
             "<none>",

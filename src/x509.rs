@@ -34,6 +34,10 @@ pub struct Cert {
     /// Extended key usage OIDs.
     pub eku: Vec<String>,
     pub is_ca: bool,
+    /// KeyUsage bits (bit 0 = digitalSignature, bit 1 = nonRepudiation, ...), when present.
+    pub key_usage: Option<u16>,
+    /// OIDs of the extensions marked critical.
+    pub critical_extension_oids: Vec<String>,
     raw_subject: Vec<u8>,
     raw_issuer: Vec<u8>,
     tbs: Vec<u8>,
@@ -90,6 +94,16 @@ impl Cert {
             _ => Vec::new(),
         };
         let spki = c.public_key().raw.to_vec();
+        let key_usage = match c.key_usage() {
+            Ok(Some(ku)) => Some(ku.value.flags),
+            _ => None,
+        };
+        let critical_extension_oids = c
+            .extensions()
+            .iter()
+            .filter(|e| e.critical)
+            .map(|e| e.oid.to_id_string())
+            .collect();
         Ok(Cert {
             der: der.to_vec(),
             subject: subject.to_string(),
@@ -109,6 +123,8 @@ impl Cert {
             extension_oids: ext_oids,
             eku,
             is_ca: c.is_ca(),
+            key_usage,
+            critical_extension_oids,
             raw_subject: subject.as_raw().to_vec(),
             raw_issuer: c.issuer().as_raw().to_vec(),
             tbs: c.tbs_certificate.as_ref().to_vec(),
@@ -142,6 +158,11 @@ impl Cert {
             // Android material does not use them.
             None => false,
         }
+    }
+
+    /// The DER issuer Name, as encoded in the certificate.
+    pub fn raw_issuer(&self) -> &[u8] {
+        &self.raw_issuer
     }
 
     pub fn same_key(&self, other: &Cert) -> bool {

@@ -27,7 +27,7 @@ pub fn render(report: &Report, meta: &Meta) -> String {
         for i in &report.items {
             let subject = i.subject.as_deref().unwrap_or("");
             let mut facts = Vec::new();
-            for key in ["kind", "type", "team_id", "app_id", "bundle_id", "profile", "alias", "key"] {
+            for key in ["kind", "type", "team_id", "app_id", "bundle_id", "profile", "alias", "key", "schemes", "sdk"] {
                 if let Some(v) = i.facts.get(key) {
                     match v {
                         serde_json::Value::String(s) => facts.push(format!("{key} {s}")),
