@@ -779,7 +779,11 @@ pub fn check(path: &Path, opts: &Options, report: &mut Report) {
         report.push(f);
     }
     for e in out.all_errors() {
-        let mut f = Finding::new(e.code, &file, e.message.clone()).detail("apksig", e.apksig);
+        let message = match hint(e.code) {
+            Some(h) => format!("{}: {h}", e.message),
+            None => e.message.clone(),
+        };
+        let mut f = Finding::new(e.code, &file, message).detail("apksig", e.apksig);
         if let Some(s) = &e.subject {
             f = f.subject(s.clone());
         }
@@ -886,6 +890,25 @@ pub fn check(path: &Path, opts: &Options, report: &mut Report) {
             .fact("current", current);
         report.item(cert_facts(item, &c.cert));
     }
+}
+
+/// What to do, for issues whose message only says what is wrong.
+fn hint(code: Code) -> Option<&'static str> {
+    Some(match code {
+        Code::ApkUnsigned => "sign it with apksigner (keep v1 enabled when minSdk < 24)",
+        Code::ApkSignatureInvalid => "re-sign the APK with apksigner",
+        Code::ApkDigestMismatch => {
+            "the APK was changed after signing; make every change first and sign last"
+        }
+        Code::ApkSignatureStripped => {
+            "re-sign with every scheme in one apksigner run and do not rewrite the APK afterwards"
+        }
+        Code::ApkTooManySigners => {
+            "sign with at most 10 keys (rotate keys with a v3 lineage instead)"
+        }
+        Code::ApkMalformed => "rebuild the APK with the standard build tools",
+        _ => return None,
+    })
 }
 
 /// The APK must be signed by each expected certificate: as a signer of a
