@@ -153,32 +153,7 @@ pub fn run(req: &Request) -> Report {
         }
     }
     if !apk_paths.is_empty() {
-        let mut opts = crate::android::apk::Options {
-            min_sdk: req.min_sdk,
-            max_sdk: req.max_sdk,
-            expected_signers: Vec::new(),
-        };
-        for p in &req.signer_certs {
-            let file = display(p);
-            let certs: Vec<Cert> = match std::fs::read(p) {
-                Ok(data) => certs_from_pem_or_der(&data).iter().filter_map(|d| Cert::from_der(d).ok()).collect(),
-                Err(e) => {
-                    report.push(Finding::new(Code::InputUnreadable, &file, format!("cannot read {file}: {e}")));
-                    continue;
-                }
-            };
-            if certs.is_empty() {
-                report.push(Finding::new(
-                    Code::InputUnreadable,
-                    &file,
-                    format!("--signer-cert {file} holds no PEM or DER certificate"),
-                ));
-            }
-            opts.expected_signers.extend(certs);
-        }
-        for p in &apk_paths {
-            crate::android::apk::check(p, &opts, &mut report);
-        }
+        check_apks(req, &apk_paths, &mut report);
     }
     if identity_paths.is_empty()
         && profile_paths.is_empty()
@@ -193,4 +168,34 @@ pub fn run(req: &Request) -> Report {
         ));
     }
     report
+}
+
+/// APKs: load the expected signer certificates once, then verify each APK.
+fn check_apks(req: &Request, apks: &[PathBuf], report: &mut Report) {
+    let mut opts = crate::android::apk::Options {
+        min_sdk: req.min_sdk,
+        max_sdk: req.max_sdk,
+        expected_signers: Vec::new(),
+    };
+    for p in &req.signer_certs {
+        let file = display(p);
+        let certs: Vec<Cert> = match std::fs::read(p) {
+            Ok(data) => certs_from_pem_or_der(&data).iter().filter_map(|d| Cert::from_der(d).ok()).collect(),
+            Err(e) => {
+                report.push(Finding::new(Code::InputUnreadable, &file, format!("cannot read {file}: {e}")));
+                continue;
+            }
+        };
+        if certs.is_empty() {
+            report.push(Finding::new(
+                Code::InputUnreadable,
+                &file,
+                format!("--signer-cert {file} holds no PEM or DER certificate"),
+            ));
+        }
+        opts.expected_signers.extend(certs);
+    }
+    for p in apks {
+        crate::android::apk::check(p, &opts, report);
+    }
 }

@@ -438,3 +438,22 @@ fn corruptions_never_panic() {
         );
     }
 }
+
+/// v2 and v3 (and v3.1) need the same chunked digest: it is computed in one
+/// pass over the file, not once per scheme.
+#[test]
+fn v2_and_v3_share_one_digest_pass() {
+    let opts = wrapsign::android::apk::Options::default();
+    let o = wrapsign::android::apk::verify(&sample("v1v2v3-rsa.apk"), &opts).unwrap();
+    assert!(o.verified);
+    let (v2, v3) = (o.v2.as_ref().unwrap(), o.v3.as_ref().unwrap());
+    assert!(v2.verified && v3.verified);
+    assert_eq!(v2.digests, v3.digests);
+    assert_eq!(o.digest_passes, 1);
+    let v31 = root().join("../shared/conformance/apksig/v31-rsa-2048_2-tgt-10000-1-tgt-28.apk");
+    if v31.exists() {
+        let o = wrapsign::android::apk::verify(&v31, &opts).unwrap();
+        assert!(o.verified && o.v31.is_some() && o.v3.is_some() && o.v2.is_some());
+        assert_eq!(o.digest_passes, 1);
+    }
+}

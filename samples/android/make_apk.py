@@ -177,12 +177,12 @@ def main():
     remaining = a.bulk_mb << 20
     i = 0
     while remaining > 0:
-        kind = i % 10
-        if kind < 6:
-            size = rng.randint(16 << 10, 256 << 10)
+        kind = i % 50
+        if kind < 30:
+            size = rng.randint(4 << 10, 128 << 10)
             entries.append((f"assets/bulk/{i:05}.bin", rng.randbytes(size), True))
-        elif kind < 9:
-            size = rng.randint(16 << 10, 256 << 10)
+        elif kind < 49:
+            size = rng.randint(4 << 10, 64 << 10)
             words = b" ".join(rng.choice([b"wrap", b"sign", b"apk", b"verify", b"chunk", b"digest"])
                               for _ in range(size // 5))
             entries.append((f"res/raw/text{i:05}.txt", words[:size], False))

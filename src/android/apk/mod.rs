@@ -120,6 +120,9 @@ pub struct Outcome {
     /// ZIP layout problems (alignment, overlaps): not part of apksig's verdict.
     pub layout: Vec<Finding>,
     pub entries: usize,
+    /// Passes over the file for the v2/v3/v3.1 content digests: one for every
+    /// scheme and algorithm together (two when a verity digest is needed too).
+    pub digest_passes: u32,
 }
 
 impl Outcome {
@@ -245,6 +248,7 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
         signers: Vec::new(),
         layout,
         entries: apk.records.len(),
+        digest_passes: 0,
     };
 
     let block = signing_block::find(&apk.src, &apk.sections).map_err(fatal)?;
@@ -365,6 +369,7 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
                 );
                 let mut want = needed.clone();
                 let verity = want.remove(&ContentDigest::VeritySha256);
+                out.digest_passes += u32::from(!want.is_empty()) + u32::from(verity);
                 let mut map = digest::compute(&content, &want).map_err(|e| match e {
                     DigestError::Io(e) => Fatal::Unreadable(format!("read error: {e}")),
                     DigestError::Verity(m) => Fatal::Malformed(m),
@@ -476,8 +481,8 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
                     );
                 } else {
                     e.message = match &out.block_note {
-                        Some(n) => format!("the APK is not signed: {}; and {n}", e.message),
-                        None => format!("the APK is not signed: {}", e.message),
+                        Some(n) => format!("the APK is not signed ({}; {n})", e.message),
+                        None => format!("the APK is not signed ({})", e.message),
                     };
                 }
             }
@@ -635,14 +640,11 @@ fn layout_findings(apk: &Apk, target_sdk: i32) -> Vec<Finding> {
             return out;
         }
         Err(e) => {
-            out.push(
-                Finding::new(
-                    Code::ApkMalformed,
-                    "",
-                    format!("{e}: rebuild the APK with the standard build tools"),
-                )
-                .detail("apksig", "ZIP_FORMAT"),
-            );
+            out.push(Finding::new(
+                Code::ApkMalformed,
+                "",
+                format!("{e}: rebuild the APK with the standard build tools"),
+            ));
             return out;
         }
     };

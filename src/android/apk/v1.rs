@@ -258,6 +258,7 @@ const SHA384: &str = "2.16.840.1.101.3.4.2.2";
 const SHA512: &str = "2.16.840.1.101.3.4.2.3";
 
 /// Inclusive API ranges where (digest, signature) OIDs verify (apksig's OidConstants).
+#[rustfmt::skip]
 fn supported_api_levels(digest: &str, sig: &str) -> Vec<(i32, i32)> {
     const ALL: (i32, i32) = (0, i32::MAX);
     let from = |a: i32| (a, i32::MAX);
@@ -266,196 +267,26 @@ fn supported_api_levels(digest: &str, sig: &str) -> Vec<(i32, i32)> {
     let Some(d) = digests.iter().position(|x| *x == digest) else {
         return Vec::new();
     };
-    // Column order: MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512.
+    // Columns: digest MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512.
     type Row<'a> = (&'a str, [Vec<(i32, i32)>; 6]);
     let rows: Vec<Row> = vec![
-        (
-            "1.2.840.113549.1.1.1",
-            [
-                vec![ALL],
-                vec![ALL],
-                vec![(0, 8), from(21)],
-                vec![(0, 8), from(18)],
-                vec![from(18)],
-                vec![from(18)],
-            ],
-        ),
-        (
-            "1.2.840.113549.1.1.4",
-            [
-                vec![(0, 8), from(21)],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "1.2.840.113549.1.1.5",
-            [
-                vec![r2123],
-                vec![ALL],
-                vec![r2123],
-                vec![(21, 21)],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "1.2.840.113549.1.1.14",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![(0, 8), from(21)],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "1.2.840.113549.1.1.11",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![(21, 21)],
-                vec![(0, 8), from(18)],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "1.2.840.113549.1.1.12",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![from(21)],
-                vec![(21, 21)],
-            ],
-        ),
-        (
-            "1.2.840.113549.1.1.13",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![from(21)],
-            ],
-        ),
-        (
-            "1.2.840.10040.4.1",
-            [
-                vec![],
-                vec![ALL],
-                vec![from(22)],
-                vec![from(22)],
-                vec![],
-                vec![],
-            ],
-        ),
-        (
-            "1.2.840.10040.4.3",
-            [
-                vec![r2123],
-                vec![from(9)],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "2.16.840.1.101.3.4.3.1",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![from(21)],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "2.16.840.1.101.3.4.3.2",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![from(21)],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "1.2.840.10045.2.1",
-            [
-                vec![],
-                vec![from(18)],
-                vec![from(21)],
-                vec![from(18)],
-                vec![from(18)],
-                vec![from(18)],
-            ],
-        ),
-        (
-            "1.2.840.10045.4.1",
-            [
-                vec![r2123],
-                vec![from(18)],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "1.2.840.10045.4.3.1",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![from(21)],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "1.2.840.10045.4.3.2",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![from(21)],
-                vec![r2123],
-                vec![r2123],
-            ],
-        ),
-        (
-            "1.2.840.10045.4.3.3",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![from(21)],
-                vec![r2123],
-            ],
-        ),
-        (
-            "1.2.840.10045.4.3.4",
-            [
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![r2123],
-                vec![from(21)],
-            ],
-        ),
+        ("1.2.840.113549.1.1.1", [vec![ALL], vec![ALL], vec![(0, 8), from(21)], vec![(0, 8), from(18)], vec![from(18)], vec![from(18)]]),
+        ("1.2.840.113549.1.1.4", [vec![(0, 8), from(21)], vec![r2123], vec![r2123], vec![r2123], vec![r2123], vec![r2123]]),
+        ("1.2.840.113549.1.1.5", [vec![r2123], vec![ALL], vec![r2123], vec![(21, 21)], vec![r2123], vec![r2123]]),
+        ("1.2.840.113549.1.1.14", [vec![r2123], vec![r2123], vec![(0, 8), from(21)], vec![r2123], vec![r2123], vec![r2123]]),
+        ("1.2.840.113549.1.1.11", [vec![r2123], vec![r2123], vec![(21, 21)], vec![(0, 8), from(18)], vec![r2123], vec![r2123]]),
+        ("1.2.840.113549.1.1.12", [vec![r2123], vec![r2123], vec![r2123], vec![r2123], vec![from(21)], vec![(21, 21)]]),
+        ("1.2.840.113549.1.1.13", [vec![r2123], vec![r2123], vec![r2123], vec![r2123], vec![r2123], vec![from(21)]]),
+        ("1.2.840.10040.4.1", [vec![], vec![ALL], vec![from(22)], vec![from(22)], vec![], vec![]]),
+        ("1.2.840.10040.4.3", [vec![r2123], vec![from(9)], vec![r2123], vec![r2123], vec![r2123], vec![r2123]]),
+        ("2.16.840.1.101.3.4.3.1", [vec![r2123], vec![r2123], vec![from(21)], vec![r2123], vec![r2123], vec![r2123]]),
+        ("2.16.840.1.101.3.4.3.2", [vec![r2123], vec![r2123], vec![r2123], vec![from(21)], vec![r2123], vec![r2123]]),
+        ("1.2.840.10045.2.1", [vec![], vec![from(18)], vec![from(21)], vec![from(18)], vec![from(18)], vec![from(18)]]),
+        ("1.2.840.10045.4.1", [vec![r2123], vec![from(18)], vec![r2123], vec![r2123], vec![r2123], vec![r2123]]),
+        ("1.2.840.10045.4.3.1", [vec![r2123], vec![r2123], vec![from(21)], vec![r2123], vec![r2123], vec![r2123]]),
+        ("1.2.840.10045.4.3.2", [vec![r2123], vec![r2123], vec![r2123], vec![from(21)], vec![r2123], vec![r2123]]),
+        ("1.2.840.10045.4.3.3", [vec![r2123], vec![r2123], vec![r2123], vec![r2123], vec![from(21)], vec![r2123]]),
+        ("1.2.840.10045.4.3.4", [vec![r2123], vec![r2123], vec![r2123], vec![r2123], vec![r2123], vec![from(21)]]),
     ];
     rows.into_iter()
         .find(|(s, _)| *s == sig)
