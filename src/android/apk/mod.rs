@@ -78,7 +78,7 @@ pub struct Options {
 }
 
 /// Why an APK could not be verified at all.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Fatal {
     /// Not readable, or not a ZIP.
     Unreadable(String),
@@ -211,13 +211,7 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
     let min_sdk = match opts.min_sdk {
         Some(m) => m,
         None => {
-            let m = manifest_bytes.as_ref().map_err(|e| match e {
-                Fatal::Malformed(m) => Fatal::Malformed(format!(
-                    "{m}, so its minSdkVersion is unknown (pass --min-sdk)"
-                )),
-                Fatal::Unreadable(m) => Fatal::Unreadable(m.clone()),
-                Fatal::Usage(m) => Fatal::Usage(m.clone()),
-            })?;
+            let m = manifest_bytes.as_ref().map_err(Clone::clone)?;
             manifest::min_sdk_version(m).map_err(|e| {
                 Fatal::Malformed(format!(
                     "cannot read minSdkVersion from AndroidManifest.xml: {e}"
@@ -763,7 +757,7 @@ pub fn check(path: &Path, opts: &Options, report: &mut Report) {
             report.push(Finding::new(
                 Code::ApkMalformed,
                 &file,
-                format!("{file}: {m}: rebuild the APK with the standard build tools"),
+                format!("{m}: rebuild the APK with the standard build tools"),
             ));
             return;
         }
