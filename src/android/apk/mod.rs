@@ -22,7 +22,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::android::manifest::{self, ManifestInfo};
+use crate::android::manifest::ManifestInfo;
 use crate::at;
 use crate::diag::{Code, Finding, Item, Report, Severity};
 use crate::x509::Cert;
@@ -206,18 +206,15 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
     };
 
     let max_sdk = opts.max_sdk.unwrap_or(i32::MAX);
-    let manifest_bytes = apk.manifest();
-    let manifest = manifest_bytes.as_ref().ok().map(|m| ManifestInfo::read(m));
+    // Read and parse once; whether a missing manifest is fatal depends on the SDK range.
+    let manifest = apk.manifest().map(|m| ManifestInfo::read(&m));
     let min_sdk = match opts.min_sdk {
         Some(m) => m,
-        None => {
-            let m = manifest_bytes.as_ref().map_err(Clone::clone)?;
-            manifest::min_sdk_version(m).map_err(|e| {
-                Fatal::Malformed(format!(
-                    "cannot read minSdkVersion from AndroidManifest.xml: {e}"
-                ))
-            })?
-        }
+        None => manifest.clone()?.min_sdk.map_err(|e| {
+            Fatal::Malformed(format!(
+                "cannot read minSdkVersion from AndroidManifest.xml: {e}"
+            ))
+        })?,
     };
     if min_sdk > max_sdk {
         return Err(Fatal::Usage(format!(
@@ -229,7 +226,7 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
     let mut out = Outcome {
         min_sdk,
         max_sdk,
-        manifest,
+        manifest: manifest.as_ref().ok().cloned(),
         errors: Vec::new(),
         v1: None,
         v2: None,
@@ -435,8 +432,7 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
     }
 
     if max_sdk >= SDK_O {
-        let m = apk.manifest()?;
-        let sandbox = manifest::target_sandbox_version(&m);
+        let sandbox = manifest.clone()?.target_sandbox;
         if sandbox > 1 && found.is_empty() {
             out.errors.push(Issue::new(
                 Code::ApkSchemeRequired,
@@ -489,8 +485,8 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
 
     agreement_checks(&mut out);
 
-    if let Ok(m) = &manifest_bytes {
-        let target = manifest::target_sdk_version(m);
+    if let Ok(m) = &manifest {
+        let target = m.target_sdk;
         if target >= SDK_R
             && max_sdk >= target
             && !(scheme_verified(&out.v2) || scheme_verified(&out.v3) || scheme_verified(&out.v31))

@@ -507,11 +507,7 @@ fn parse_signer(
     let mut sigs = Reader::new(signatures);
     let mut supported = Vec::new();
     while !sigs.is_empty() {
-        let one = sigs.prefixed().and_then(|b| {
-            let mut x = Reader::new(b);
-            Ok((x.u32()?, x.prefixed()?.to_vec()))
-        });
-        let Ok((id, sig)) = one else {
+        let Ok((id, sig)) = id_and_value(&mut sigs) else {
             err(
                 s,
                 Code::ApkSignatureInvalid,
@@ -662,11 +658,7 @@ fn parse_signer(
 
     let mut dr = Reader::new(digests_rec);
     while !dr.is_empty() {
-        let one = dr.prefixed().and_then(|b| {
-            let mut x = Reader::new(b);
-            Ok((x.u32()?, x.prefixed()?.to_vec()))
-        });
-        match one {
+        match id_and_value(&mut dr) {
             Ok(d) => s.content_digests.push(d),
             Err(_) => {
                 err(
@@ -826,6 +818,13 @@ fn parse_signer(
         }
     }
     Ok(())
+}
+
+/// A length-prefixed (u32 algorithm id, length-prefixed bytes) record, the
+/// shape of both the signatures and the digests lists.
+fn id_and_value(r: &mut Reader) -> Result<(u32, Vec<u8>), Short> {
+    let mut x = Reader::new(r.prefixed()?);
+    Ok((x.u32()?, x.prefixed()?.to_vec()))
 }
 
 fn first_raw(s: &Signer) -> Vec<u8> {
