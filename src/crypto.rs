@@ -43,17 +43,6 @@ impl Hash {
         }
     }
 
-    pub fn output_len(self) -> usize {
-        match self {
-            Hash::Md5 => 16,
-            Hash::Sha1 => 20,
-            Hash::Sha224 => 28,
-            Hash::Sha256 => 32,
-            Hash::Sha384 => 48,
-            Hash::Sha512 => 64,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Hash::Md5 => "MD5",
@@ -392,6 +381,25 @@ mod tests {
         let der = sig.to_der();
         verify(spki.as_bytes(), SigAlg::Ecdsa(Hash::Sha256), b"hello", der.as_bytes()).unwrap();
         assert!(verify(spki.as_bytes(), SigAlg::RsaPkcs1(Hash::Sha256), b"hello", der.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn p521_with_a_sha256_digest() {
+        // Java accepts SHA-256 over P-521 (the digest is used as a shorter integer);
+        // sign over the zero-padded digest, which is the same integer.
+        use signature::hazmat::PrehashSigner;
+        let sk = p521::ecdsa::SigningKey::random(&mut rand_core_rng());
+        let point = p521::ecdsa::VerifyingKey::from(&sk).to_encoded_point(false);
+        // SPKI { { ecPublicKey, secp521r1 }, BIT STRING point }
+        let mut spki = hex::decode("30819b301006072a8648ce3d020106052b810400230381860000").unwrap();
+        spki.truncate(spki.len() - 1);
+        spki.extend_from_slice(point.as_bytes());
+        let mut padded = [0u8; 66];
+        padded[34..].copy_from_slice(&Hash::Sha256.digest(b"apk"));
+        let sig: p521::ecdsa::Signature = sk.sign_prehash(&padded).unwrap();
+        let der = sig.to_der();
+        verify(&spki, SigAlg::Ecdsa(Hash::Sha256), b"apk", der.as_bytes()).unwrap();
+        assert!(verify(&spki, SigAlg::Ecdsa(Hash::Sha256), b"apK", der.as_bytes()).is_err());
     }
 
     fn rand_core_rng() -> rand::rngs::ThreadRng {
