@@ -60,7 +60,7 @@ pub enum Generated {
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// Files to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app, .jks/.keystore
+    /// Files to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app, .jks/.keystore, .apk
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -69,6 +69,9 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     pub android: AndroidArgs,
+
+    #[command(flatten)]
+    pub apk: ApkArgs,
 
     #[command(flatten)]
     pub check: CheckArgs,
@@ -187,6 +190,20 @@ pub struct AndroidArgs {
     /// Google Play: app signing certificates must stay valid after this date
     #[arg(long, value_name = "DATE", value_parser = at::parse, default_value = "2033-10-22")]
     pub play_min_validity: time::OffsetDateTime,
+}
+
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Android APKs")]
+pub struct ApkArgs {
+    /// Lowest API level the APK must verify on (default: its minSdkVersion)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
+    pub min_sdk: Option<u32>,
+    /// Highest API level to verify for (default: every future level)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
+    pub max_sdk: Option<u32>,
+    /// Certificate (PEM or DER) the APK must be signed with, e.g. the installed app's (repeatable)
+    #[arg(long = "signer-cert", value_name = "FILE")]
+    pub signer_certs: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -310,6 +327,11 @@ fn run_verify(a: VerifyArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    if let (Some(min), Some(max)) = (a.apk.min_sdk, a.apk.max_sdk) {
+        if min > max {
+            return usage(format!("--min-sdk {min} is above --max-sdk {max}"));
+        }
+    }
     let at = a.check.at();
     let req = verify::Request {
         paths: a.paths,
@@ -320,6 +342,9 @@ fn run_verify(a: VerifyArgs) -> i32 {
         profiles_dir: a.ios.profiles_dir,
         apps: a.ios.apps,
         trust_roots: a.ios.identity.trust_roots,
+        min_sdk: a.apk.min_sdk.map(|v| v as i32),
+        max_sdk: a.apk.max_sdk.map(|v| v as i32),
+        signer_certs: a.apk.signer_certs,
         at,
         warn_days: a.check.warn_days,
         fail_days: a.check.fail_days,

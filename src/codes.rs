@@ -233,4 +233,46 @@ codes! {
         title: "Signing or writing the signed app failed",
         why: "The code signature could not be produced or the output could not be written (a damaged binary, a full disk, a missing folder); nothing was written.",
         fix: "Read the message: repair or rebuild the named file, or free space / fix the output path, then sign again.";
+
+    // ---- Android APKs ----
+    ApkUnsigned = "apk-unsigned", Error,
+        title: "The APK is not signed",
+        why: "Android refuses to install an APK without a valid signature (INSTALL_PARSE_FAILED_NO_CERTIFICATES); an unsigned APK is only a build intermediate.",
+        fix: "Sign it with apksigner (or wrapsign sign) after zipalign, with the app's release key; keep v1 enabled when minSdk < 24.";
+    ApkSignatureInvalid = "apk-signature-invalid", Error,
+        title: "An APK signature does not verify",
+        why: "A signature block is malformed, uses an algorithm the supported Android versions cannot verify, does not match its certificate, or its cryptographic signature is wrong; Android rejects the APK at install.",
+        fix: "Re-sign the APK from a clean build with apksigner; do not edit signature files or the APK Signing Block by hand.";
+    ApkDigestMismatch = "apk-digest-mismatch", Error,
+        title: "The APK content was changed after signing",
+        why: "The digests recorded in the signature (v2/v3 chunked digest, or v1 MANIFEST.MF/.SF entry digests) do not match the APK's bytes: an entry was added, removed or modified after signing, so Android refuses to install it.",
+        fix: "Make every change (resources, wrapping, zipalign) before signing, then sign last; re-sign the APK if it was modified afterwards.";
+    ApkSignatureStripped = "apk-signature-stripped", Error,
+        title: "A newer signature scheme was stripped from the APK",
+        why: "The remaining signature says the APK was also signed with a newer scheme (X-Android-APK-Signed in the .SF file, the 0xbeeff00d attribute in v2, or the v3.1 rotation attribute) that is missing now: a downgrade attack or a tool that rewrote the APK, and Android rejects it.",
+        fix: "Re-sign the APK with all schemes in one apksigner run; never run zipalign or jarsigner after apksigner.";
+    ApkSchemeRequired = "apk-scheme-required", Error,
+        title: "The APK lacks a signature scheme its Android versions require",
+        why: "Android before 7.0 (API 24) only verifies v1 (JAR) signatures, and apps with targetSdkVersion >= 30 or targetSandboxVersion >= 2 must carry a v2 or newer signature; otherwise the install fails on those devices.",
+        fix: "Sign with the schemes the SDK range needs: keep v1 enabled when minSdk < 24, and enable v2/v3 (apksigner's default) for targetSdk >= 30; or raise --min-sdk if the old versions are not supported.";
+    ApkSignerMismatch = "apk-signer-mismatch", Error,
+        title: "The APK is not signed by the expected key",
+        why: "Android only installs an update signed with the same certificate as the installed app (or a rotated key whose proof-of-rotation includes it); signature schemes that disagree on the signer are rejected outright.",
+        fix: "Sign with the app's existing release key (the keystore alias given with --signer-cert/--keystore), or rotate keys with apksigner's --lineage so the new key is proven by the old one.";
+    ApkTooManySigners = "apk-too-many-signers", Error,
+        title: "The APK has more than 10 signers",
+        why: "Android (since 2023 security updates) and apksig reject APKs with more than 10 v1 or v2 signers, a denial-of-service guard.",
+        fix: "Sign with one key (or a few); use key rotation (v3 lineage) instead of piling up signers.";
+    ApkMisaligned = "apk-misaligned", Error,
+        title: "An uncompressed APK entry is not 4-byte aligned",
+        why: "Uncompressed entries must start on a 4-byte boundary so Android can mmap them; Google Play rejects APKs that are not zip-aligned, and apps targeting API 30+ with a misaligned resources.arsc fail to install.",
+        fix: "Run zipalign -p 4 BEFORE signing (apksigner keeps the alignment); zipalign after signing breaks the v2/v3 signature.";
+    ApkPageMisaligned = "apk-page-misaligned", Warning,
+        title: "An uncompressed native library is not 16 KiB aligned",
+        why: "Devices with 16 KiB memory pages load uncompressed .so files in place only when they start on a 16 KiB boundary; Google Play requires 16 KiB page support for apps targeting Android 15 (API 35) and later.",
+        fix: "Align with a zipalign that supports 16 KiB (build-tools 35+: zipalign -P 16 4) or AGP 8.5.1+, then sign; or store native libraries compressed (extractNativeLibs).";
+    ApkMalformed = "apk-malformed", Error,
+        title: "The APK's ZIP structure is inconsistent",
+        why: "The central directory, local headers or AndroidManifest.xml lie about the content (truncated directory, overlapping or duplicate entries, mismatched headers, missing manifest): Android refuses such an APK, and such files are a classic way to smuggle content past scanners.",
+        fix: "Rebuild the APK with the standard build tools (AGP, aapt2, zipalign, apksigner); do not patch it with generic zip tools.";
 }

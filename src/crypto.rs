@@ -31,6 +31,18 @@ impl Hash {
         }
     }
 
+    /// An incremental hasher, for data that is streamed rather than held in memory.
+    pub fn hasher(self) -> Hasher {
+        match self {
+            Hash::Md5 => Hasher::Md5(md5::Md5::new()),
+            Hash::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            Hash::Sha224 => Hasher::Sha224(sha2::Sha224::new()),
+            Hash::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            Hash::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
+            Hash::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Hash::Md5 => "MD5",
@@ -53,6 +65,42 @@ impl Hash {
             "2.16.840.1.101.3.4.2.3" => Hash::Sha512,
             _ => return None,
         })
+    }
+}
+
+/// An incremental digest of one [`Hash`] algorithm.
+#[derive(Clone)]
+pub enum Hasher {
+    Md5(md5::Md5),
+    Sha1(sha1::Sha1),
+    Sha224(sha2::Sha224),
+    Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Md5(h) => h.update(data),
+            Hasher::Sha1(h) => h.update(data),
+            Hasher::Sha224(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha384(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
+        }
+    }
+
+    /// Returns the digest and resets the hasher for reuse.
+    pub fn finalize_reset(&mut self) -> Vec<u8> {
+        match self {
+            Hasher::Md5(h) => h.finalize_reset().to_vec(),
+            Hasher::Sha1(h) => h.finalize_reset().to_vec(),
+            Hasher::Sha224(h) => h.finalize_reset().to_vec(),
+            Hasher::Sha256(h) => h.finalize_reset().to_vec(),
+            Hasher::Sha384(h) => h.finalize_reset().to_vec(),
+            Hasher::Sha512(h) => h.finalize_reset().to_vec(),
+        }
     }
 }
 
@@ -193,6 +241,15 @@ pub fn verify_digest(
                         .map_err(|_| VerifyError::BadKey)?;
                     let s =
                         p521::ecdsa::Signature::from_der(sig).map_err(|_| VerifyError::Invalid)?;
+                    // ecdsa refuses prehashes shorter than half the field (SHA-256 on P-521),
+                    // which Java and Android accept; left-padding keeps the same integer.
+                    let mut padded = [0u8; 66];
+                    let digest = if digest.len() < 33 {
+                        padded[66 - digest.len()..].copy_from_slice(digest);
+                        &padded[..]
+                    } else {
+                        digest
+                    };
                     k.verify_prehash(digest, &s)
                         .map_err(|_| VerifyError::Invalid)
                 }
@@ -212,14 +269,22 @@ pub fn verify_digest(
     }
 }
 
+/// Largest RSA modulus accepted. The rsa crate's default (4096 bits) would reject
+/// the 8192-bit keys Android and Java verify without complaint.
+const RSA_MAX_BITS: usize = 16384;
+
 fn rsa_public_key(spki_der: &[u8]) -> Result<rsa::RsaPublicKey, VerifyError> {
-    rsa::RsaPublicKey::from_public_key_der(spki_der).or_else(|_| {
-        // RSASSA-PSS keys (OID 1.1.10) carry a plain RSAPublicKey inside.
-        let spki = SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|_| VerifyError::BadKey)?;
-        use pkcs1::DecodeRsaPublicKey;
-        rsa::RsaPublicKey::from_pkcs1_der(spki.subject_public_key.raw_bytes())
-            .map_err(|_| VerifyError::BadKey)
-    })
+    // Both rsaEncryption and RSASSA-PSS (OID 1.1.10) keys carry a PKCS#1 RSAPublicKey.
+    let spki = SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|_| VerifyError::BadKey)?;
+    let key = pkcs1::RsaPublicKey::from_der(
+        spki.subject_public_key
+            .as_bytes()
+            .ok_or(VerifyError::BadKey)?,
+    )
+    .map_err(|_| VerifyError::BadKey)?;
+    let n = rsa::BigUint::from_bytes_be(key.modulus.as_bytes());
+    let e = rsa::BigUint::from_bytes_be(key.public_exponent.as_bytes());
+    rsa::RsaPublicKey::new_with_max_size(n, e, RSA_MAX_BITS).map_err(|_| VerifyError::BadKey)
 }
 
 fn pkcs1_scheme(h: Hash) -> rsa::Pkcs1v15Sign {
@@ -354,6 +419,25 @@ mod tests {
             der.as_bytes()
         )
         .is_err());
+    }
+
+    #[test]
+    fn p521_with_a_sha256_digest() {
+        // Java accepts SHA-256 over P-521 (the digest is used as a shorter integer);
+        // sign over the zero-padded digest, which is the same integer.
+        use signature::hazmat::PrehashSigner;
+        let sk = p521::ecdsa::SigningKey::random(&mut rand_core_rng());
+        let point = p521::ecdsa::VerifyingKey::from(&sk).to_encoded_point(false);
+        // SPKI { { ecPublicKey, secp521r1 }, BIT STRING point }
+        let mut spki = hex::decode("30819b301006072a8648ce3d020106052b810400230381860000").unwrap();
+        spki.truncate(spki.len() - 1);
+        spki.extend_from_slice(point.as_bytes());
+        let mut padded = [0u8; 66];
+        padded[34..].copy_from_slice(&Hash::Sha256.digest(b"apk"));
+        let sig: p521::ecdsa::Signature = sk.sign_prehash(&padded).unwrap();
+        let der = sig.to_der();
+        verify(&spki, SigAlg::Ecdsa(Hash::Sha256), b"apk", der.as_bytes()).unwrap();
+        assert!(verify(&spki, SigAlg::Ecdsa(Hash::Sha256), b"apK", der.as_bytes()).is_err());
     }
 
     fn rand_core_rng() -> rand::rngs::ThreadRng {

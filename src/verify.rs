@@ -13,7 +13,7 @@ use crate::ios::certificate::CertKind;
 use crate::ios::{self, profile::Profile, Ctx, Trust};
 use crate::secret::{self, PasswordSpec, Secret};
 use crate::sniff::{self, Kind};
-use crate::x509::Cert;
+use crate::x509::{certs_from_pem_or_der, Cert};
 
 /// Everything a verify run needs, independent of the command line.
 #[derive(Clone, Debug)]
@@ -27,6 +27,11 @@ pub struct Request {
     pub profiles_dir: Option<PathBuf>,
     pub apps: Vec<PathBuf>,
     pub trust_roots: Vec<PathBuf>,
+    /// APKs: the SDK range to verify for (default: the manifest's minSdk, every level up).
+    pub min_sdk: Option<i32>,
+    pub max_sdk: Option<i32>,
+    /// APKs: certificates (PEM/DER files) each APK must be signed with.
+    pub signer_certs: Vec<PathBuf>,
     pub at: OffsetDateTime,
     pub warn_days: i64,
     pub fail_days: i64,
@@ -59,6 +64,9 @@ impl Request {
             profiles_dir: None,
             apps: Vec::new(),
             trust_roots: Vec::new(),
+            min_sdk: None,
+            max_sdk: None,
+            signer_certs: Vec::new(),
             at,
             warn_days: 30,
             fail_days: 0,
@@ -105,6 +113,7 @@ pub fn run(req: &Request) -> Report {
     // A keystore and, when its password was found while sorting, that password.
     let mut keystore_paths: Vec<(PathBuf, Option<Secret>)> =
         req.keystores.iter().map(|p| (p.clone(), None)).collect();
+    let mut apk_paths: Vec<PathBuf> = Vec::new();
     for p in &req.paths {
         let file = display(p);
         match sniff::sniff_path(p) {
@@ -113,6 +122,11 @@ pub fn run(req: &Request) -> Report {
                 P12Route::Keystore(pw) => keystore_paths.push((p.clone(), pw)),
                 P12Route::Identity => identity_paths.push(p.clone()),
             },
+            Ok(Kind::Apk) => apk_paths.push(p.clone()),
+            // A damaged APK is still an APK: let its check say what is wrong.
+            Ok(Kind::Zip | Kind::Unknown) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("apk")) => {
+                apk_paths.push(p.clone())
+            }
             Ok(Kind::PemCertificate | Kind::DerCertificate) => identity_paths.push(p.clone()),
             Ok(Kind::Cms) => profile_paths.push(p.clone()),
             Ok(Kind::Ipa | Kind::AppDir) => app_paths.push(p.clone()),
@@ -120,7 +134,7 @@ pub fn run(req: &Request) -> Report {
                 Code::InputUnreadable,
                 &file,
                 format!(
-                    "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles and Android keystores",
+                    "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles, Android keystores and APKs",
                     other.describe()
                 ),
             )),
@@ -270,14 +284,21 @@ pub fn run(req: &Request) -> Report {
         };
         keystore_signers.extend(keystore_policy::check_file(p, &open, &android, &mut report));
     }
-    // Consumed by the APK signature check (issue 3, APK half): an APK given with
-    // --keystore must be signed by one of these certificates.
-    let _apk_expected_signers = expected_signers(req, &keystore_signers);
+    // An APK given with --keystore must be signed by one of these certificates.
+    if !apk_paths.is_empty() {
+        check_apks(
+            req,
+            &apk_paths,
+            expected_signers(req, &keystore_signers),
+            &mut report,
+        );
+    }
 
     if identity_paths.is_empty()
         && profile_paths.is_empty()
         && app_paths.is_empty()
         && keystore_paths.is_empty()
+        && apk_paths.is_empty()
         && report.findings.is_empty()
     {
         report.push(Finding::new(
@@ -360,5 +381,47 @@ fn route_pkcs12(path: &Path, ks_pass: Option<&Secret>, req: &Request) -> P12Rout
         P12Route::Keystore(None)
     } else {
         P12Route::Identity
+    }
+}
+
+/// APKs: load the expected signer certificates once (`--signer-cert` files plus
+/// the checked keystore aliases), then verify each APK.
+fn check_apks(req: &Request, apks: &[PathBuf], from_keystores: Vec<Cert>, report: &mut Report) {
+    let mut opts = crate::android::apk::Options {
+        min_sdk: req.min_sdk,
+        max_sdk: req.max_sdk,
+        expected_signers: from_keystores,
+    };
+    for p in &req.signer_certs {
+        let file = display(p);
+        let certs: Vec<Cert> = match std::fs::read(p) {
+            Ok(data) => certs_from_pem_or_der(&data)
+                .iter()
+                .filter_map(|d| Cert::from_der(d).ok())
+                .collect(),
+            Err(e) => {
+                report.push(Finding::new(
+                    Code::InputUnreadable,
+                    &file,
+                    format!("cannot read {file}: {e}"),
+                ));
+                continue;
+            }
+        };
+        if certs.is_empty() {
+            report.push(Finding::new(
+                Code::InputUnreadable,
+                &file,
+                format!("--signer-cert {file} holds no PEM or DER certificate"),
+            ));
+        }
+        for c in certs {
+            if !opts.expected_signers.iter().any(|e| e.der == c.der) {
+                opts.expected_signers.push(c);
+            }
+        }
+    }
+    for p in apks {
+        crate::android::apk::check(p, &opts, report);
     }
 }

@@ -38,6 +38,10 @@ pub struct Cert {
     pub is_ca: bool,
     /// OCSP responder URLs from the Authority Information Access extension.
     pub ocsp_urls: Vec<String>,
+    /// KeyUsage bits (bit 0 = digitalSignature, bit 1 = nonRepudiation, ...), when present.
+    pub key_usage: Option<u16>,
+    /// OIDs of the extensions marked critical.
+    pub critical_extension_oids: Vec<String>,
     raw_subject: Vec<u8>,
     raw_issuer: Vec<u8>,
     tbs: Vec<u8>,
@@ -111,6 +115,16 @@ impl Cert {
                 }
             }
         }
+        let key_usage = match c.key_usage() {
+            Ok(Some(ku)) => Some(ku.value.flags),
+            _ => None,
+        };
+        let critical_extension_oids = c
+            .extensions()
+            .iter()
+            .filter(|e| e.critical)
+            .map(|e| e.oid.to_id_string())
+            .collect();
         Ok(Cert {
             der: der.to_vec(),
             subject: subject.to_string(),
@@ -131,6 +145,8 @@ impl Cert {
             eku,
             is_ca: c.is_ca(),
             ocsp_urls,
+            key_usage,
+            critical_extension_oids,
             raw_subject: subject.as_raw().to_vec(),
             raw_issuer: c.issuer().as_raw().to_vec(),
             tbs: c.tbs_certificate.as_ref().to_vec(),
@@ -164,6 +180,11 @@ impl Cert {
             // Android material does not use them.
             None => false,
         }
+    }
+
+    /// The DER issuer Name, as encoded in the certificate.
+    pub fn raw_issuer(&self) -> &[u8] {
+        &self.raw_issuer
     }
 
     pub fn same_key(&self, other: &Cert) -> bool {

@@ -129,7 +129,7 @@ fn every_ios_finding_name_has_a_fixture() {
             1,
         ),
         (
-            &["signing/ios/plain-codesign.p12", PASS],
+            &["--cert=signing/ios/plain-codesign.p12", PASS],
             "cert-not-distribution",
             "error",
             1,
@@ -331,6 +331,9 @@ fn conformance_p12_files_in_both_encodings() {
             "verify",
             "--format=json",
             "--at=2020-01-01",
+            // A code-signing certificate without Apple's markers: --cert says it is
+            // the iOS identity (a plain path would be read as an Android keystore).
+            "--cert",
             p.to_str().unwrap(),
             "--cert-pass=pass:isign",
         ]);

@@ -1,4 +1,8 @@
-//! Android: signing keystores (this module) and APKs.
+//! Android: signing keystores (JKS, JCEKS, PKCS#12) with their per-alias policy,
+//! and APK signatures (v1 JAR, v2, v3, v3.1) verified with AOSP apksig's rules,
+//! with the binary AndroidManifest.xml they depend on.
 
+pub mod apk;
 pub mod keystore;
+pub mod manifest;
 pub mod policy;

@@ -36,6 +36,8 @@ pub fn render(report: &Report, meta: &Meta) -> String {
                 "profile",
                 "alias",
                 "key",
+                "schemes",
+                "sdk",
             ] {
                 if let Some(v) = i.facts.get(key) {
                     match v {
