@@ -10,7 +10,8 @@ use crate::android::keystore::StoreType;
 use crate::diag::{Baseline, Code, FailOn, Level, Policy};
 use crate::report::{self, Format, Meta};
 use crate::secret::PasswordSpec;
-use crate::{at, verify};
+use crate::sniff::{self, Kind};
+use crate::{at, ios, verify};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,6 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Check certificates, profiles and apps; fail (exit 1) on expired or mismatched material
     Verify(Box<VerifyArgs>),
+    /// Re-sign an app (.ipa or .app) after the verify checks pass; writes nothing on failure
+    Sign(Box<SignArgs>),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(ExplainArgs),
     /// Print a man page or shell completions, generated from these definitions
@@ -77,15 +80,8 @@ pub struct VerifyArgs {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "iOS")]
 pub struct IosArgs {
-    /// The distribution identity (.p12/.pfx, or a PEM/DER certificate)
-    #[arg(long, value_name = "FILE")]
-    pub cert: Option<PathBuf>,
-    /// Password of the .p12: pass:VALUE, env:VAR, file:PATH or stdin
-    #[arg(long, value_name = "SPEC")]
-    pub cert_pass: Option<String>,
-    /// Private key (PEM/DER) when --cert is not a .p12
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
     /// A provisioning profile (repeatable)
     #[arg(long = "profile", value_name = "FILE")]
     pub profiles: Vec<PathBuf>,
@@ -95,9 +91,82 @@ pub struct IosArgs {
     /// An app to check: .ipa or .app (repeatable)
     #[arg(long = "app", value_name = "PATH")]
     pub apps: Vec<PathBuf>,
+}
+
+/// The Apple signing identity and trust anchors, shared by verify and sign.
+#[derive(Args, Debug)]
+pub struct IdentityArgs {
+    /// The distribution identity (.p12/.pfx, or a PEM/DER certificate)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Password of the .p12: pass:VALUE, env:VAR, file:PATH or stdin
+    #[arg(long, value_name = "SPEC")]
+    pub cert_pass: Option<String>,
+    /// Private key (PEM/DER) when --cert is not a .p12
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// Extra trust anchor(s), PEM or DER, e.g. a test or enterprise CA (repeatable)
     #[arg(long = "trust-root", value_name = "PEM")]
     pub trust_roots: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The app to sign, recognised by content: .ipa or .app folder
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub ios: IosSignArgs,
+
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+/// Where a signed artefact goes; shared by every signer (IPA now, APK later).
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Signed output")]
+pub struct OutputArgs {
+    /// Write the signed app here (.ipa file; a folder for .app input unless it ends in .ipa)
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "in_place",
+        conflicts_with = "in_place"
+    )]
+    pub out: Option<PathBuf>,
+    /// Replace the input, atomically, only after signing succeeded
+    #[arg(long)]
+    pub in_place: bool,
+    /// Show no progress bar (it is only shown on a terminal)
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(next_help_heading = "iOS signing")]
+pub struct IosSignArgs {
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    /// Provisioning profile, matched to a bundle by its App ID, or BUNDLE_ID=FILE (repeatable)
+    #[arg(long = "profile", value_name = "[BUNDLE_ID=]FILE", value_parser = parse_profile_arg)]
+    pub profiles: Vec<ios::sign::ProfileArg>,
+    /// New bundle id for the main app; nested ids that extend the old one follow
+    #[arg(long, value_name = "ID")]
+    pub bundle_id: Option<String>,
+    /// Entitlements plist for the main app instead of the ones it is signed with
+    #[arg(long, value_name = "FILE")]
+    pub entitlements: Option<PathBuf>,
+    /// RFC 3161 time-stamp server (none is contacted unless given)
+    #[arg(long, value_name = "URL")]
+    pub timestamp_url: Option<String>,
+}
+
+fn parse_profile_arg(s: &str) -> Result<ios::sign::ProfileArg, String> {
+    s.parse()
 }
 
 #[derive(Args, Debug)]
@@ -246,7 +315,7 @@ fn run_verify(a: VerifyArgs) -> i32 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
-    let cert_pass = match password("cert-pass", &a.ios.cert_pass) {
+    let cert_pass = match password("cert-pass", &a.ios.identity.cert_pass) {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
@@ -266,13 +335,13 @@ fn run_verify(a: VerifyArgs) -> i32 {
     let at = a.check.at();
     let req = verify::Request {
         paths: a.paths,
-        cert: a.ios.cert,
+        cert: a.ios.identity.cert,
         cert_pass,
-        key: a.ios.key,
+        key: a.ios.identity.key,
         profiles: a.ios.profiles,
         profiles_dir: a.ios.profiles_dir,
         apps: a.ios.apps,
-        trust_roots: a.ios.trust_roots,
+        trust_roots: a.ios.identity.trust_roots,
         min_sdk: a.apk.min_sdk.map(|v| v as i32),
         max_sdk: a.apk.max_sdk.map(|v| v as i32),
         signer_certs: a.apk.signer_certs,
@@ -343,6 +412,91 @@ fn emit(text: &str, output: Option<&std::path::Path>) -> Result<(), String> {
                 .map_err(|e| format!("cannot write {}: {}", path.display(), e.error))?;
             Ok(())
         }
+    }
+}
+
+fn run_sign(a: SignArgs) -> i32 {
+    let policy = match a.check.policy() {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    // Dispatch on what the input is, not its name; APK signing plugs in here.
+    let kind = match sniff::sniff_path(&a.input) {
+        Ok(k) => k,
+        Err(e) => return usage(format!("cannot read {}: {e}", a.input.display())),
+    };
+    match kind {
+        Kind::Ipa | Kind::AppDir | Kind::Zip => run_sign_ios(a, policy),
+        Kind::Apk => usage(format!(
+            "{}: APK signing is not available in this build yet",
+            a.input.display()
+        )),
+        other => usage(format!(
+            "{} is a {}; wrapsign sign takes an .ipa or an .app folder",
+            a.input.display(),
+            other.describe()
+        )),
+    }
+}
+
+fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
+    let Some(cert) = a.ios.identity.cert else {
+        return usage("signing an iOS app needs --cert (the distribution identity, .p12)");
+    };
+    if a.ios.profiles.is_empty() {
+        return usage("signing an iOS app needs --profile (one per app and extension)");
+    }
+    let cert_pass = match password("cert-pass", &a.ios.identity.cert_pass) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let baseline = match &a.check.baseline {
+        Some(path) => match Baseline::load(path) {
+            Ok(b) => Some(b),
+            Err(e) => return usage(e),
+        },
+        None => None,
+    };
+    let destination = match (a.output.out, a.output.in_place) {
+        (_, true) => ios::sign::Destination::InPlace,
+        (Some(p), false) => ios::sign::Destination::To(p),
+        (None, false) => return usage("give --out PATH or --in-place"),
+    };
+    let at = a.check.at();
+    let req = ios::sign::Request {
+        input: a.input,
+        destination,
+        cert,
+        cert_pass,
+        key: a.ios.identity.key,
+        profiles: a.ios.profiles,
+        bundle_id: a.ios.bundle_id,
+        entitlements: a.ios.entitlements,
+        trust_roots: a.ios.identity.trust_roots,
+        timestamp_url: a.ios.timestamp_url,
+        at,
+        warn_days: a.check.warn_days,
+        fail_days: a.check.fail_days,
+        online: a
+            .check
+            .online
+            .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1))),
+        progress: !a.output.no_progress && !a.check.quiet,
+    };
+    let outcome = ios::sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
+    crate::atomic::hold_if_interrupted();
+    let meta = Meta {
+        command: "sign",
+        at,
+        warn_days: a.check.warn_days,
+        exit_code: outcome.exit_code,
+        color: a.check.format == Format::Human && a.check.output.is_none() && report::use_color(),
+        verbosity: a.check.verbose as i8 - a.check.quiet as i8,
+    };
+    let out = report::render(&outcome.report, a.check.format, &meta);
+    match emit(&out, a.check.output.as_deref()) {
+        Ok(()) => outcome.exit_code,
+        Err(e) => usage(e),
     }
 }
 
@@ -419,6 +573,7 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Verify(a) => run_verify(*a),
+        Command::Sign(a) => run_sign(*a),
         Command::Explain(a) => run_explain(a),
         Command::Generate(a) => run_generate(a),
     }

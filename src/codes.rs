@@ -220,6 +220,19 @@ codes! {
         title: "The keystore was read without its password",
         why: "Without the store password wrapsign can read the certificates (as keytool -list does) but cannot tell whether the keystore was modified, nor check that each private key unlocks and matches its certificate.",
         fix: "Pass the password with --ks-pass env:VAR or --ks-pass file:PATH (never on the command line in CI).";
+    // ---- re-signing (wrapsign sign) ----
+    EntitlementDropped = "entitlement-dropped", Warning,
+        title: "An entitlement the app asked for was left out when re-signing",
+        why: "The new provisioning profile does not grant it, so signing with it would make iOS refuse to launch the app; the app is signed without it, and the feature that needs it (push, HealthKit, app groups, debugging...) will not work.",
+        fix: "If the app needs it, enable the capability on the App ID in the Apple Developer portal, regenerate the profile and sign again; otherwise nothing to do. Use --deny entitlement-dropped to make this fail the run.";
+    ProfileUnused = "profile-unused", Warning,
+        title: "A given provisioning profile matches no bundle of the app",
+        why: "Its App ID (or the bundle id it was named for) is not the id of any app or extension being signed, which usually means a wrong file or a missing --bundle-id.",
+        fix: "Pass the profile made for each bundle id, as FILE or BUNDLE_ID=FILE, or drop the extra --profile.";
+    SignFailed = "sign-failed", Error,
+        title: "Signing or writing the signed app failed",
+        why: "The code signature could not be produced or the output could not be written (a damaged binary, a full disk, a missing folder); nothing was written.",
+        fix: "Read the message: repair or rebuild the named file, or free space / fix the output path, then sign again.";
 
     // ---- Android APKs ----
     ApkUnsigned = "apk-unsigned", Error,

@@ -9,6 +9,7 @@
 
 pub mod android;
 pub mod at;
+pub mod atomic;
 pub mod cli;
 pub mod codes;
 pub mod crypto;

@@ -90,23 +90,7 @@ fn display(p: &Path) -> String {
 /// inputs become `input-unreadable` findings.
 pub fn run(req: &Request) -> Report {
     let mut report = Report::default();
-    let mut trust = Trust::apple();
-    for root in &req.trust_roots {
-        let file = display(root);
-        match std::fs::read(root) {
-            Ok(data) if trust.add_roots_from(&data) > 0 => {}
-            Ok(_) => report.push(Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("--trust-root {file} holds no certificate"),
-            )),
-            Err(e) => report.push(Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("cannot read {file}: {e}"),
-            )),
-        }
-    }
+    let trust = Trust::with_roots(&req.trust_roots, &mut report);
     let horizon = Horizon {
         warn_days: req.warn_days,
         fail_days: req.fail_days,

@@ -154,14 +154,7 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
             }
             names.push(raw);
         }
-        let root = names
-            .iter()
-            .filter(|n| crate::sniff::is_payload_app(n))
-            .filter_map(|n| {
-                let idx = n.find(".app/")?;
-                Some(n[..idx + 4].to_string())
-            })
-            .min_by_key(|r| r.len())
+        let root = crate::ios::bundle::payload_app_root(names.iter().map(String::as_str))
             .ok_or_else(|| unreadable(format!("{file} has no Payload/*.app: not an IPA")))?;
         (Source::Zip(z), names, root)
     };

@@ -2,10 +2,12 @@
 //! Apple concept.
 
 pub mod app;
+pub mod bundle;
 pub mod certificate;
 pub mod entitlements;
 pub mod profile;
 pub mod select;
+pub mod sign;
 pub mod trust;
 
 use time::OffsetDateTime;

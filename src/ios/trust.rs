@@ -1,7 +1,11 @@
 //! Trust anchors: Apple's public root and intermediate certificates (as shipped
 //! inside apple-codesign), plus any `--trust-root` given for test or private CAs.
 
+use std::path::PathBuf;
+
 use apple_codesign::KnownCertificate;
+
+use crate::diag::{Code, Finding, Report};
 
 use crate::x509::{certs_from_pem_or_der, Cert};
 
@@ -39,5 +43,27 @@ impl Trust {
         let n = certs.len();
         self.anchors.extend(certs);
         n
+    }
+    /// Apple's anchors plus each `--trust-root` file; unreadable or empty files
+    /// become `input-unreadable` findings.
+    pub fn with_roots(extra: &[PathBuf], report: &mut Report) -> Trust {
+        let mut trust = Trust::apple();
+        for root in extra {
+            let file = root.display().to_string();
+            match std::fs::read(root) {
+                Ok(data) if trust.add_roots_from(&data) > 0 => {}
+                Ok(_) => report.push(Finding::new(
+                    Code::InputUnreadable,
+                    &file,
+                    format!("--trust-root {file} holds no certificate"),
+                )),
+                Err(e) => report.push(Finding::new(
+                    Code::InputUnreadable,
+                    &file,
+                    format!("cannot read {file}: {e}"),
+                )),
+            }
+        }
+        trust
     }
 }

@@ -1,0 +1,788 @@
+//! Getting an app onto disk to sign it, and back into an IPA.
+//!
+//! Extraction is defensive: every entry name is checked (no `..`, absolute
+//! paths, drive letters, backslashes or NULs), duplicates are refused, sizes
+//! are bounded, regular files are written first with `create_new` and
+//! symlinks last, so no write can follow a link. A symlink must stay inside its
+//! bundle, lexically and (once everything exists) physically; frameworks'
+//! internal links (`Versions/Current -> A`) are kept.
+//!
+//! Re-zipping puts `Payload/` first; every entry the signature did not change
+//! is copied from the original archive without recompressing it, and entries
+//! outside the app (SwiftSupport/, Symbols/, iTunesMetadata.plist) are copied
+//! as they were.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Seek, Write};
+use std::path::{Component, Path, PathBuf};
+
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+use crate::diag::{Code, Finding};
+use crate::ios::app::unsafe_name;
+
+/// At most this many entries, and this many bytes once extracted.
+const MAX_ENTRIES: usize = 2_000_000;
+const MAX_TOTAL: u64 = 64 << 30;
+const MAX_LINK: u64 = 4096;
+
+const S_IFMT: u32 = 0o170000;
+const S_IFLNK: u32 = 0o120000;
+
+/// What one original entry was, for re-zipping.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub index: usize,
+    pub name: String,
+    pub is_dir: bool,
+    pub is_symlink: bool,
+    pub size: u64,
+    pub crc32: u32,
+    pub time: Option<zip::DateTime>,
+}
+
+/// An app laid out in a private folder.
+#[derive(Debug)]
+pub struct Extracted {
+    /// The folder holding the app (`root/app_rel` is the `.app`).
+    pub root: PathBuf,
+    /// `Payload/X.app` for an IPA (maybe under one leading folder), `X.app` for a directory.
+    pub app_rel: String,
+    /// The original entries, in archive order (empty for a directory input).
+    pub entries: Vec<Entry>,
+}
+
+impl Extracted {
+    pub fn app_dir(&self) -> PathBuf {
+        self.root.join(&self.app_rel)
+    }
+}
+
+fn unsafe_entry(file: &str, name: &str, why: &str) -> Finding {
+    let shown = name.escape_debug().to_string();
+    Finding::new(
+        Code::ArchiveUnsafe,
+        file,
+        format!(
+            "{file}: the entry \"{shown}\" {why}; refusing to extract it (nothing was written)"
+        ),
+    )
+    .subject(shown)
+}
+
+fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
+    Finding::new(Code::InputUnreadable, file, msg)
+}
+
+/// The main app folder of an IPA: the shortest `Payload/X.app` (or `Top/Payload/X.app`).
+pub fn payload_app_root<'a>(names: impl Iterator<Item = &'a str>) -> Option<String> {
+    names
+        .filter(|n| crate::sniff::is_payload_app(n))
+        .filter_map(|n| {
+            let idx = n
+                .find(".app/")
+                .or_else(|| n.strip_suffix(".app").map(|s| s.len()))?;
+            n.get(..idx + 4).map(str::to_string)
+        })
+        .min_by_key(|r| r.len())
+}
+
+/// Lexically resolves `target` relative to the folder `dir` (both relative to the
+/// extraction root). `None` when it climbs above the root or is absolute.
+fn resolve_link(dir: &str, target: &str) -> Option<String> {
+    if target.starts_with('/')
+        || target.contains('\\')
+        || target.contains('\0')
+        || target.is_empty()
+    {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The folder a link at `name` must stay within: the app for links inside it,
+/// else the entry's top-level folder.
+fn link_limit(name: &str, app_rel: &str) -> String {
+    if name.starts_with(&format!("{app_rel}/")) {
+        app_rel.to_string()
+    } else {
+        name.split('/').next().unwrap_or("").to_string()
+    }
+}
+
+fn within(path: &str, limit: &str) -> bool {
+    limit.is_empty() || path == limit || path.starts_with(&format!("{limit}/"))
+}
+
+/// Checks a symlink at `name` (relative to the root) pointing to `target`.
+fn check_link(file: &str, name: &str, target: &str, app_rel: &str) -> Result<(), Finding> {
+    let dir = name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+    let limit = link_limit(name, app_rel);
+    match resolve_link(dir, target) {
+        Some(resolved) if within(&resolved, &limit) && resolved != name => Ok(()),
+        _ => Err(unsafe_entry(
+            file,
+            name,
+            &format!(
+                "is a symbolic link to \"{}\", which leaves {limit}",
+                target.escape_debug()
+            ),
+        )),
+    }
+}
+
+/// After every link exists: each one must also resolve physically inside its limit
+/// (a chain of individually harmless links can otherwise escape).
+fn check_links_physically(
+    file: &str,
+    root: &Path,
+    links: &[(String, String)],
+    app_rel: &str,
+) -> Result<(), Finding> {
+    let croot = root
+        .canonicalize()
+        .map_err(|e| unreadable(file, format!("cannot resolve {}: {e}", root.display())))?;
+    for (name, target) in links {
+        let limit = croot.join(link_limit(name, app_rel));
+        match root.join(name).canonicalize() {
+            Ok(real) if real.starts_with(&limit) => {}
+            // Dangling links cannot be followed anywhere; the lexical check applied.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            _ => {
+                return Err(unsafe_entry(
+                    file,
+                    name,
+                    &format!(
+                        "is a symbolic link to \"{}\", which resolves outside its bundle",
+                        target.escape_debug()
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn safe_mode(mode: Option<u32>, dir: bool) -> u32 {
+    let m = mode.unwrap_or(if dir { 0o755 } else { 0o644 }) & 0o777;
+    // Owner can always read/write what we extracted; never setuid/setgid/sticky.
+    m | if dir { 0o700 } else { 0o600 }
+}
+
+#[cfg(unix)]
+fn set_mode(p: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_p: &Path, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn make_symlink(target: &str, at: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, at)
+}
+
+#[cfg(not(unix))]
+fn make_symlink(_target: &str, _at: &Path) -> io::Result<()> {
+    Err(io::Error::other(
+        "symbolic links in IPAs are only supported on Unix",
+    ))
+}
+
+/// Lists and checks the entries of an IPA without extracting anything.
+pub fn scan_ipa(path: &Path) -> Result<(Vec<Entry>, String), Finding> {
+    let file = path.display().to_string();
+    let f = std::fs::File::open(path)
+        .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let z = ZipArchive::new(io::BufReader::new(f))
+        .map_err(|e| unreadable(&file, format!("{file} is not a readable zip/IPA: {e}")))?;
+    if z.len() > MAX_ENTRIES {
+        return Err(unreadable(
+            &file,
+            format!(
+                "{file} has {} entries, over the limit of {MAX_ENTRIES}",
+                z.len()
+            ),
+        ));
+    }
+    let mut entries = Vec::with_capacity(z.len());
+    let mut seen = HashSet::with_capacity(z.len());
+    let mut total: u64 = 0;
+    let mut z = z;
+    for i in 0..z.len() {
+        let e = z
+            .by_index_raw(i)
+            .map_err(|e| unreadable(&file, format!("{file}: entry {i} cannot be read: {e}")))?;
+        let name = e.name().to_string();
+        if unsafe_name(&name) {
+            return Err(unsafe_entry(
+                &file,
+                &name,
+                "would escape the extraction folder",
+            ));
+        }
+        let key = name.trim_end_matches('/').to_string();
+        if key.is_empty() || !seen.insert(key) {
+            return Err(unsafe_entry(
+                &file,
+                &name,
+                "appears twice (ambiguous content)",
+            ));
+        }
+        total = total.saturating_add(e.size());
+        if total > MAX_TOTAL {
+            return Err(unreadable(
+                &file,
+                format!("{file} expands to more than {MAX_TOTAL} bytes; refusing to extract it"),
+            ));
+        }
+        let is_symlink = e.unix_mode().is_some_and(|m| m & S_IFMT == S_IFLNK);
+        entries.push(Entry {
+            index: i,
+            is_dir: e.is_dir(),
+            is_symlink,
+            size: e.size(),
+            crc32: e.crc32(),
+            time: e.last_modified(),
+            name,
+        });
+    }
+    let app_rel = payload_app_root(entries.iter().map(|e| e.name.as_str()))
+        .ok_or_else(|| unreadable(&file, format!("{file} has no Payload/*.app: not an IPA")))?;
+    // A file cannot also be a folder of other entries (e.g. `A` and `A/b`).
+    let files: HashSet<&str> = entries
+        .iter()
+        .filter(|e| !e.is_dir)
+        .map(|e| e.name.as_str())
+        .collect();
+    for e in &entries {
+        let mut p = e.name.trim_end_matches('/');
+        while let Some((parent, _)) = p.rsplit_once('/') {
+            if files.contains(parent) {
+                return Err(unsafe_entry(
+                    &file,
+                    &e.name,
+                    &format!("lies inside \"{parent}\", which is a file or link"),
+                ));
+            }
+            p = parent;
+        }
+    }
+    Ok((entries, app_rel))
+}
+
+/// Extracts an IPA into `root` (an empty private folder).
+pub fn extract_ipa(path: &Path, root: &Path, bar: &ProgressBar) -> Result<Extracted, Finding> {
+    let file = path.display().to_string();
+    let (entries, app_rel) = scan_ipa(path)?;
+    let f = std::fs::File::open(path)
+        .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let mut z = ZipArchive::new(io::BufReader::new(f))
+        .map_err(|e| unreadable(&file, format!("{file} is not a readable zip/IPA: {e}")))?;
+    bar.set_length(
+        entries
+            .iter()
+            .filter(|e| e.name.starts_with(&format!("{app_rel}/")))
+            .map(|e| e.size)
+            .sum(),
+    );
+    let io_err = |name: &str, e: &dyn std::fmt::Display| {
+        unreadable(&file, format!("{file}: cannot extract {name}: {e}"))
+    };
+    // Pass 1 (sequential, cheap): folders, and link targets read and checked.
+    let mut links = Vec::new();
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    let app_prefix = format!("{app_rel}/");
+    for e in &entries {
+        // Only the app is signed; everything else is copied later as it was.
+        if !(e.name.starts_with(&app_prefix) || e.name.trim_end_matches('/') == app_rel) {
+            continue;
+        }
+        let dest = root.join(e.name.trim_end_matches('/'));
+        if e.is_dir {
+            std::fs::create_dir_all(&dest).map_err(|x| io_err(&e.name, &x))?;
+            dirs.push((dest, e.index));
+        } else if e.is_symlink {
+            let mut zf = z.by_index(e.index).map_err(|x| io_err(&e.name, &x))?;
+            let mut target = Vec::new();
+            zf.by_ref()
+                .take(MAX_LINK)
+                .read_to_end(&mut target)
+                .map_err(|x| io_err(&e.name, &x))?;
+            let target = String::from_utf8(target).map_err(|_| {
+                unsafe_entry(&file, &e.name, "is a symbolic link with a non-UTF-8 target")
+            })?;
+            check_link(&file, &e.name, &target, &app_rel)?;
+            links.push((e.name.clone(), target));
+        } else {
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(|x| io_err(&e.name, &x))?;
+            }
+            files.push((e, dest));
+        }
+    }
+    // Pass 2: inflate the files on every core. Biggest first, dealt round-robin
+    // into one batch per worker, each with its own archive handle.
+    files.sort_by_key(|(e, _)| std::cmp::Reverse(e.size));
+    let workers = rayon::current_num_threads().max(1);
+    let mut batches: Vec<Vec<&(&Entry, PathBuf)>> = vec![Vec::new(); workers];
+    for (i, f) in files.iter().enumerate() {
+        if let Some(b) = batches.get_mut(i % workers) {
+            b.push(f);
+        }
+    }
+    batches
+        .par_iter()
+        .try_for_each(|batch| -> Result<(), Finding> {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut z = std::fs::File::open(path)
+                .ok()
+                .and_then(|f| ZipArchive::new(io::BufReader::new(f)).ok())
+                .ok_or_else(|| unreadable(&file, format!("cannot reopen {file}")))?;
+            for (e, dest) in batch.iter().map(|x| (x.0, &x.1)) {
+                let mut zf = z.by_index(e.index).map_err(|x| io_err(&e.name, &x))?;
+                let mode = safe_mode(zf.unix_mode(), false);
+                let out = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(dest)
+                    .map_err(|x| io_err(&e.name, &x))?;
+                let mut w = io::BufWriter::with_capacity(256 << 10, out);
+                // Reading to the end makes the zip crate check the CRC; `take` bounds a
+                // lying size field.
+                let n = io::copy(&mut zf.by_ref().take(e.size.saturating_add(1)), &mut w)
+                    .map_err(|x| io_err(&e.name, &x))?;
+                if n != e.size {
+                    return Err(io_err(
+                        &e.name,
+                        &format!("{n} bytes instead of the declared {}", e.size),
+                    ));
+                }
+                w.flush().map_err(|x| io_err(&e.name, &x))?;
+                drop(w);
+                set_mode(dest, mode).map_err(|x| io_err(&e.name, &x))?;
+                bar.inc(e.size);
+            }
+            Ok(())
+        })?;
+    for (name, target) in &links {
+        let at = root.join(name);
+        if let Some(parent) = at.parent() {
+            std::fs::create_dir_all(parent).map_err(|x| io_err(name, &x))?;
+        }
+        make_symlink(target, &at).map_err(|x| io_err(name, &x))?;
+    }
+    check_links_physically(&file, root, &links, &app_rel)?;
+    for (d, i) in dirs {
+        let mode = z.by_index_raw(i).ok().and_then(|f| f.unix_mode());
+        let _ = set_mode(&d, safe_mode(mode, true));
+    }
+    if !root.join(&app_rel).is_dir() {
+        return Err(unreadable(
+            &file,
+            format!("{file}: {app_rel} is not a folder: not an IPA"),
+        ));
+    }
+    Ok(Extracted {
+        root: root.to_path_buf(),
+        app_rel,
+        entries,
+    })
+}
+
+/// Copies an `.app` folder into `root`, with the same link rules as an IPA.
+pub fn copy_app_dir(src: &Path, root: &Path, bar: &ProgressBar) -> Result<Extracted, Finding> {
+    let file = src.display().to_string();
+    let app_name = src
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "App.app".into());
+    let io_err = |name: &str, e: &dyn std::fmt::Display| {
+        unreadable(&file, format!("{file}: cannot copy {name}: {e}"))
+    };
+    let mut links = Vec::new();
+    let mut count = 0usize;
+    for e in walkdir::WalkDir::new(src)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let e = e.map_err(|x| unreadable(&file, format!("cannot read {file}: {x}")))?;
+        count += 1;
+        if count > MAX_ENTRIES {
+            return Err(unreadable(
+                &file,
+                format!("{file} has more than {MAX_ENTRIES} files"),
+            ));
+        }
+        let rel = match e.path().strip_prefix(src) {
+            Ok(r) if r.as_os_str().is_empty() => String::new(),
+            Ok(r) => r
+                .components()
+                .map(|c| match c {
+                    Component::Normal(s) => Ok(s.to_string_lossy().into_owned()),
+                    _ => Err(()),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| v.join("/"))
+                .map_err(|_| {
+                    unsafe_entry(
+                        &file,
+                        &r.display().to_string(),
+                        "is not a plain relative path",
+                    )
+                })?,
+            Err(_) => continue,
+        };
+        let name = if rel.is_empty() {
+            app_name.clone()
+        } else {
+            format!("{app_name}/{rel}")
+        };
+        let dest = root.join(&name);
+        let ft = e.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir_all(&dest).map_err(|x| io_err(&name, &x))?;
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(e.path()).map_err(|x| io_err(&name, &x))?;
+            let target = target
+                .to_str()
+                .ok_or_else(|| {
+                    unsafe_entry(&file, &name, "is a symbolic link with a non-UTF-8 target")
+                })?
+                .to_string();
+            check_link(&file, &name, &target, &app_name)?;
+            links.push((name, target));
+        } else if ft.is_file() {
+            std::fs::copy(e.path(), &dest).map_err(|x| io_err(&name, &x))?;
+            let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+            bar.inc(len);
+        } else {
+            return Err(unsafe_entry(
+                &file,
+                &name,
+                "is not a regular file, folder or link",
+            ));
+        }
+    }
+    for (name, target) in &links {
+        make_symlink(target, &root.join(name)).map_err(|x| io_err(name, &x))?;
+    }
+    check_links_physically(&file, root, &links, &app_name)?;
+    Ok(Extracted {
+        root: root.to_path_buf(),
+        app_rel: app_name,
+        entries: Vec::new(),
+    })
+}
+
+fn now_dos() -> zip::DateTime {
+    let t = time::OffsetDateTime::now_utc();
+    zip::DateTime::from_date_and_time(
+        t.year().clamp(1980, 2107) as u16,
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+    )
+    .unwrap_or_default()
+}
+
+#[cfg(unix)]
+fn file_mode(m: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    m.permissions().mode() & 0o777
+}
+
+#[cfg(not(unix))]
+fn file_mode(_m: &std::fs::Metadata) -> u32 {
+    0o644
+}
+
+fn crc_of(p: &Path) -> io::Result<u32> {
+    let mut f = std::fs::File::open(p)?;
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(buf.get(..n).unwrap_or_default());
+    }
+    Ok(h.finalize())
+}
+
+/// Writes the signed app (and everything else the original IPA held) as an IPA.
+/// `original` is the input IPA for raw copies; `None` for a directory input.
+pub fn write_ipa<W: Write + Seek>(
+    out: W,
+    ex: &Extracted,
+    original: Option<&Path>,
+    bar: &ProgressBar,
+) -> Result<W, String> {
+    let mut zin = match original {
+        Some(p) => Some(
+            ZipArchive::new(io::BufReader::new(
+                std::fs::File::open(p)
+                    .map_err(|e| format!("cannot reopen {}: {e}", p.display()))?,
+            ))
+            .map_err(|e| format!("cannot reopen {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let by_name: HashMap<&str, &Entry> = ex
+        .entries
+        .iter()
+        .map(|e| (e.name.trim_end_matches('/'), e))
+        .collect();
+    let now = now_dos();
+    let mut w = ZipWriter::new(out);
+    let zerr = |e: zip::result::ZipError| format!("cannot write the IPA: {e}");
+    let ioerr = |e: io::Error| format!("cannot write the IPA: {e}");
+
+    // For a directory input the app goes under Payload/.
+    let (prefix, app_rel) = if original.is_some() {
+        (String::new(), ex.app_rel.clone())
+    } else {
+        (String::from("Payload/"), format!("Payload/{}", ex.app_rel))
+    };
+    let mut emitted: HashSet<String> = HashSet::new();
+    // Folders above the app (`Payload/`) first.
+    let mut ancestors = Vec::new();
+    let mut p = app_rel.as_str();
+    while let Some((parent, _)) = p.rsplit_once('/') {
+        ancestors.push(parent.to_string());
+        p = parent;
+    }
+    for a in ancestors.iter().rev() {
+        let time = by_name.get(a.as_str()).and_then(|e| e.time).unwrap_or(now);
+        let opts = SimpleFileOptions::default()
+            .last_modified_time(time)
+            .unix_permissions(0o755);
+        w.add_directory(format!("{a}/"), opts).map_err(zerr)?;
+        emitted.insert(a.clone());
+    }
+
+    let disk_app = ex.app_dir();
+    let mut walked = Vec::new();
+    for e in walkdir::WalkDir::new(&disk_app)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let e = e.map_err(|e| format!("cannot read the signed app: {e}"))?;
+        let Ok(rel) = e.path().strip_prefix(&ex.root) else {
+            continue;
+        };
+        let name = format!("{prefix}{}", rel.to_string_lossy().replace('\\', "/"));
+        let meta = e
+            .path()
+            .symlink_metadata()
+            .map_err(|e| format!("cannot read the signed app: {e}"))?;
+        walked.push((e.into_path(), name, meta));
+    }
+    // Which files signing left unchanged (same size and CRC as the original
+    // entry): those are copied compressed, as they were. Hashed on every core.
+    let same: Vec<bool> = walked
+        .par_iter()
+        .map(|(path, name, meta)| match by_name.get(name.as_str()) {
+            Some(o)
+                if original.is_some()
+                    && meta.is_file()
+                    && !o.is_dir
+                    && !o.is_symlink
+                    && o.size == meta.len() =>
+            {
+                crc_of(path).map(|c| c == o.crc32).unwrap_or(false)
+            }
+            _ => false,
+        })
+        .collect();
+    bar.set_position(0);
+    bar.set_length(
+        walked
+            .iter()
+            .filter(|w| w.2.is_file())
+            .map(|w| w.2.len())
+            .sum(),
+    );
+    let mut buf = vec![0u8; 256 << 10];
+    for ((path, name, meta), same) in walked.iter().zip(same) {
+        let orig = by_name.get(name.as_str()).copied();
+        let time = orig.and_then(|o| o.time).unwrap_or(now);
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            let opts = SimpleFileOptions::default()
+                .last_modified_time(time)
+                .unix_permissions(0o755);
+            w.add_directory(format!("{name}/"), opts).map_err(zerr)?;
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(path).map_err(ioerr)?;
+            let opts = SimpleFileOptions::default()
+                .last_modified_time(time)
+                .unix_permissions(0o755);
+            w.add_symlink(name, target.to_string_lossy(), opts)
+                .map_err(zerr)?;
+        } else {
+            let len = meta.len();
+            if let (true, Some(z), Some(o)) = (same, zin.as_mut(), orig) {
+                let raw = z.by_index_raw(o.index).map_err(zerr)?;
+                w.raw_copy_file(raw).map_err(zerr)?;
+            } else {
+                // Changed (or new) content gets the time it was signed.
+                let opts = SimpleFileOptions::default()
+                    .compression_method(CompressionMethod::Deflated)
+                    .last_modified_time(now)
+                    .unix_permissions(file_mode(meta) | 0o644)
+                    .large_file(len >= u32::MAX as u64);
+                w.start_file(name, opts).map_err(zerr)?;
+                let mut f = std::fs::File::open(path).map_err(ioerr)?;
+                loop {
+                    let n = f.read(&mut buf).map_err(ioerr)?;
+                    if n == 0 {
+                        break;
+                    }
+                    w.write_all(buf.get(..n).unwrap_or_default())
+                        .map_err(ioerr)?;
+                }
+            }
+            bar.inc(len);
+        }
+    }
+
+    // Everything else as it was: the rest of Payload/ first, then the other folders.
+    if let Some(z) = zin.as_mut() {
+        let app_prefix = format!("{}/", ex.app_rel);
+        let outside: Vec<&Entry> = ex
+            .entries
+            .iter()
+            .filter(|e| {
+                let n = e.name.trim_end_matches('/');
+                !(n == ex.app_rel || e.name.starts_with(&app_prefix) || emitted.contains(n))
+            })
+            .collect();
+        let payload = ancestors.first().map(|a| format!("{a}/"));
+        let (first, rest): (Vec<&Entry>, Vec<&Entry>) = outside.into_iter().partition(|e| {
+            payload
+                .as_ref()
+                .is_some_and(|p| e.name.starts_with(p.as_str()))
+        });
+        for e in first.into_iter().chain(rest) {
+            let raw = z.by_index_raw(e.index).map_err(zerr)?;
+            w.raw_copy_file(raw).map_err(zerr)?;
+        }
+    }
+    w.finish().map_err(zerr)
+}
+
+/// Rewrites a bundle id in an Info.plist, keeping its format (binary or XML).
+/// `map` gives the new id for an old one (or `None` to leave it).
+pub fn rewrite_info_plist(
+    path: &Path,
+    map: &dyn Fn(&str) -> Option<String>,
+) -> Result<bool, String> {
+    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let binary = data.starts_with(b"bplist");
+    let mut v: plist::Value = plist::from_bytes(&data)
+        .map_err(|e| format!("{} is not a valid plist: {e}", path.display()))?;
+    let Some(d) = v.as_dictionary_mut() else {
+        return Err(format!("{} is not a dictionary plist", path.display()));
+    };
+    let mut changed = false;
+    let mut fix = |d: &mut plist::Dictionary, key: &str| {
+        if let Some(plist::Value::String(s)) = d.get_mut(key) {
+            if let Some(n) = map(s) {
+                *s = n;
+                changed = true;
+            }
+        }
+    };
+    fix(d, "CFBundleIdentifier");
+    // Watch apps name their companion, watch extensions their watch app.
+    fix(d, "WKCompanionAppBundleIdentifier");
+    if let Some(attrs) = d
+        .get_mut("NSExtension")
+        .and_then(|x| x.as_dictionary_mut())
+        .and_then(|x| x.get_mut("NSExtensionAttributes"))
+        .and_then(|x| x.as_dictionary_mut())
+    {
+        fix(attrs, "WKAppBundleIdentifier");
+    }
+    if !changed {
+        return Ok(false);
+    }
+    let mut out = Vec::new();
+    if binary {
+        v.to_writer_binary(&mut out)
+    } else {
+        v.to_writer_xml(&mut out)
+    }
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links() {
+        assert_eq!(
+            resolve_link("P/A.app/F.framework", "Versions/Current/F").as_deref(),
+            Some("P/A.app/F.framework/Versions/Current/F")
+        );
+        assert_eq!(resolve_link("P/A.app", "../../x").as_deref(), Some("x"));
+        assert_eq!(resolve_link("P", "../../x"), None);
+        assert_eq!(resolve_link("P", "/etc/passwd"), None);
+        assert!(check_link(
+            "f",
+            "Payload/A.app/F.framework/Current",
+            "A",
+            "Payload/A.app"
+        )
+        .is_ok());
+        assert!(check_link("f", "Payload/A.app/evil", "../../etc", "Payload/A.app").is_err());
+        assert!(check_link("f", "Payload/A.app/evil", "..", "Payload/A.app").is_err());
+        assert!(check_link("f", "Payload/A.app/self", "self", "Payload/A.app").is_err());
+    }
+
+    #[test]
+    fn app_root() {
+        let names = [
+            "Payload/",
+            "Payload/A.app/",
+            "Payload/A.app/Info.plist",
+            "Payload/A.app/PlugIns/B.appex/x",
+        ];
+        assert_eq!(
+            payload_app_root(names.iter().copied()).as_deref(),
+            Some("Payload/A.app")
+        );
+        assert_eq!(
+            payload_app_root(["Top/Payload/S.app/Info.plist"].iter().copied()).as_deref(),
+            Some("Top/Payload/S.app")
+        );
+        assert_eq!(payload_app_root(["Payload/readme"].iter().copied()), None);
+    }
+}
