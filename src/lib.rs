@@ -13,6 +13,7 @@ pub mod cli;
 pub mod codes;
 pub mod crypto;
 pub mod diag;
+pub mod inventory;
 pub mod ios;
 pub mod keys;
 pub mod ocsp;
