@@ -250,6 +250,8 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
 PY
 )
 printf '%s\n' "$pass" >"$out/p12.pass"
+# The key password of signing/android/keypass.jks (see signing/android/README.md).
+printf '%s\n' 'wrapsign-key' >"$out/android-key.pass"
 
 # ---- keep only what the inventory uses; check everything chains as intended
 # tls-ca-2 is the intermediate missing on purpose: not even its certificate is kept.
