@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::android::keystore::StoreType;
-use crate::inventory::{self, config, table::TableFormat, Inventory};
 use crate::diag::{Baseline, Code, FailOn, Level, Policy};
+use crate::inventory::{self, config, table::TableFormat, Inventory};
 use crate::report::{self, Format, Meta};
 use crate::secret::PasswordSpec;
 use crate::{at, verify};
@@ -270,7 +270,10 @@ pub struct Given {
     pub fail_days: bool,
 }
 
-fn load_config(explicit: Option<&std::path::Path>, wanted: bool) -> Result<Option<Inventory>, String> {
+fn load_config(
+    explicit: Option<&std::path::Path>,
+    wanted: bool,
+) -> Result<Option<Inventory>, String> {
     if !wanted && explicit.is_none() {
         return Ok(None);
     }
@@ -302,7 +305,10 @@ fn run_verify(a: VerifyArgs, given: Given) -> i32 {
     };
     let cli_warn = given.warn_days.then_some(a.check.warn_days);
     let cli_fail = given.fail_days.then_some(a.check.fail_days);
-    let global = inv.as_ref().map(|i| i.thresholds.global).unwrap_or_default();
+    let global = inv
+        .as_ref()
+        .map(|i| i.thresholds.global)
+        .unwrap_or_default();
     let warn_days = cli_warn.or(global.warn_days).unwrap_or(a.check.warn_days);
     let fail_days = cli_fail.or(global.fail_days).unwrap_or(a.check.fail_days);
     let cert_pass = match password("cert-pass", &a.ios.cert_pass) {
@@ -545,9 +551,8 @@ pub fn main() -> i32 {
     let given = matches
         .subcommand_matches("verify")
         .map(|m| {
-            let typed = |id: &str| {
-                m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
-            };
+            let typed =
+                |id: &str| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
             Given {
                 warn_days: typed("warn_days"),
                 fail_days: typed("fail_days"),

@@ -74,7 +74,10 @@ fn the_sample_inventory_reports_one_of_each_problem() {
         .as_str()
         .unwrap()
         .ends_with("mdm-out-of-order.pem"));
-    assert_eq!(f("renewal-reused-key")["details"]["previous_serial"], "5101");
+    assert_eq!(
+        f("renewal-reused-key")["details"]["previous_serial"],
+        "5101"
+    );
     // The APNs facts: topics and environment of each push certificate.
     let items = j["items"].as_array().unwrap();
     let apns: Vec<_> = items
@@ -82,7 +85,13 @@ fn the_sample_inventory_reports_one_of_each_problem() {
         .filter(|i| i["facts"]["inventory_kind"] == "apns")
         .map(|i| {
             (
-                i["file"].as_str().unwrap().rsplit('/').next().unwrap().to_string(),
+                i["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
                 i["facts"]["apns_environment"].as_str().unwrap().to_string(),
                 i["facts"]["apns_topics"].clone(),
             )
@@ -99,7 +108,13 @@ fn the_sample_inventory_reports_one_of_each_problem() {
         serde_json::json!(["com.example.wrapdemo"])
     )));
     // Command-line levels win over the config's.
-    let r = run(&["verify", "--format=json", AT, SAMPLE, "--warn=duplicate-public-key"]);
+    let r = run(&[
+        "verify",
+        "--format=json",
+        AT,
+        SAMPLE,
+        "--warn=duplicate-public-key",
+    ]);
     assert_eq!(f_sev(&r, "duplicate-public-key"), "warning");
 }
 
@@ -118,7 +133,10 @@ fn verify_without_path_reads_wrapsign_toml_in_the_current_folder() {
     let dir = tempfile::tempdir().unwrap();
     config(
         dir.path(),
-        &format!("{ROOT}{}", cert_entry("ssl", "signing/inventory/mail-2025.pem", "")),
+        &format!(
+            "{ROOT}{}",
+            cert_entry("ssl", "signing/inventory/mail-2025.pem", "")
+        ),
     );
     let out = std::process::Command::new(common::bin())
         .args(["verify", "--format=json", AT])
@@ -258,7 +276,10 @@ fn each_certificate_finding_alone_with_its_exit_code() {
     for (entries, want, code) in cases {
         let cfg = config(
             dir.path(),
-            &format!("{ROOT}{}{entries}", cert_entry("ca", "signing/inventory/tls-ca.pem", "")),
+            &format!(
+                "{ROOT}{}{entries}",
+                cert_entry("ca", "signing/inventory/tls-ca.pem", "")
+            ),
         );
         let r = verify_config(&cfg, &[]);
         let mut names = r.names();
@@ -281,7 +302,12 @@ fn apns_warnings_at_30_and_10_days_and_per_kind_thresholds() {
     // Expires 2026-12-15: 17 days ahead is a warning, 7 days ahead a final reminder.
     let r = verify_config(&cfg, &[]);
     assert_eq!((r.code, r.names()), (0, vec!["cert-expiring".to_string()]));
-    let r = run(&["verify", "--format=json", "--at=2026-12-08", &format!("--config={}", cfg.display())]);
+    let r = run(&[
+        "verify",
+        "--format=json",
+        "--at=2026-12-08",
+        &format!("--config={}", cfg.display()),
+    ]);
     assert!(r.json()["findings"][0]["message"]
         .as_str()
         .unwrap()
@@ -289,7 +315,9 @@ fn apns_warnings_at_30_and_10_days_and_per_kind_thresholds() {
     // [thresholds.apns] moves the horizon for push certificates only; the command line wins.
     let cfg = config(
         dir.path(),
-        &format!("{ROOT}[thresholds.apns]\nwarn_days = 10\n[thresholds.ssl]\nwarn_days = 400\n{entry}"),
+        &format!(
+            "{ROOT}[thresholds.apns]\nwarn_days = 10\n[thresholds.ssl]\nwarn_days = 400\n{entry}"
+        ),
     );
     let r = verify_config(&cfg, &[]);
     assert!(r.names().is_empty(), "{}", r.stdout);
@@ -300,7 +328,10 @@ fn apns_warnings_at_30_and_10_days_and_per_kind_thresholds() {
         &format!("{ROOT}[thresholds.apns]\nfail_days = 20\n{entry}"),
     );
     let r = verify_config(&cfg, &[]);
-    assert_eq!((r.code, f_sev(&r, "cert-expiring")), (1, "error".to_string()));
+    assert_eq!(
+        (r.code, f_sev(&r, "cert-expiring")),
+        (1, "error".to_string())
+    );
 }
 
 // ---------------------------------------------------------------- bulk device bundles
@@ -351,7 +382,11 @@ fn bulk_bundle_cases() {
         assert_eq!(names, want, "{}", r.stdout);
         assert_eq!(r.code, if want.is_empty() { 0 } else { 1 });
         // No password of the bundle ever appears.
-        for pw in ["dev-356938035643809-TEST", "dev-490154203237518-TEST", "dev-352099001761481-TEST"] {
+        for pw in [
+            "dev-356938035643809-TEST",
+            "dev-490154203237518-TEST",
+            "dev-352099001761481-TEST",
+        ] {
             assert!(!r.stdout.contains(pw) && !r.stderr.contains(pw));
         }
         r
@@ -371,32 +406,48 @@ fn bulk_bundle_cases() {
     assert!(r.stdout.contains(&format!("{IMEI_A}.p12")));
     // A wrong password, a duplicated line, a line that is not NAME.p12=password.
     check(
-        bundle(dir.path(), &[], |c| c.replace(&format!("{IMEI_A}.p12=dev-"), &format!("{IMEI_A}.p12=bad-"))),
+        bundle(dir.path(), &[], |c| {
+            c.replace(&format!("{IMEI_A}.p12=dev-"), &format!("{IMEI_A}.p12=bad-"))
+        }),
         &["bulk-password-wrong"],
     );
     let r = check(
-        bundle(dir.path(), &[], |c| format!("{c}{IMEI_B}.p12=another\njust-a-password\n")),
+        bundle(dir.path(), &[], |c| {
+            format!("{c}{IMEI_B}.p12=another\njust-a-password\n")
+        }),
         &["bulk-credential-duplicate", "bulk-credential-orphan"],
     );
     assert!(!r.stdout.contains("just-a-password") && !r.stdout.contains("another"));
     // An IMEI with a wrong check digit (the last digit of a valid one, changed).
-    let bad = format!("{}{}", &IMEI_B[..14], (IMEI_B.as_bytes()[14] - b'0' + 1) % 10);
+    let bad = format!(
+        "{}{}",
+        &IMEI_B[..14],
+        (IMEI_B.as_bytes()[14] - b'0' + 1) % 10
+    );
     check(
-        bundle(dir.path(), &[(&format!("{IMEI_B}.p12"), &format!("{bad}.p12"))], |c| {
-            c.replace(&format!("{IMEI_B}.p12="), &format!("{bad}.p12="))
-        }),
+        bundle(
+            dir.path(),
+            &[(&format!("{IMEI_B}.p12"), &format!("{bad}.p12"))],
+            |c| c.replace(&format!("{IMEI_B}.p12="), &format!("{bad}.p12=")),
+        ),
         &["device-id-invalid"],
     );
     // A serial-number name among IMEIs.
     check(
-        bundle(dir.path(), &[(&format!("{IMEI_B}.p12"), "C02XK1ABJG5H.p12")], |c| {
-            c.replace(&format!("{IMEI_B}.p12="), "C02XK1ABJG5H.p12=")
-        }),
+        bundle(
+            dir.path(),
+            &[(&format!("{IMEI_B}.p12"), "C02XK1ABJG5H.p12")],
+            |c| c.replace(&format!("{IMEI_B}.p12="), "C02XK1ABJG5H.p12="),
+        ),
         &["device-id-mixed"],
     );
     // A hostile name: reported, never extracted.
     check(
-        bundle(dir.path(), &[(&format!("{IMEI_B}.p12"), "../evil.p12")], |c| c.to_string()),
+        bundle(
+            dir.path(),
+            &[(&format!("{IMEI_B}.p12"), "../evil.p12")],
+            |c| c.to_string(),
+        ),
         &["archive-unsafe", "bulk-credential-orphan"],
     );
 }
@@ -417,7 +468,10 @@ fn passwords_never_appear_in_any_output() {
         .unwrap()
         .replace("\"../", "\"@/")
         .replace("\"file:../", "\"file:@/")
-        .replace("file = \"WrapDemo.ipa\"", "file = \"@/samples/WrapDemo.ipa\"");
+        .replace(
+            "file = \"WrapDemo.ipa\"",
+            "file = \"@/samples/WrapDemo.ipa\"",
+        );
     // One wrong password from the environment, one right one, one literal.
     text.push_str("[[certificate]]\nkind = \"ssl\"\nfile = \"@/signing/inventory/mdm.p12\"\npassword = \"env:WS_TEST_SECRET\"\n");
     text.push_str("[[keystore]]\nfile = \"@/signing/android/keypass.jceks\"\npassword = \"pass:wrapsign-test\"\nkey_password = \"pass:s3cret-in-env\"\n");
@@ -494,15 +548,26 @@ fn inventory_table_in_every_format() {
     let items = j["items"].as_array().unwrap();
     assert_eq!(items.len(), 23);
     // Sorted by expiry, soonest first.
-    let dates: Vec<&str> = items.iter().filter_map(|i| i["not_after"].as_str()).collect();
+    let dates: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i["not_after"].as_str())
+        .collect();
     let mut sorted = dates.clone();
     sorted.sort();
     assert_eq!(dates, sorted);
     assert_eq!(items[0]["status"], "expired");
     assert_eq!(items[0]["days_left"], -300);
-    let by_file = |f: &str| items.iter().find(|i| i["file"].as_str().unwrap().ends_with(f)).unwrap();
+    let by_file = |f: &str| {
+        items
+            .iter()
+            .find(|i| i["file"].as_str().unwrap().ends_with(f))
+            .unwrap()
+    };
     assert_eq!(by_file("apns-dev.p12")["status"], "expiring");
-    assert_eq!(by_file("apns-dev.p12")["password_source"], "file:../signing/inventory/p12.pass");
+    assert_eq!(
+        by_file("apns-dev.p12")["password_source"],
+        "file:../signing/inventory/p12.pass"
+    );
     assert_eq!(by_file("vpn.pem")["status"], "error");
     assert_eq!(by_file("saml-idp.pem")["status"], "ok");
     assert_eq!(by_file("saml-idp.pem")["kind"], "saml");
@@ -531,12 +596,20 @@ fn inventory_table_in_every_format() {
     // Python's csv module as an independent reader.
     if common::tool("python3") {
         let mut child = std::process::Command::new("python3")
-            .args(["-c", "import csv,sys,json; print(json.dumps(list(csv.reader(sys.stdin, strict=True))))"])
+            .args([
+                "-c",
+                "import csv,sys,json; print(json.dumps(list(csv.reader(sys.stdin, strict=True))))",
+            ])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(csv.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(csv.as_bytes())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
         let py: Vec<Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(py, rows);
@@ -544,11 +617,20 @@ fn inventory_table_in_every_format() {
 
     let human = inventory("human").stdout;
     assert!(human.contains("EXPIRES     DAYS  STATUS"));
-    assert!(human.contains("23 items: 14 ok, 2 expiring, 1 expired, 6 error"), "{human}");
+    assert!(
+        human.contains("23 items: 14 ok, 2 expiring, 1 expired, 6 error"),
+        "{human}"
+    );
     // --warn-days changes what is expiring.
     let r = run(&["inventory", AT, SAMPLE, "--format=json", "--warn-days=70"]);
     let j = r.json();
-    let uni = j["items"].as_array().unwrap().iter().find(|i| i["file"].as_str().unwrap().ends_with("apns-universal.p12")).unwrap().clone();
+    let uni = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["file"].as_str().unwrap().ends_with("apns-universal.p12"))
+        .unwrap()
+        .clone();
     assert_eq!(uni["status"], "expiring");
 }
 
@@ -567,7 +649,11 @@ fn sarif_and_junit_stay_valid_with_the_new_findings() {
         assert!(!res["message"]["text"].as_str().unwrap().is_empty());
         assert!(res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string());
     }
-    for name in ["chain-out-of-order", "renewal-reused-key", "apns-topic-mismatch"] {
+    for name in [
+        "chain-out-of-order",
+        "renewal-reused-key",
+        "apns-topic-mismatch",
+    ] {
         let rule = rules.iter().find(|r| r["id"] == name).unwrap();
         assert!(rule["fullDescription"]["text"].as_str().unwrap().len() > 40);
         assert!(rule["help"]["text"].as_str().unwrap().len() > 20);
@@ -581,22 +667,33 @@ fn sarif_and_junit_stay_valid_with_the_new_findings() {
         .collect();
     assert!(failed.contains(&"chain-out-of-order"), "{failed:?}");
     assert!(doc.descendants().any(|n| n.has_tag_name("testcase")
-        && n.attribute("name").is_some_and(|f| f.ends_with("devices.zip"))));
+        && n.attribute("name")
+            .is_some_and(|f| f.ends_with("devices.zip"))));
 }
 
 // ---------------------------------------------------------------- directory scans
 
 #[test]
 fn scanning_samples_finds_apps_and_profiles() {
-    let r = run(&["verify", AT, "--format=json", "samples", "--trust-root=signing/ca/test-root-ca.pem"]);
+    let r = run(&[
+        "verify",
+        AT,
+        "--format=json",
+        "samples",
+        "--trust-root=signing/ca/test-root-ca.pem",
+    ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"));
     // No progress bar when stderr is not a terminal.
     assert!(r.stderr.is_empty(), "{}", r.stderr);
     let j = r.json();
     let items = j["items"].as_array().unwrap();
-    let kinds: std::collections::BTreeSet<&str> = items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
-    assert!(kinds.is_superset(&["bundle", "profile", "scan"].into()), "{kinds:?}");
+    let kinds: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert!(
+        kinds.is_superset(&["bundle", "profile", "scan"].into()),
+        "{kinds:?}"
+    );
     let apps: std::collections::BTreeSet<&str> = items
         .iter()
         .filter(|i| i["kind"] == "bundle")
@@ -606,14 +703,26 @@ fn scanning_samples_finds_apps_and_profiles() {
     let mut names = r.names();
     names.sort();
     names.dedup();
-    assert_eq!(names, ["app-unsigned", "bundle-id-mismatch", "entitlement-not-allowed"]);
+    assert_eq!(
+        names,
+        [
+            "app-unsigned",
+            "bundle-id-mismatch",
+            "entitlement-not-allowed"
+        ]
+    );
 }
 
 #[test]
 fn scanning_signing_material_finds_every_kind() {
     let r = run(&[
-        "verify", AT, "--format=json", "signing/inventory", "signing/ios",
-        "--trust-root=signing/ca/test-root-ca.pem", "--cert-pass=file:signing/ios/p12.pass",
+        "verify",
+        AT,
+        "--format=json",
+        "signing/inventory",
+        "signing/ios",
+        "--trust-root=signing/ca/test-root-ca.pem",
+        "--cert-pass=file:signing/ios/p12.pass",
     ]);
     assert!(r.code == 1, "{}", r.stderr);
     let j = r.json();
@@ -625,12 +734,28 @@ fn scanning_signing_material_finds_every_kind() {
     assert!(
         // A SAML signing certificate is a plain self-signed one: only wrapsign.toml can say
         // it is SAML, so the scan calls it "other".
-        kinds.is_superset(&["distribution", "development", "apns", "ssl", "ca", "pki-user", "other"].into()),
+        kinds.is_superset(
+            &[
+                "distribution",
+                "development",
+                "apns",
+                "ssl",
+                "ca",
+                "pki-user",
+                "other"
+            ]
+            .into()
+        ),
         "{kinds:?}"
     );
     assert!(items.iter().any(|i| i["kind"] == "device-certificate"));
     let names = r.names();
-    for n in ["chain-out-of-order", "chain-incomplete", "duplicate-public-key", "renewal-reused-key"] {
+    for n in [
+        "chain-out-of-order",
+        "chain-incomplete",
+        "duplicate-public-key",
+        "renewal-reused-key",
+    ] {
         assert!(names.iter().any(|x| x == n), "{n} not in {names:?}");
     }
 }
@@ -638,14 +763,28 @@ fn scanning_signing_material_finds_every_kind() {
 #[test]
 fn unreadable_files_in_a_scan_are_warnings_named_ones_are_fatal() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(repo("signing/inventory/mdm-chain.pem"), dir.path().join("ok.pem")).unwrap();
+    std::fs::copy(
+        repo("signing/inventory/mdm-chain.pem"),
+        dir.path().join("ok.pem"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
     let mut broken = std::fs::read(repo("signing/ios/dist.p12")).unwrap();
     broken.truncate(broken.len() / 2);
     std::fs::write(dir.path().join("cut.p12"), &broken).unwrap();
-    std::fs::write(dir.path().join("locked.p12"), std::fs::read(repo("signing/inventory/alice.p12")).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("locked.p12"),
+        std::fs::read(repo("signing/inventory/alice.p12")).unwrap(),
+    )
+    .unwrap();
     let d = dir.path().display().to_string();
-    let r = run(&["verify", AT, "--format=json", &d, "--trust-root=signing/ca/test-root-ca.pem"]);
+    let r = run(&[
+        "verify",
+        AT,
+        "--format=json",
+        &d,
+        "--trust-root=signing/ca/test-root-ca.pem",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     let j = r.json();
     let warnings: Vec<&str> = j["findings"]
@@ -656,7 +795,13 @@ fn unreadable_files_in_a_scan_are_warnings_named_ones_are_fatal() {
         .map(|f| f["file"].as_str().unwrap())
         .collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    let scan = j["items"].as_array().unwrap().iter().find(|i| i["kind"] == "scan").unwrap().clone();
+    let scan = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "scan")
+        .unwrap()
+        .clone();
     assert_eq!(scan["facts"]["skipped_files"], 1);
     // The same truncated file named explicitly is fatal.
     let cut = dir.path().join("cut.p12").display().to_string();
@@ -665,13 +810,23 @@ fn unreadable_files_in_a_scan_are_warnings_named_ones_are_fatal() {
 
 #[test]
 fn scanning_the_conformance_data_completes() {
-    let Some(dir) = common::conformance("") else { return };
+    let Some(dir) = common::conformance("") else {
+        return;
+    };
     let d = dir.display().to_string();
     let r = run(&["verify", AT, "--format=json", &d]);
     assert!(r.code == 0 || r.code == 1, "{}\n{}", r.code, r.stderr);
     assert!(!r.stderr.contains("panicked"));
     let j = r.json();
-    let kinds: std::collections::BTreeSet<&str> = j["items"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    let kinds: std::collections::BTreeSet<&str> = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
     // Real Apple profiles, certificates, keystores and apps (APKs and IPAs).
-    assert!(kinds.is_superset(&["profile", "certificate", "keystore-entry", "app", "bundle"].into()), "{kinds:?}");
+    assert!(
+        kinds.is_superset(&["profile", "certificate", "keystore-entry", "app", "bundle"].into()),
+        "{kinds:?}"
+    );
 }

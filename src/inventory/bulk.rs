@@ -51,7 +51,9 @@ impl IdType {
 pub enum IdCheck {
     Valid(IdType),
     /// 15 digits whose check digit is wrong: a mistyped IMEI.
-    BadImei { expected: u8 },
+    BadImei {
+        expected: u8,
+    },
 }
 
 impl IdCheck {
@@ -162,7 +164,13 @@ pub fn check(
 
     let text = match std::fs::metadata(credentials) {
         Ok(m) if m.len() > MAX_CREDENTIALS_BYTES => {
-            report.push(unreadable(&cfile, format!("{cfile} is {} bytes, too large for a credentials file", m.len())));
+            report.push(unreadable(
+                &cfile,
+                format!(
+                    "{cfile} is {} bytes, too large for a credentials file",
+                    m.len()
+                ),
+            ));
             return Vec::new();
         }
         Ok(_) => match std::fs::read(credentials) {
@@ -196,12 +204,21 @@ pub fn check(
     let mut zip = match zip::ZipArchive::new(std::io::BufReader::new(zf)) {
         Ok(z) => z,
         Err(e) => {
-            report.push(unreadable(&file, format!("{file} is not a readable zip: {e}")));
+            report.push(unreadable(
+                &file,
+                format!("{file} is not a readable zip: {e}"),
+            ));
             return Vec::new();
         }
     };
     if zip.len() > MAX_ENTRIES {
-        report.push(unreadable(&file, format!("{file} has {} entries, over the {MAX_ENTRIES} limit", zip.len())));
+        report.push(unreadable(
+            &file,
+            format!(
+                "{file} has {} entries, over the {MAX_ENTRIES} limit",
+                zip.len()
+            ),
+        ));
         return Vec::new();
     }
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
@@ -423,7 +440,10 @@ pub fn check(
         *counts.entry(d.id_check.id_type()).or_default() += 1;
     }
     if counts.len() > 1 {
-        let (&major, _) = counts.iter().max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t))).unwrap_or((&IdType::Serial, &0));
+        let (&major, _) = counts
+            .iter()
+            .max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t)))
+            .unwrap_or((&IdType::Serial, &0));
         let odd: Vec<&str> = devices
             .iter()
             .filter(|d| d.id_check.id_type() != major)

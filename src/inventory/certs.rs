@@ -272,12 +272,15 @@ pub fn check(m: &Material, class: CertClass, expect: &Expect, ctx: &Ctx, report:
             if class == CertClass::Development {
                 r.findings.retain(|f| f.code != Code::CertNotDistribution);
                 if !id.kind().is_development() {
-                    r.push(kind_mismatch(m, class, &format!("is of kind {}", id.kind().name())));
+                    r.push(kind_mismatch(
+                        m,
+                        class,
+                        &format!("is of kind {}", id.kind().name()),
+                    ));
                 }
             }
             for i in &mut r.items {
-                i.facts
-                    .insert("inventory_kind".into(), class.name().into());
+                i.facts.insert("inventory_kind".into(), class.name().into());
             }
             report.extend(r);
             check_order(m, report);
@@ -374,7 +377,9 @@ fn check_generic(m: &Material, class: CertClass, expect: &Expect, ctx: &Ctx, rep
         CertClass::PkiUser if !c.eku.is_empty() && !has(EKU_CLIENT) && !has(EKU_EMAIL) => {
             Some("its extended key usage allows neither client authentication nor e-mail".into())
         }
-        CertClass::Ca if !c.is_ca => Some("is not a CA certificate (basicConstraints CA:FALSE or absent)".into()),
+        CertClass::Ca if !c.is_ca => {
+            Some("is not a CA certificate (basicConstraints CA:FALSE or absent)".into())
+        }
         _ => None,
     };
     if let Some(what) = mismatch {
@@ -418,7 +423,8 @@ fn check_generic(m: &Material, class: CertClass, expect: &Expect, ctx: &Ctx, rep
         for h in expect.hosts {
             if !names.iter().any(|n| host_matches(n, h)) {
                 let why = if names.is_empty() {
-                    "it has no subjectAltName DNS names (iOS, Android and browsers ignore the CN)".to_string()
+                    "it has no subjectAltName DNS names (iOS, Android and browsers ignore the CN)"
+                        .to_string()
                 } else {
                     format!("its names are {}", names.join(", "))
                 };
@@ -438,7 +444,11 @@ fn check_generic(m: &Material, class: CertClass, expect: &Expect, ctx: &Ctx, rep
     let chain = check_chain(m, class, ctx, report);
     item = item.fact(
         "chain",
-        chain.iter().skip(1).map(|c| c.name().to_string()).collect::<Vec<_>>(),
+        chain
+            .iter()
+            .skip(1)
+            .map(|c| c.name().to_string())
+            .collect::<Vec<_>>(),
     );
     if let Some(first) = chain.iter().skip(1).map(|c| c.not_after).min() {
         if first < c.not_after {

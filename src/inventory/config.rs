@@ -166,8 +166,8 @@ pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Inventory, ConfigError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| ConfigError(format!("cannot read {shown}: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| ConfigError(format!("cannot read {shown}: {e}")))?;
     if meta.len() > MAX_CONFIG_BYTES {
         return Err(ConfigError(format!(
             "{shown} is {} bytes; a wrapsign.toml is at most {MAX_CONFIG_BYTES}",
@@ -263,9 +263,10 @@ impl Ctx<'_> {
         entry: &str,
     ) -> Result<Option<Password>, ConfigError> {
         let Some(s) = s else { return Ok(None) };
-        let spec: PasswordSpec = s.get_ref().parse().map_err(|e| {
-            self.err(s, format!("{what}: {e} (the value is not shown)"))
-        })?;
+        let spec: PasswordSpec = s
+            .get_ref()
+            .parse()
+            .map_err(|e| self.err(s, format!("{what}: {e} (the value is not shown)")))?;
         let source = spec.to_string();
         let spec = match spec {
             PasswordSpec::File(p) => PasswordSpec::File(clean(&self.base.join(p))),
@@ -383,7 +384,10 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
         }
     }
     for t in std::iter::once(&global).chain(per_kind.values()) {
-        for v in [t.warn_days, t.fail_days, t.remind_days].into_iter().flatten() {
+        for v in [t.warn_days, t.fail_days, t.remind_days]
+            .into_iter()
+            .flatten()
+        {
             if !(0..=36_500).contains(&v) {
                 return Err(ConfigError(format!(
                     "{shown}: [thresholds]: {v} days is out of range (0 to 36500)"
@@ -483,10 +487,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
      -> Result<usize, ConfigError> {
         match names.get(r.get_ref()) {
             Some((i, k)) if *k == want => Ok(*i),
-            Some((_, k)) => Err(cx.err(
-                r,
-                format!("\"{}\" is a {k}, not a {want}", r.get_ref()),
-            )),
+            Some((_, k)) => Err(cx.err(r, format!("\"{}\" is a {k}, not a {want}", r.get_ref()))),
             None => Err(cx.err(
                 r,
                 format!(
@@ -590,15 +591,24 @@ mod tests {
             "{e}"
         );
         let e = err("[[certificate]]\nkind = \"sll\"\nfile = \"a.pem\"\n");
-        assert!(e.starts_with("wrapsign.toml:2: unknown value \"sll\""), "{e}");
+        assert!(
+            e.starts_with("wrapsign.toml:2: unknown value \"sll\""),
+            "{e}"
+        );
         let e = err("[levels]\ncert-expired = \"loud\"\n");
         assert!(e.starts_with("wrapsign.toml:2: unknown level"), "{e}");
         let e = err("[levels]\n\nno-such-name = \"warn\"\n");
-        assert!(e.starts_with("wrapsign.toml:3: unknown finding name"), "{e}");
+        assert!(
+            e.starts_with("wrapsign.toml:3: unknown finding name"),
+            "{e}"
+        );
         let e = err("[thresholds.apns]\nwarn_days = \"30\"\n");
         assert!(e.starts_with("wrapsign.toml:2:"), "{e}");
         let e = err("[[app]]\nfile = \"a.ipa\"\nprofiles = [\"nope\"]\n");
-        assert!(e.starts_with("wrapsign.toml:3: no profile is named \"nope\""), "{e}");
+        assert!(
+            e.starts_with("wrapsign.toml:3: no profile is named \"nope\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -619,9 +629,14 @@ mod tests {
         assert_eq!(inv.warnings.len(), 1);
         assert!(!inv.warnings[0].message.contains("hunter2"));
         assert!(inv.warnings[0].message.starts_with("conf/wrapsign.toml:3:"));
-        let What::Certificate(c) = &inv.entries[0].what else { panic!() };
+        let What::Certificate(c) = &inv.entries[0].what else {
+            panic!()
+        };
         assert_eq!(c.file, Path::new("conf/a.p12"));
-        assert_eq!(clean(Path::new("samples/../signing/x.p12")), Path::new("signing/x.p12"));
+        assert_eq!(
+            clean(Path::new("samples/../signing/x.p12")),
+            Path::new("signing/x.p12")
+        );
         assert_eq!(clean(Path::new("./a/./b")), Path::new("a/b"));
         assert_eq!(clean(Path::new("../x")), Path::new("../x"));
         let p = c.password.as_ref().unwrap();

@@ -299,11 +299,7 @@ fn soften(e: &Entry, f: Finding) -> Finding {
     match e.origin {
         Origin::Scan if f.code == Code::InputUnreadable => {
             let msg = format!("{}; skipped", f.message);
-            Finding {
-                message: msg,
-                ..f
-            }
-            .severity(Severity::Warning)
+            Finding { message: msg, ..f }.severity(Severity::Warning)
         }
         Origin::Config { line } if f.code == Code::InputUnreadable => {
             f.note(format!("declared on line {line} of the config"))
@@ -347,8 +343,16 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
         let file = show(root);
         match std::fs::read(root) {
             Ok(d) if trust.add_roots_from(&d) > 0 => {}
-            Ok(_) => report.push(Finding::new(Code::InputUnreadable, &file, format!("trust root {file} holds no certificate"))),
-            Err(e) => report.push(Finding::new(Code::InputUnreadable, &file, format!("cannot read trust root {file}: {e}"))),
+            Ok(_) => report.push(Finding::new(
+                Code::InputUnreadable,
+                &file,
+                format!("trust root {file} holds no certificate"),
+            )),
+            Err(e) => report.push(Finding::new(
+                Code::InputUnreadable,
+                &file,
+                format!("cannot read trust root {file}: {e}"),
+            )),
         }
     }
 
@@ -432,8 +436,18 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
     }
     let mut ctxs: BTreeMap<&'static str, Ctx> = BTreeMap::new();
     for key in [
-        "distribution", "development", "apns", "ssl", "saml", "ca", "pki-user", "other",
-        "profile", "keystore", "devices", "app",
+        "distribution",
+        "development",
+        "apns",
+        "ssl",
+        "saml",
+        "ca",
+        "pki-user",
+        "other",
+        "profile",
+        "keystore",
+        "devices",
+        "app",
     ] {
         ctxs.insert(
             key,
@@ -457,7 +471,10 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
             let mut keys = Vec::new();
             if let Some(err) = &secrets[i].error {
                 let file = show(entry_file(e));
-                r.push(soften(e, Finding::new(Code::InputUnreadable, &file, format!("{file}: {err}"))));
+                r.push(soften(
+                    e,
+                    Finding::new(Code::InputUnreadable, &file, format!("{file}: {err}")),
+                ));
             } else {
                 check_entry(inv, &loaded, &secrets, i, e, ctx, opts, &mut r, &mut keys);
             }
@@ -506,8 +523,11 @@ fn progress_bar(on: bool, n: u64) -> indicatif::ProgressBar {
     if !on || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::with_draw_target(Some(n), indicatif::ProgressDrawTarget::stderr());
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} checking {pos}/{len} {wide_bar} {elapsed}") {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(n), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} checking {pos}/{len} {wide_bar} {elapsed}",
+    ) {
         bar.set_style(style);
     }
     bar
@@ -535,8 +555,13 @@ fn check_entry(
                     store_pass: secrets[i].main.first(),
                     ..Default::default()
                 };
-                let signers = keystore_policy::check_file(&c.file, &open, &keystore_ctx(inv, opts), r);
-                keys.extend(signers.into_iter().map(|s| KeyUse { label: s.alias, file: s.file, cert: s.cert }));
+                let signers =
+                    keystore_policy::check_file(&c.file, &open, &keystore_ctx(inv, opts), r);
+                keys.extend(signers.into_iter().map(|s| KeyUse {
+                    label: s.alias,
+                    file: s.file,
+                    cert: s.cert,
+                }));
                 return;
             }
             let class = c.class.unwrap_or_else(|| certs::detect(m.leaf()));
@@ -549,7 +574,10 @@ fn check_entry(
             keys.push(KeyUse {
                 cert: m.leaf().clone(),
                 file: m.file.clone(),
-                label: e.name.clone().unwrap_or_else(|| m.leaf().name().to_string()),
+                label: e
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| m.leaf().name().to_string()),
             });
         }
         (What::Profile(_), Loaded::Profile(Err(f))) => r.push(soften(e, f.clone())),
@@ -571,18 +599,27 @@ fn check_entry(
                 aliases: &k.aliases,
             };
             let mut kr = Report::default();
-            let signers = keystore_policy::check_file(&k.file, &open, &keystore_ctx(inv, opts), &mut kr);
+            let signers =
+                keystore_policy::check_file(&k.file, &open, &keystore_ctx(inv, opts), &mut kr);
             for f in kr.findings {
                 r.push(soften(e, f));
             }
             r.items.extend(kr.items);
-            keys.extend(signers.into_iter().map(|s| KeyUse { label: s.alias, file: s.file, cert: s.cert }));
+            keys.extend(signers.into_iter().map(|s| KeyUse {
+                label: s.alias,
+                file: s.file,
+                cert: s.cert,
+            }));
         }
         (What::Devices(d), _) => {
             let devices = bulk::check(&d.zip, &d.credentials, opts.at, &ctx.horizon, r);
             for dev in devices {
                 if let Some(c) = dev.cert {
-                    keys.push(KeyUse { cert: c, file: show(&d.zip), label: dev.name });
+                    keys.push(KeyUse {
+                        cert: c,
+                        file: show(&d.zip),
+                        label: dev.name,
+                    });
                 }
             }
         }
@@ -606,12 +643,26 @@ fn cert_of(loaded: &[Loaded], i: usize) -> Option<&certs::Material> {
     }
 }
 
-fn check_app(inv: &Inventory, loaded: &[Loaded], a: &AppSpec, e: &Entry, ctx: &Ctx, r: &mut Report) {
+fn check_app(
+    inv: &Inventory,
+    loaded: &[Loaded],
+    a: &AppSpec,
+    e: &Entry,
+    ctx: &Ctx,
+    r: &mut Report,
+) {
     let file = show(&a.file);
     let kind = match sniff::sniff_path(&a.file) {
         Ok(k) => k,
         Err(err) => {
-            r.push(soften(e, Finding::new(Code::InputUnreadable, &file, format!("cannot read {file}: {err}"))));
+            r.push(soften(
+                e,
+                Finding::new(
+                    Code::InputUnreadable,
+                    &file,
+                    format!("cannot read {file}: {err}"),
+                ),
+            ));
             return;
         }
     };
@@ -632,7 +683,10 @@ fn check_app(inv: &Inventory, loaded: &[Loaded], a: &AppSpec, e: &Entry, ctx: &C
                     _ => None,
                 })
                 .collect();
-            let identity = a.certificate.and_then(|ci| cert_of(loaded, ci)).map(|m| m.identity());
+            let identity = a
+                .certificate
+                .and_then(|ci| cert_of(loaded, ci))
+                .map(|m| m.identity());
             let sources = ios::app::Profiles {
                 candidates: &explicit,
                 identity: identity.as_ref().map(|id| &id.cert),
@@ -648,14 +702,21 @@ fn check_app(inv: &Inventory, loaded: &[Loaded], a: &AppSpec, e: &Entry, ctx: &C
                 for p in &explicit {
                     ios::certificate::check_against_profile(id, p, r);
                 }
-                r.item(ios::certificate::cert_item("certificate", &id.file, &id.cert).fact("signs", file.as_str()));
+                r.item(
+                    ios::certificate::cert_item("certificate", &id.file, &id.cert)
+                        .fact("signs", file.as_str()),
+                );
             }
         }
         Kind::Apk => {
             // The APK's own signature is checked by `wrapsign verify APK`; here the
             // inventory records which keystore alias signs it and that key's expiry.
             let mut item = Item::new("app", &file).fact("platform", "android");
-            if let Some(Entry { what: What::Keystore(k), .. }) = a.keystore.and_then(|ki| inv.entries.get(ki)) {
+            if let Some(Entry {
+                what: What::Keystore(k),
+                ..
+            }) = a.keystore.and_then(|ki| inv.entries.get(ki))
+            {
                 item = item.fact("keystore", show(&k.file));
             }
             if let Some(alias) = &a.alias {
@@ -668,7 +729,10 @@ fn check_app(inv: &Inventory, loaded: &[Loaded], a: &AppSpec, e: &Entry, ctx: &C
             Finding::new(
                 Code::InputUnreadable,
                 &file,
-                format!("{file} is a {}, not an .ipa, .app or .apk", other.describe()),
+                format!(
+                    "{file} is a {}, not an .ipa, .app or .apk",
+                    other.describe()
+                ),
             ),
         )),
     }
@@ -718,7 +782,10 @@ pub fn verify_dirs(
             .report
             .findings
             .into_iter()
-            .filter(|f| !(f.code == Code::InputUnreadable && req.trust_roots.iter().any(|t| show(t) == f.file)))
+            .filter(|f| {
+                !(f.code == Code::InputUnreadable
+                    && req.trust_roots.iter().any(|t| show(t) == f.file))
+            })
             .collect(),
         items: out.report.items,
         suppressed: 0,

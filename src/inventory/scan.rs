@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{CertSpec, DevicesSpec, Entry, KeystoreSpec, Origin, ProfileSpec, What, AppSpec};
+use super::{AppSpec, CertSpec, DevicesSpec, Entry, KeystoreSpec, Origin, ProfileSpec, What};
 use crate::diag::{Code, Finding, Severity};
 use crate::sniff::{self, Kind};
 
@@ -38,8 +38,12 @@ pub fn scan(dir: &Path) -> Scan {
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| dir.display().to_string());
                 out.warnings.push(
-                    Finding::new(Code::InputUnreadable, &p, format!("cannot read {p}: {err}; skipped"))
-                        .severity(Severity::Warning),
+                    Finding::new(
+                        Code::InputUnreadable,
+                        &p,
+                        format!("cannot read {p}: {err}; skipped"),
+                    )
+                    .severity(Severity::Warning),
                 );
                 continue;
             }
@@ -60,8 +64,12 @@ pub fn scan(dir: &Path) -> Scan {
             Err(err) => {
                 let p = path.display().to_string();
                 out.warnings.push(
-                    Finding::new(Code::InputUnreadable, &p, format!("cannot read {p}: {err}; skipped"))
-                        .severity(Severity::Warning),
+                    Finding::new(
+                        Code::InputUnreadable,
+                        &p,
+                        format!("cannot read {p}: {err}; skipped"),
+                    )
+                    .severity(Severity::Warning),
                 );
                 continue;
             }

@@ -317,19 +317,35 @@ fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
         at::rfc3339(at_)
     );
     let header = [
-        "EXPIRES", "DAYS", "STATUS", "KIND", "SUBJECT", "TEAM/ALIAS", "PASSWORD", "FILE",
+        "EXPIRES",
+        "DAYS",
+        "STATUS",
+        "KIND",
+        "SUBJECT",
+        "TEAM/ALIAS",
+        "PASSWORD",
+        "FILE",
     ];
     let cells: Vec<[String; 8]> = rows
         .iter()
         .map(|r| {
             [
                 r.not_after.map(at::day).unwrap_or_else(|| "-".into()),
-                r.days_left.map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                r.days_left
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 r.status.as_str().to_string(),
                 r.kind.clone(),
                 clip(&r.subject, 44),
                 clip(&r.team_or_alias, 24),
-                clip(if r.password_source.is_empty() { "-" } else { &r.password_source }, 48),
+                clip(
+                    if r.password_source.is_empty() {
+                        "-"
+                    } else {
+                        &r.password_source
+                    },
+                    48,
+                ),
                 r.file.clone(),
             ]
         })
