@@ -830,3 +830,39 @@ fn scanning_the_conformance_data_completes() {
         "{kinds:?}"
     );
 }
+
+#[test]
+fn an_android_app_row_shows_its_signing_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // Enough of an APK to be recognised as one; its signature is `wrapsign verify APK`'s job.
+    let apk = dir.path().join("app.apk");
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&apk).unwrap());
+    w.start_file(
+        "AndroidManifest.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    w.write_all(b"\x03\x00\x08\x00").unwrap();
+    w.finish().unwrap();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "[[keystore]]\nname = \"enterprise\"\nfile = \"@/signing/android/multi.jceks\"\npassword = \"file:@/signing/ios/p12.pass\"\n[[app]]\nfile = \"{}\"\nkeystore = \"enterprise\"\nalias = \"legacy\"\n",
+            apk.display()
+        ),
+    );
+    let c = format!("--config={}", cfg.display());
+    let r = run(&["inventory", AT, &c, "--format=json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    let app = j["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "app")
+        .unwrap()
+        .clone();
+    assert_eq!(app["team_or_alias"], "legacy");
+    assert_eq!(app["not_after"], "2021-12-29T00:00:00Z");
+    assert_eq!(app["status"], "expired");
+}

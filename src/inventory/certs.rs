@@ -113,6 +113,9 @@ pub fn load(
             let id = opened.ok_or_else(|| {
                 let from = match source {
                     Some(s) => format!(" (password from {s})"),
+                    None if !passwords.is_empty() => {
+                        " (none of the passwords given opens it: list it in wrapsign.toml with its own password = \"env:VAR\")".into()
+                    }
                     None => " (no password given: add password = \"env:VAR\" to its entry in wrapsign.toml, or pass --cert-pass)".into(),
                 };
                 unreadable(

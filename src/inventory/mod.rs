@@ -479,7 +479,10 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
                 check_entry(inv, &loaded, &secrets, i, e, ctx, opts, &mut r, &mut keys);
             }
             r.apply(&policy);
-            let rows = table::rows_for(e, &r, ctx, key, secrets_source(e));
+            let mut rows = table::rows_for(e, &r, ctx, key, secrets_source(e));
+            for row in &mut rows {
+                row.entry = i;
+            }
             bar.inc(1);
             (r, rows, keys)
         })
@@ -500,6 +503,7 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
     table::mark(&mut rows, &cross);
     report.extend(cross);
 
+    link_apk_rows(inv, &mut rows);
     report.apply(&policy);
     table::sort(&mut rows);
     Outcome { report, rows }
@@ -735,6 +739,44 @@ fn check_app(
                 ),
             ),
         )),
+    }
+}
+
+/// An Android app's row shows the key that signs it: its keystore alias's
+/// certificate (expiry, subject, password source, status).
+fn link_apk_rows(inv: &Inventory, rows: &mut [Row]) {
+    for (i, e) in inv.entries.iter().enumerate() {
+        let What::App(AppSpec {
+            keystore: Some(k),
+            alias,
+            ..
+        }) = &e.what
+        else {
+            continue;
+        };
+        let signer = rows
+            .iter()
+            .filter(|r| r.entry == *k)
+            .find(|r| {
+                alias
+                    .as_deref()
+                    .is_none_or(|a| r.label.eq_ignore_ascii_case(a))
+            })
+            .cloned();
+        let Some(s) = signer else { continue };
+        for row in rows
+            .iter_mut()
+            .filter(|r| r.entry == i && r.not_after.is_none())
+        {
+            row.not_after = s.not_after;
+            row.days_left = s.days_left;
+            row.team_or_alias = s.label.clone();
+            row.password_source = s.password_source.clone();
+            if row.subject.is_empty() {
+                row.subject = s.subject.clone();
+            }
+            row.status = row.status.max(s.status);
+        }
     }
 }
 

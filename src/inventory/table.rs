@@ -52,6 +52,9 @@ pub struct Row {
     /// What cross-inventory findings name as subject (entry name, alias, device file).
     #[serde(skip)]
     pub label: String,
+    /// Index of the inventory entry the row comes from.
+    #[serde(skip)]
+    pub entry: usize,
 }
 
 /// The common name of a distinguished name, or the whole name.
@@ -112,6 +115,7 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
         description: e.description.clone(),
         findings: Vec::new(),
         label,
+        entry: 0,
     };
     let finish = |mut row: Row, fs: Vec<&Finding>| {
         let (s, d) = status(row.not_after, &fs, ctx);
