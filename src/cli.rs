@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::android::keystore::StoreType;
 use crate::diag::{Baseline, Code, FailOn, Level, Policy};
+use crate::inventory::{self, config, table::TableFormat, Inventory};
 use crate::report::{self, Format, Meta};
 use crate::secret::PasswordSpec;
 use crate::sniff::{self, Kind};
@@ -35,6 +36,8 @@ pub enum Command {
     Verify(Box<VerifyArgs>),
     /// Re-sign an app (.ipa or .app) after the verify checks pass; writes nothing on failure
     Sign(Box<SignArgs>),
+    /// List every certificate, profile, keystore alias, app and device certificate of wrapsign.toml (or folders), by expiry
+    Inventory(InventoryArgs),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(ExplainArgs),
     /// Print a man page or shell completions, generated from these definitions
@@ -63,6 +66,10 @@ pub struct VerifyArgs {
     /// Files to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app, .jks/.keystore, .apk
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// The signing inventory to check (default: ./wrapsign.toml when no PATH or input flag is given)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     #[command(flatten)]
     pub ios: IosArgs,
@@ -260,6 +267,37 @@ pub struct CheckArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct InventoryArgs {
+    /// Folders to scan for signing material and apps, in addition to the config
+    #[arg(value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// The signing inventory (default: ./wrapsign.toml)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Instant the days are counted from: YYYY-MM-DD or RFC 3339 (default: now)
+    #[arg(long, value_name = "TIME", value_parser = at::parse)]
+    pub at: Option<time::OffsetDateTime>,
+    /// Items expiring within N days are `expiring` (default: the config's thresholds, else 30)
+    #[arg(long, value_name = "N")]
+    pub warn_days: Option<i64>,
+    /// Extra trust anchor(s), PEM or DER (repeatable)
+    #[arg(long = "trust-root", value_name = "PEM")]
+    pub trust_roots: Vec<PathBuf>,
+    /// Password tried on scanned .p12 files: pass:VALUE, env:VAR, file:PATH or stdin
+    #[arg(long, value_name = "SPEC")]
+    pub cert_pass: Option<String>,
+    /// Password tried on scanned keystores: pass:VALUE, env:VAR, file:PATH or stdin
+    #[arg(long, value_name = "SPEC")]
+    pub ks_pass: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TableFormat::Human)]
+    pub format: TableFormat,
+    /// Write the table to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 pub struct ExplainArgs {
     /// The finding name, e.g. profile-cert-missing
     #[arg(required_unless_present = "list")]
@@ -283,6 +321,7 @@ fn password(flag: &str, s: &Option<String>) -> Result<Option<PasswordSpec>, Stri
 }
 
 impl CheckArgs {
+    /// The command line's per-name levels (they win over wrapsign.toml's `[levels]`).
     pub fn policy(&self) -> Result<Policy, String> {
         let mut p = Policy::default();
         for (names, level) in [
@@ -310,11 +349,54 @@ impl CheckArgs {
     }
 }
 
-fn run_verify(a: VerifyArgs) -> i32 {
+/// Which thresholds were given on the command line (they win over wrapsign.toml).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Given {
+    pub warn_days: bool,
+    pub fail_days: bool,
+}
+
+fn load_config(
+    explicit: Option<&std::path::Path>,
+    wanted: bool,
+) -> Result<Option<Inventory>, String> {
+    if !wanted && explicit.is_none() {
+        return Ok(None);
+    }
+    match config::locate(explicit) {
+        Some(p) => config::load(&p).map(Some).map_err(|e| e.to_string()),
+        None => Ok(None),
+    }
+}
+
+fn run_verify(a: VerifyArgs, given: Given) -> i32 {
     let policy = match a.check.policy() {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    // With no input at all, ./wrapsign.toml is the input.
+    let no_inputs = a.paths.is_empty()
+        && a.ios.identity.cert.is_none()
+        && a.ios.profiles.is_empty()
+        && a.ios.apps.is_empty()
+        && a.ios.profiles_dir.is_none()
+        && a.android.keystores.is_empty();
+    let inv = match load_config(a.config.as_deref(), no_inputs) {
+        Ok(i) => i,
+        Err(e) => return usage(e),
+    };
+    let policy = match &inv {
+        Some(i) => i.policy(&policy),
+        None => policy,
+    };
+    let cli_warn = given.warn_days.then_some(a.check.warn_days);
+    let cli_fail = given.fail_days.then_some(a.check.fail_days);
+    let global = inv
+        .as_ref()
+        .map(|i| i.thresholds.global)
+        .unwrap_or_default();
+    let warn_days = cli_warn.or(global.warn_days).unwrap_or(a.check.warn_days);
+    let fail_days = cli_fail.or(global.fail_days).unwrap_or(a.check.fail_days);
     let cert_pass = match password("cert-pass", &a.ios.identity.cert_pass) {
         Ok(p) => p,
         Err(e) => return usage(e),
@@ -346,8 +428,8 @@ fn run_verify(a: VerifyArgs) -> i32 {
         max_sdk: a.apk.max_sdk.map(|v| v as i32),
         signer_certs: a.apk.signer_certs,
         at,
-        warn_days: a.check.warn_days,
-        fail_days: a.check.fail_days,
+        warn_days,
+        fail_days,
         online: a
             .check
             .online
@@ -360,7 +442,26 @@ fn run_verify(a: VerifyArgs) -> i32 {
         play_min_validity: a.android.play_min_validity,
         expected_signers: Vec::new(),
     };
-    let mut report = verify::run(&req);
+    let mut report = match &inv {
+        Some(inv) => {
+            let opts = inventory::Options {
+                cli_warn_days: cli_warn,
+                cli_fail_days: cli_fail,
+                trust_roots: req.trust_roots.clone(),
+                online: req.online,
+                play_min_validity: req.play_min_validity,
+                progress: true,
+                policy: policy.clone(),
+                ..inventory::Options::new(at)
+            };
+            let mut r = inventory::run(inv, &opts).report;
+            if !no_inputs {
+                r.extend(verify::run(&req));
+            }
+            r
+        }
+        None => verify::run(&req),
+    };
     report.apply(&policy);
     if let Some(path) = &a.check.baseline {
         match Baseline::load(path) {
@@ -379,7 +480,7 @@ fn run_verify(a: VerifyArgs) -> i32 {
     let meta = Meta {
         command: "verify",
         at,
-        warn_days: a.check.warn_days,
+        warn_days,
         exit_code,
         color: a.check.format == Format::Human && a.check.output.is_none() && report::use_color(),
         verbosity: a.check.verbose as i8 - a.check.quiet as i8,
@@ -500,6 +601,56 @@ fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
     }
 }
 
+fn run_inventory(a: InventoryArgs) -> i32 {
+    let inv = match load_config(a.config.as_deref(), true) {
+        Ok(i) => i,
+        Err(e) => return usage(e),
+    };
+    if inv.is_none() && a.dirs.is_empty() {
+        return usage(format!(
+            "no {} here: pass --config FILE, or folders to scan",
+            config::DEFAULT_NAME
+        ));
+    }
+    let mut inv = inv.unwrap_or_default();
+    for d in &a.dirs {
+        if !d.is_dir() {
+            return usage(format!("{} is not a folder", d.display()));
+        }
+    }
+    // Unreadable files of a scan are findings of `verify`; the table lists what was read.
+    let _ = inventory::add_scans(&mut inv, &a.dirs);
+    let mut fallback = Vec::new();
+    for (flag, spec) in [("cert-pass", &a.cert_pass), ("ks-pass", &a.ks_pass)] {
+        match password(flag, spec) {
+            Ok(Some(s)) => match s.resolve() {
+                Ok(v) => fallback.push(v),
+                Err(e) => return usage(format!("--{flag} {s}: {e}")),
+            },
+            Ok(None) => {}
+            Err(e) => return usage(e),
+        }
+    }
+    let at = a.at.unwrap_or_else(time::OffsetDateTime::now_utc);
+    let opts = inventory::Options {
+        cli_warn_days: a.warn_days,
+        trust_roots: a.trust_roots.clone(),
+        fallback_passwords: fallback,
+        progress: true,
+        ..inventory::Options::new(at)
+    };
+    let out = inventory::run(&inv, &opts);
+    let warn_days = a
+        .warn_days
+        .or(inv.thresholds.global.warn_days)
+        .unwrap_or(crate::at::Horizon::default().warn_days);
+    let text = inventory::table::render(&out.rows, a.format, at, warn_days);
+    match emit(&text, a.output.as_deref()) {
+        Ok(()) => 0,
+        Err(e) => usage(e),
+    }
+}
+
 fn run_explain(a: ExplainArgs) -> i32 {
     if a.list {
         for c in Code::ALL {
@@ -564,16 +715,33 @@ fn run_generate(a: GenerateArgs) -> i32 {
 
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
+    let (cli, matches) = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    // Thresholds typed on the command line win over wrapsign.toml's.
+    let given = matches
+        .subcommand_matches("verify")
+        .map(|m| {
+            let typed =
+                |id: &str| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+            Given {
+                warn_days: typed("warn_days"),
+                fail_days: typed("fail_days"),
+            }
+        })
+        .unwrap_or_default();
     match cli.command {
-        Command::Verify(a) => run_verify(*a),
+        Command::Verify(a) => run_verify(*a, given),
         Command::Sign(a) => run_sign(*a),
+        Command::Inventory(a) => run_inventory(a),
         Command::Explain(a) => run_explain(a),
         Command::Generate(a) => run_generate(a),
     }

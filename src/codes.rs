@@ -275,4 +275,67 @@ codes! {
         title: "The APK's ZIP structure is inconsistent",
         why: "The central directory, local headers or AndroidManifest.xml lie about the content (truncated directory, overlapping or duplicate entries, mismatched headers, missing manifest): Android refuses such an APK, and such files are a classic way to smuggle content past scanners.",
         fix: "Rebuild the APK with the standard build tools (AGP, aapt2, zipalign, apksigner); do not patch it with generic zip tools.";
+
+
+    // ---- the inventory (wrapsign.toml, directory scans) ----
+    ChainOutOfOrder = "chain-out-of-order", Error,
+        title: "A certificate bundle is not in chain order",
+        why: "Servers send a PEM bundle as it is. TLS 1.2 (RFC 5246 7.4.2) requires the leaf first and then each certificate's issuer; Android's and Java's older TLS stacks, many load balancers and MDM gateways reject other orders, even when every certificate is present.",
+        fix: "Rewrite the bundle as leaf, intermediate(s), (optionally) root: `cat leaf.pem intermediate.pem > bundle.pem`; wrapsign's details.order shows the current order.";
+    ChainCertExpiring = "chain-cert-expiring", Warning,
+        title: "An intermediate or root of the chain expires soon",
+        why: "A certificate is only usable while every certificate of its chain is valid: when the intermediate or root expires, the leaf stops validating even though its own date is later.",
+        fix: "Get the CA's renewed intermediate (or a leaf re-issued under the new one) and deploy it with the leaf before the old CA certificate expires.";
+    CertKindMismatch = "cert-kind-mismatch", Error,
+        title: "The certificate is not of the kind the inventory says",
+        why: "wrapsign.toml lists it as one kind (APNs, SSL, CA, development...) but the certificate says otherwise (no push marker, no serverAuth usage, not a CA): the wrong file is deployed, or the inventory is wrong, and the service that needs it will fail.",
+        fix: "Deploy the right certificate, or correct the entry's kind in wrapsign.toml.";
+    CertTeamMismatch = "cert-team-mismatch", Error,
+        title: "The certificate belongs to another team",
+        why: "The inventory expects a team id (the subject OU of Apple certificates) and the certificate carries another one: profiles, apps and push topics of the expected team will not accept it.",
+        fix: "Use the certificate of the expected team, or correct team_id in wrapsign.toml.";
+    CertHostnameMismatch = "cert-hostname-mismatch", Error,
+        title: "The SSL certificate does not cover a host name",
+        why: "TLS clients match the host they connect to against the certificate's subjectAltName DNS names (iOS, Android and browsers ignore the CN); a host that is not covered gets a certificate error and the connection fails.",
+        fix: "Re-issue the certificate with every host name (or a matching wildcard) in subjectAltName, or correct hosts in wrapsign.toml.";
+    ApnsTopicMismatch = "apns-topic-mismatch", Error,
+        title: "The push certificate is for another topic",
+        why: "APNs only delivers notifications whose topic (the app's bundle id, or the MDM topic) is one of the certificate's topics: the subject UID, or the topics extension of a universal certificate. With another topic, pushes are rejected (DeviceTokenNotForTopic / TopicDisallowed).",
+        fix: "Create the push certificate for the App ID that matches the topic (or renew the MDM push certificate with the same Apple ID), or correct topic in wrapsign.toml.";
+    DuplicatePublicKey = "duplicate-public-key", Warning,
+        title: "Two certificates share one key pair",
+        why: "A server, keychain or keystore keeps one certificate per key pair, so one of them silently replaces the other; and one leaked private key compromises every certificate that uses it.",
+        fix: "Give each certificate its own key: create a new key and CSR for one of them and re-issue it.";
+    RenewalReusedKey = "renewal-reused-key", Error,
+        title: "A renewed certificate reuses the old key",
+        why: "A renewal (same subject, later start) is the moment to retire the old private key; reusing it keeps any past exposure of that key valid for another certificate lifetime and defeats revocation of the old certificate.",
+        fix: "Create a new key pair and CSR, have the certificate re-issued for it, deploy it, then destroy the old key.";
+    BulkCredentialMissing = "bulk-credential-missing", Error,
+        title: "A device certificate has no password line",
+        why: "The credentials file must have one DEVICE_ID.p12=password line per certificate in the bundle; without it the MDM import cannot open that device's certificate and the device gets none.",
+        fix: "Add the missing DEVICE_ID.p12=password line to the credentials file (or remove the certificate from the zip).";
+    BulkCredentialOrphan = "bulk-credential-orphan", Error,
+        title: "A credentials line matches no certificate",
+        why: "A line names a .p12 that is not in the zip, or is not of the form DEVICE_ID.p12=password: the bundle and its credentials are out of step, so some device's certificate is missing or misnamed.",
+        fix: "Add the certificate to the zip, or remove or fix the line (wrapsign never prints the line, only its number).";
+    BulkCredentialDuplicate = "bulk-credential-duplicate", Error,
+        title: "A device certificate has several password lines",
+        why: "Importers take the first or the last line for a file, so which password is used depends on the tool; at least one of the lines is stale.",
+        fix: "Keep exactly one DEVICE_ID.p12=password line per certificate.";
+    BulkPasswordWrong = "bulk-password-wrong", Error,
+        title: "A device certificate does not open with its password",
+        why: "The PKCS#12 MAC does not verify with the password on its credentials line, so the import fails for that device.",
+        fix: "Re-export the device's .p12 with the password from the credentials file, or correct the line.";
+    DeviceIdInvalid = "device-id-invalid", Error,
+        title: "A device id is not a valid IMEI",
+        why: "A 15-digit device id is an IMEI, whose last digit is a Luhn check digit; a wrong check digit means a mistyped IMEI, so the certificate will never be matched to its device.",
+        fix: "Check the device's IMEI (*#06#, or the MDM's device record) and rename the .p12 and its credentials line.";
+    DeviceIdMixed = "device-id-mixed", Error,
+        title: "A device bundle mixes id types",
+        why: "Device certificates of one bundle are matched to devices by one kind of id (IMEI, MEID or serial number); files named by another kind will not be matched.",
+        fix: "Name every certificate of the bundle by the same kind of id (the one the MDM import expects).";
+    ConfigLiteralPassword = "config-literal-password", Warning,
+        title: "wrapsign.toml holds a password in clear",
+        why: "A pass: password in the config is readable by everyone who can read the file, its repository and its history, and ends up in backups and CI logs.",
+        fix: "Use env:VAR (a CI secret) or file:PATH (a file outside the repository) instead of pass:.";
 }

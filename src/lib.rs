@@ -14,6 +14,7 @@ pub mod cli;
 pub mod codes;
 pub mod crypto;
 pub mod diag;
+pub mod inventory;
 pub mod ios;
 pub mod keys;
 pub mod ocsp;

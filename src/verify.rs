@@ -110,6 +110,8 @@ pub fn run(req: &Request) -> Report {
     let mut identity_paths: Vec<PathBuf> = req.cert.iter().cloned().collect();
     let mut profile_paths = req.profiles.clone();
     let mut app_paths = req.apps.clone();
+    // Folders are scanned for everything they hold (the inventory's directory scan).
+    let mut dir_paths: Vec<PathBuf> = Vec::new();
     // A keystore and, when its password was found while sorting, that password.
     let mut keystore_paths: Vec<(PathBuf, Option<Secret>)> =
         req.keystores.iter().map(|p| (p.clone(), None)).collect();
@@ -130,6 +132,7 @@ pub fn run(req: &Request) -> Report {
             Ok(Kind::PemCertificate | Kind::DerCertificate) => identity_paths.push(p.clone()),
             Ok(Kind::Cms) => profile_paths.push(p.clone()),
             Ok(Kind::Ipa | Kind::AppDir) => app_paths.push(p.clone()),
+            Ok(Kind::Dir) => dir_paths.push(p.clone()),
             Ok(other) => report.push(Finding::new(
                 Code::InputUnreadable,
                 &file,
@@ -294,7 +297,19 @@ pub fn run(req: &Request) -> Report {
         );
     }
 
+    if !dir_paths.is_empty() {
+        // The passwords given are tried on every PKCS#12 and keystore found
+        // (a stdin --cert-pass is left to the identity loader, which reads it).
+        let mut passwords: Vec<Secret> = ks_pass.iter().cloned().collect();
+        match &req.cert_pass {
+            Some(PasswordSpec::Stdin) | None => {}
+            Some(spec) => passwords.extend(spec.resolve().ok()),
+        }
+        report.extend(crate::inventory::verify_dirs(&dir_paths, req, passwords));
+    }
+
     if identity_paths.is_empty()
+        && dir_paths.is_empty()
         && profile_paths.is_empty()
         && app_paths.is_empty()
         && keystore_paths.is_empty()

@@ -339,3 +339,34 @@ pub fn pem_blocks(data: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
             .collect(),
     )
 }
+
+impl Cert {
+    /// The raw value (the OCTET STRING's content) of an extension, re-read from
+    /// the DER on demand: only the inventory's APNs and host-name checks need it.
+    pub fn extension_value(&self, oid: &str) -> Option<Vec<u8>> {
+        let (_, c) = X509Certificate::from_der(&self.der).ok()?;
+        c.extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == oid)
+            .map(|e| e.value.to_vec())
+    }
+
+    /// DNS names of the subjectAltName extension (what TLS clients match against).
+    pub fn dns_names(&self) -> Vec<String> {
+        let Ok((_, c)) = X509Certificate::from_der(&self.der) else {
+            return Vec::new();
+        };
+        match c.subject_alternative_name() {
+            Ok(Some(san)) => san
+                .value
+                .general_names
+                .iter()
+                .filter_map(|g| match g {
+                    GeneralName::DNSName(d) => Some(d.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}

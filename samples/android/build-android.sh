@@ -10,11 +10,38 @@ cd "$(dirname "$0")"
 mkdir -p keys unsigned
 
 # --- test keys (TEST ONLY: never sign anything real with them) -------------------
+# Self-signed with fixed dates (2025-01-01 .. 2055-01-01), so tests that pin --at never
+# depend on the day the keys were made. `openssl ca -selfsign` is the openssl 3.0 way to
+# choose a start date.
+selfsign() { # KEY.pem SUBJECT OUT.pem
+    local t; t=$(mktemp -d)
+    touch "$t/index.txt"; echo 1000 > "$t/serial"
+    cat > "$t/ca.cnf" <<EOF
+[ca]
+default_ca = d
+[d]
+database = $t/index.txt
+serial = $t/serial
+new_certs_dir = $t
+policy = p
+default_md = sha256
+unique_subject = no
+[p]
+commonName = supplied
+organizationName = optional
+[ext]
+basicConstraints = CA:FALSE
+EOF
+    openssl req -new -key "$1" -subj "$2" -out "$t/r.csr"
+    openssl ca -batch -config "$t/ca.cnf" -selfsign -keyfile "$1" -in "$t/r.csr" \
+        -startdate 20250101000000Z -enddate 20550101000000Z -extensions ext -notext -out "$3" 2>/dev/null
+    rm -rf "$t"
+}
 if [ ! -f keys/rsa-2048.pk8 ]; then
-    openssl req -x509 -newkey rsa:2048 -nodes -keyout keys/rsa-2048.key.pem -out keys/rsa-2048.x509.pem \
-        -days 10950 -subj "/CN=wrapsign test RSA key (TEST ONLY)/O=wrapsign" 2>/dev/null
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout keys/ec-p256.key.pem \
-        -out keys/ec-p256.x509.pem -days 10950 -subj "/CN=wrapsign test EC key (TEST ONLY)/O=wrapsign" 2>/dev/null
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out keys/rsa-2048.key.pem 2>/dev/null
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out keys/ec-p256.key.pem 2>/dev/null
+    selfsign keys/rsa-2048.key.pem "/CN=wrapsign test RSA key (TEST ONLY)/O=wrapsign" keys/rsa-2048.x509.pem
+    selfsign keys/ec-p256.key.pem "/CN=wrapsign test EC key (TEST ONLY)/O=wrapsign" keys/ec-p256.x509.pem
     for k in rsa-2048 ec-p256; do
         openssl pkcs8 -topk8 -nocrypt -in keys/$k.key.pem -outform DER -out keys/$k.pk8
         rm keys/$k.key.pem

@@ -1,6 +1,7 @@
 //! iOS: distribution identities, provisioning profiles and apps, one module per
 //! Apple concept.
 
+pub mod apns;
 pub mod app;
 pub mod bundle;
 pub mod certificate;
