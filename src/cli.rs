@@ -161,6 +161,9 @@ pub struct IosSignArgs {
     /// Provisioning profile, matched to a bundle by its App ID, or BUNDLE_ID=FILE (repeatable)
     #[arg(long = "profile", value_name = "[BUNDLE_ID=]FILE", value_parser = parse_profile_arg)]
     pub profiles: Vec<ios::sign::ProfileArg>,
+    /// A folder of candidate profiles: each bundle without a --profile gets the best match
+    #[arg(long, value_name = "DIR")]
+    pub profiles_dir: Option<PathBuf>,
     /// New bundle id for the main app; nested ids that extend the old one follow
     #[arg(long, value_name = "ID")]
     pub bundle_id: Option<String>,
@@ -544,8 +547,10 @@ fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
     let Some(cert) = a.ios.identity.cert else {
         return usage("signing an iOS app needs --cert (the distribution identity, .p12)");
     };
-    if a.ios.profiles.is_empty() {
-        return usage("signing an iOS app needs --profile (one per app and extension)");
+    if a.ios.profiles.is_empty() && a.ios.profiles_dir.is_none() {
+        return usage(
+            "signing an iOS app needs --profile (one per app and extension) or --profiles-dir",
+        );
     }
     let cert_pass = match password("cert-pass", &a.ios.identity.cert_pass) {
         Ok(p) => p,
@@ -571,6 +576,7 @@ fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
         cert_pass,
         key: a.ios.identity.key,
         profiles: a.ios.profiles,
+        profiles_dir: a.ios.profiles_dir,
         bundle_id: a.ios.bundle_id,
         entitlements: a.ios.entitlements,
         trust_roots: a.ios.identity.trust_roots,

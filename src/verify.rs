@@ -188,35 +188,11 @@ pub fn run(req: &Request) -> Report {
     // Candidates from a profiles folder are checked only as far as they are chosen.
     let mut candidates: Vec<Profile> = profiles.clone();
     if let Some(dir) = &req.profiles_dir {
-        for e in walkdir::WalkDir::new(dir)
-            .follow_links(false)
-            .into_iter()
-            .filter_map(Result::ok)
-        {
-            let is_profile = e.path().is_file()
-                && e.path()
-                    .extension()
-                    .is_some_and(|x| x == "mobileprovision" || x == "provisionprofile");
-            if !is_profile {
-                continue;
-            }
-            let file = display(e.path());
-            match std::fs::read(e.path())
-                .map_err(|e| e.to_string())
-                .and_then(|d| Profile::parse(&file, &d, &ctx.trust))
-            {
-                Ok(p) => candidates.push(p),
-                // A stray damaged file in a folder is worth a warning, not a failed run.
-                Err(err) => report.push(
-                    Finding::new(
-                        Code::InputUnreadable,
-                        &file,
-                        format!("{file}: {err}; skipped"),
-                    )
-                    .severity(crate::diag::Severity::Warning),
-                ),
-            }
-        }
+        candidates.extend(
+            ios::profile::load_dir(dir, &ctx.trust, &mut report)
+                .into_iter()
+                .map(|(p, _)| p),
+        );
     }
     let signer = identities.first().map(|i| &i.cert);
     for p in &app_paths {

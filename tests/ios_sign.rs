@@ -1473,3 +1473,83 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert_only(t.path(), &[]);
 }
+
+#[test]
+fn sign_picks_each_bundles_profile_from_a_folder() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("profiles");
+    std::fs::create_dir(&dir).unwrap();
+    for n in [
+        "enterprise-app",
+        "enterprise-share",
+        "expired",
+        "wildcard",
+        "cert-missing",
+    ] {
+        std::fs::copy(
+            r(&format!("profiles/{n}.mobileprovision")),
+            dir.join(format!("{n}.mobileprovision")),
+        )
+        .unwrap();
+    }
+    let input = r("samples/WrapDemo.ipa");
+    let out = t.path().join("signed.ipa");
+    let o = sign(
+        &input,
+        &out,
+        &["--profiles-dir", s(&dir), "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let selected: Vec<&str> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["name"] == "profile-selected")
+        .map(|f| f["details"]["profile"].as_str().unwrap())
+        .collect();
+    assert_eq!(selected.len(), 2, "{j:#}");
+    assert!(selected
+        .iter()
+        .any(|p| p.ends_with("enterprise-app.mobileprovision")));
+    assert!(selected
+        .iter()
+        .any(|p| p.ends_with("enterprise-share.mobileprovision")));
+    // The chosen profiles are the ones embedded.
+    let x = t.path().join("x");
+    unzip_to(&out, &x);
+    let app = x.join("Payload/WrapDemo.app");
+    assert_eq!(
+        std::fs::read(app.join("embedded.mobileprovision")).unwrap(),
+        std::fs::read(r("profiles/enterprise-app.mobileprovision")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(app.join("PlugIns/WrapShare.appex/embedded.mobileprovision")).unwrap(),
+        std::fs::read(r("profiles/enterprise-share.mobileprovision")).unwrap()
+    );
+    verify_ok(&out, "signing/ios/dist.p12");
+
+    // Without a profile for the extension: it is named, and nothing is written.
+    for n in ["enterprise-share", "wildcard"] {
+        std::fs::remove_file(dir.join(format!("{n}.mobileprovision"))).unwrap();
+    }
+    let out2 = t.path().join("signed2.ipa");
+    let o = sign(
+        &input,
+        &out2,
+        &["--profiles-dir", s(&dir), "--format", "json"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let missing = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "profile-missing")
+        .unwrap();
+    assert!(missing["message"]
+        .as_str()
+        .unwrap()
+        .contains("com.example.wrapdemo.share"));
+    assert!(!out2.exists());
+}

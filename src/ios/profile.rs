@@ -248,6 +248,45 @@ impl Profile {
     }
 }
 
+/// Every profile in a folder (`--profiles-dir`), with its bytes. A damaged file
+/// in a folder is a warning and is skipped; only named files are fatal.
+pub fn load_dir(
+    dir: &std::path::Path,
+    trust: &Trust,
+    report: &mut Report,
+) -> Vec<(Profile, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let path = e.path();
+        let is_profile = path.is_file()
+            && path
+                .extension()
+                .is_some_and(|x| x == "mobileprovision" || x == "provisionprofile");
+        if !is_profile {
+            continue;
+        }
+        let file = path.display().to_string();
+        match std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|d| Profile::parse(&file, &d, trust).map(|p| (p, d)))
+        {
+            Ok(c) => out.push(c),
+            Err(err) => report.push(
+                Finding::new(
+                    Code::InputUnreadable,
+                    &file,
+                    format!("{file}: {err}; skipped"),
+                )
+                .severity(crate::diag::Severity::Warning),
+            ),
+        }
+    }
+    out
+}
+
 /// Verifies each signer's signature and message digest, then its chain.
 fn check_signature(
     sd: &cryptographic_message_syntax::SignedData,

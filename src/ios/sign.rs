@@ -92,6 +92,9 @@ pub struct Request {
     pub cert_pass: Option<PasswordSpec>,
     pub key: Option<PathBuf>,
     pub profiles: Vec<ProfileArg>,
+    /// A folder of candidate profiles: each bundle without a `--profile` gets the
+    /// best one (src/ios/select.rs), as `verify --profiles-dir` does.
+    pub profiles_dir: Option<PathBuf>,
     pub bundle_id: Option<String>,
     pub entitlements: Option<PathBuf>,
     pub trust_roots: Vec<PathBuf>,
@@ -545,10 +548,15 @@ fn plan(
     ex: &Extracted,
     file: &str,
     id: &Identity,
-    loaded: &mut [Loaded],
+    loaded: &mut Vec<Loaded>,
     ctx: &Ctx,
     report: &mut Report,
 ) -> Option<Vec<Plan>> {
+    // The profiles of --profiles-dir are checked only when chosen for a bundle.
+    let candidates = &match &req.profiles_dir {
+        Some(dir) => profile::load_dir(dir, &ctx.trust, report),
+        None => Vec::new(),
+    };
     let app = match app::open(&ex.app_dir(), ctx) {
         Ok(a) => a,
         Err(mut f) => {
@@ -709,6 +717,60 @@ fn plan(
                     .max_by_key(|(_, l)| l.profile.bundle_pattern().map(str::len).unwrap_or(0))
                     .map(|(i, _)| i)
             });
+        // No --profile for it: the best candidate of --profiles-dir, if any.
+        let chosen = chosen.or_else(|| {
+            if candidates.is_empty() {
+                return None;
+            }
+            let profiles: Vec<Profile> = candidates.iter().map(|(p, _)| p.clone()).collect();
+            let sel = crate::ios::select::select(bid, &profiles, Some(&id.cert), ctx.at);
+            let reasons = sel.reasons(bid);
+            let Some(best) = sel.chosen else {
+                let mut f = Finding::new(
+                    Code::ProfileMissing,
+                    file,
+                    format!(
+                        "{shown} ({bid}) has no usable profile among the {} candidate(s) of --profiles-dir; create an explicit App ID and profile for {bid}",
+                        candidates.len()
+                    ),
+                )
+                .subject(subject.clone())
+                .detail("bundle_id", bid);
+                for r in reasons {
+                    f = f.note(r);
+                }
+                report.push(f);
+                return None;
+            };
+            let idx = profiles.iter().position(|p| std::ptr::eq(p, best))?;
+            let (profile, bytes) = candidates.get(idx)?.clone();
+            profile::check(&profile, ctx, report);
+            let mut f = Finding::new(
+                Code::ProfileSelected,
+                file,
+                format!("{shown} ({bid}) gets profile {} [{}]", profile.display_name(), profile.file),
+            )
+            .subject(subject.clone())
+            .detail("profile", profile.file.as_str());
+            for r in reasons {
+                f = f.note(r);
+            }
+            report.push(f);
+            loaded.push(Loaded {
+                arg: ProfileArg {
+                    bundle_id: None,
+                    path: PathBuf::from(&profile.file),
+                },
+                profile,
+                bytes,
+                used: false,
+            });
+            Some(loaded.len() - 1)
+        });
+        // Already reported as missing among the folder's candidates.
+        if chosen.is_none() && !candidates.is_empty() {
+            continue;
+        }
         let Some(i) = chosen else {
             let given: Vec<String> = loaded
                 .iter()
