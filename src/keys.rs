@@ -7,6 +7,51 @@ use zeroize::Zeroizing;
 use crate::crypto::KeyKind;
 use crate::x509::{pem_blocks, Cert};
 
+/// Certificates from PEM or DER bytes, with the private key a PEM may carry
+/// beside them (as apple-codesign's test identities and many exports do), and the
+/// index of the certificate that key (or the chain's shape) says is the leaf.
+pub struct CertsAndKey {
+    pub certs: Vec<Cert>,
+    pub key: Option<PrivateKey>,
+    pub leaf: usize,
+    /// A key was found but matches none of the certificates.
+    pub orphan_key: bool,
+}
+
+/// Reads [`CertsAndKey`]; errors name what is wrong (the caller names the file).
+pub fn certs_and_key(data: &[u8]) -> Result<CertsAndKey, String> {
+    let certs = crate::x509::certs_from_pem_or_der(data)
+        .iter()
+        .map(|d| Cert::from_der(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    if certs.is_empty() {
+        return Err("no certificate found".into());
+    }
+    let key = match pem_blocks(data) {
+        Some(b) if b.iter().any(|(l, _)| l.ends_with("PRIVATE KEY")) => {
+            Some(PrivateKey::from_pem_or_der(data)?)
+        }
+        _ => None,
+    };
+    let by_key = key
+        .as_ref()
+        .and_then(|k| certs.iter().position(|c| k.matches(c)));
+    let leaf = by_key.or_else(|| crate::x509::leaf_of(&certs)).unwrap_or(0);
+    Ok(CertsAndKey {
+        orphan_key: key.is_some() && by_key.is_none(),
+        certs,
+        key,
+        leaf,
+    })
+}
+
+/// Reads a private key file given with `--key`, naming the file in errors.
+pub fn read_key_file(path: &std::path::Path) -> Result<PrivateKey, String> {
+    let file = path.display();
+    let data = Zeroizing::new(std::fs::read(path).map_err(|e| format!("cannot read {file}: {e}"))?);
+    PrivateKey::from_pem_or_der(&data).map_err(|e| format!("{file}: {e}"))
+}
+
 /// A decoded private key.
 #[derive(Clone)]
 pub enum PrivateKey {

@@ -312,6 +312,20 @@ pub fn build_chain(leaf: &Cert, pool: &[Cert], anchors: &[Cert]) -> ChainResult 
     }
 }
 
+/// The end-entity certificate of a bundle: one that issued no other certificate
+/// in it (whatever its position), else the first non-CA one.
+pub fn leaf_of(certs: &[Cert]) -> Option<usize> {
+    let issues_none = |i: usize| {
+        !certs
+            .iter()
+            .enumerate()
+            .any(|(j, c)| j != i && !c.is_self_issued() && c.is_issued_by(&certs[i]))
+    };
+    (0..certs.len())
+        .find(|&i| !certs[i].is_ca && issues_none(i))
+        .or_else(|| (0..certs.len()).find(|&i| issues_none(i)))
+}
+
 /// Splits PEM or DER bytes into DER certificates. Non-certificate PEM blocks are skipped.
 pub fn certs_from_pem_or_der(data: &[u8]) -> Vec<Vec<u8>> {
     if let Some(blocks) = pem_blocks(data) {

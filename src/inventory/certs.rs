@@ -9,11 +9,11 @@ use super::CertClass;
 use crate::at;
 use crate::diag::{Code, Finding, Report};
 use crate::ios::{self, apns, certificate::CertKind, Ctx};
-use crate::keys::PrivateKey;
+use crate::keys::{self, PrivateKey};
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
 use crate::sniff::{self, Kind};
-use crate::x509::{build_chain, certs_from_pem_or_der, pem_blocks, Cert, ChainResult};
+use crate::x509::{build_chain, pem_blocks, Cert, ChainResult};
 
 /// Certificate files are small; anything bigger is not one.
 const MAX_CERT_BYTES: u64 = 4 << 20;
@@ -137,36 +137,16 @@ pub fn load(
             }
         }
         Kind::PemCertificate | Kind::DerCertificate => {
-            let certs = certs_from_pem_or_der(&data)
-                .iter()
-                .map(|d| Cert::from_der(d))
-                .collect::<Result<Vec<_>, _>>()
+            let m = keys::certs_and_key(&data)
                 .map_err(|e| unreadable(&file, format!("{file}: {e}")))?;
-            if certs.is_empty() {
-                return Err(unreadable(&file, format!("{file}: no certificate found")));
-            }
-            let pem = pem_blocks(&data);
-            let key = match &pem {
-                Some(b) if b.iter().any(|(l, _)| l.ends_with("PRIVATE KEY")) => Some(
-                    PrivateKey::from_pem_or_der(&data)
-                        .map_err(|e| unreadable(&file, format!("{file}: {e}")))?,
-                ),
-                _ => None,
-            };
-            let leaf = key
-                .as_ref()
-                .and_then(|k| certs.iter().position(|c| k.matches(c)))
-                .or_else(|| leaf_of(&certs))
-                .unwrap_or(0);
-            let orphan_key = key.as_ref().is_some_and(|k| !k.matches(&certs[leaf]));
             Material {
                 file: file.clone(),
-                certs,
-                leaf,
-                key,
+                certs: m.certs,
+                leaf: m.leaf,
+                key: m.key,
                 from_p12: false,
-                orphan_key,
-                pem: pem.is_some(),
+                orphan_key: m.orphan_key,
+                pem: pem_blocks(&data).is_some(),
             }
         }
         other => {
@@ -180,29 +160,11 @@ pub fn load(
         }
     };
     if let Some(kp) = key_path {
-        let kfile = kp.display().to_string();
-        let kdata = std::fs::read(kp)
-            .map_err(|e| unreadable(&kfile, format!("cannot read {kfile}: {e}")))?;
-        let key = PrivateKey::from_pem_or_der(&kdata)
-            .map_err(|e| unreadable(&kfile, format!("{kfile}: {e}")))?;
+        let key = keys::read_key_file(kp).map_err(|e| unreadable(&kp.display().to_string(), e))?;
         m.orphan_key = !key.matches(m.leaf());
         m.key = Some(key);
     }
     Ok(m)
-}
-
-/// The end-entity certificate of a bundle: one that issued no other certificate
-/// in it (whatever its position), else the first non-CA one.
-fn leaf_of(certs: &[Cert]) -> Option<usize> {
-    let issues_none = |i: usize| {
-        !certs
-            .iter()
-            .enumerate()
-            .any(|(j, c)| j != i && !c.is_self_issued() && c.is_issued_by(&certs[i]))
-    };
-    (0..certs.len())
-        .find(|&i| !certs[i].is_ca && issues_none(i))
-        .or_else(|| (0..certs.len()).find(|&i| issues_none(i)))
 }
 
 /// What kind a certificate is when nobody said: Apple's markers first, then CA,

@@ -8,11 +8,11 @@ use crate::at;
 use crate::diag::{Code, Finding, Item, Report};
 use crate::ios::profile::Profile;
 use crate::ios::Ctx;
-use crate::keys::PrivateKey;
+use crate::keys::{self, PrivateKey};
 use crate::pkcs12::{self, P12Error};
 use crate::secret::{self, PasswordSpec};
 use crate::sniff::{self, Kind};
-use crate::x509::{build_chain, certs_from_pem_or_der, Cert, ChainResult};
+use crate::x509::{build_chain, Cert, ChainResult};
 
 /// Apple's certificate kinds, from the marker extensions Apple puts on them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,39 +155,16 @@ pub fn load(
             }
         }
         Kind::PemCertificate | Kind::DerCertificate => {
-            let mut certs = certs_from_pem_or_der(&data)
-                .iter()
-                .map(|d| Cert::from_der(d))
-                .collect::<Result<Vec<_>, _>>()
+            let m = keys::certs_and_key(&data)
                 .map_err(|e| unreadable(&file, format!("{file}: {e}")))?;
-            if certs.is_empty() {
-                return Err(unreadable(&file, format!("{file}: no certificate found")));
-            }
-            // A PEM may carry its own key (as apple-codesign's test identities do).
-            let key = if sniff::sniff_bytes(&data) == Kind::PemCertificate
-                && crate::x509::pem_blocks(&data)
-                    .is_some_and(|b| b.iter().any(|(l, _)| l.ends_with("PRIVATE KEY")))
-            {
-                Some(
-                    PrivateKey::from_pem_or_der(&data)
-                        .map_err(|e| unreadable(&file, format!("{file}: {e}")))?,
-                )
-            } else {
-                None
-            };
-            let idx = key
-                .as_ref()
-                .and_then(|k| certs.iter().position(|c| k.matches(c)))
-                .or_else(|| certs.iter().position(|c| !c.is_ca))
-                .unwrap_or(0);
-            let cert = certs.remove(idx);
-            let orphan_key = key.as_ref().is_some_and(|k| !k.matches(&cert));
+            let mut certs = m.certs;
+            let cert = certs.remove(m.leaf);
             Identity {
                 file: file.clone(),
                 cert,
-                key,
+                key: m.key,
                 from_p12: false,
-                orphan_key,
+                orphan_key: m.orphan_key,
                 chain: certs,
             }
         }
@@ -202,11 +179,7 @@ pub fn load(
         }
     };
     if let Some(kp) = key_path {
-        let kfile = kp.display().to_string();
-        let kdata = std::fs::read(kp)
-            .map_err(|e| unreadable(&kfile, format!("cannot read {kfile}: {e}")))?;
-        let key = PrivateKey::from_pem_or_der(&kdata)
-            .map_err(|e| unreadable(&kfile, format!("{kfile}: {e}")))?;
+        let key = keys::read_key_file(kp).map_err(|e| unreadable(&kp.display().to_string(), e))?;
         id.orphan_key = !key.matches(&id.cert);
         id.key = Some(key);
     }
