@@ -173,7 +173,6 @@ fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
 
 /// Loads the key from a keystore and runs the keystore checks on its alias.
 fn load_keystore(
-    req: &Request,
     path: &Path,
     ks_type: Option<StoreType>,
     store_spec: Option<&PasswordSpec>,
@@ -182,7 +181,6 @@ fn load_keystore(
     ctx: &policy::Ctx,
     report: &mut Report,
 ) -> Option<Identity> {
-    let _ = req;
     let file = path.display().to_string();
     let data = match read_small(path) {
         Ok(d) => d,
@@ -450,7 +448,6 @@ pub fn run(
             key_pass,
             alias,
         } => load_keystore(
-            req,
             path,
             *ks_type,
             store_pass.as_ref(),
