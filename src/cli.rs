@@ -218,7 +218,7 @@ pub struct ApkArgs {
 /// The API levels an APK is verified or signed for; shared by verify and sign.
 #[derive(Args, Debug)]
 pub struct SdkArgs {
-    /// Lowest API level the APK runs on (default: its minSdkVersion; apksigner's --min-sdk-version)
+    /// Lowest API level the APK runs on (default: its minSdkVersion)
     #[arg(long, alias = "min-sdk-version", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
     pub min_sdk: Option<u32>,
     /// Highest API level to verify or sign for (default: every future level)

@@ -788,3 +788,84 @@ fn scheme_flags_and_sdk_range() {
     assert_eq!(code, 1);
     assert!(!out.exists());
 }
+
+#[test]
+fn sigterm_while_signing_leaves_nothing_behind() {
+    if !have("kill") {
+        println!("SKIP: kill not available");
+        return;
+    }
+    use std::io::{Read, Write};
+    let t = tempfile::tempdir().unwrap();
+    let input = t.path().join("big.apk");
+    // 256 MiB of stored zeros: slow enough to copy and hash that we can interrupt it.
+    let mut manifest = Vec::new();
+    zip::ZipArchive::new(std::fs::File::open(sample("unsigned/min21-target34.apk")).unwrap())
+        .unwrap()
+        .by_name("AndroidManifest.xml")
+        .unwrap()
+        .read_to_end(&mut manifest)
+        .unwrap();
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(&input).unwrap());
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        w.start_file("AndroidManifest.xml", stored).unwrap();
+        w.write_all(&manifest).unwrap();
+        w.start_file("assets/big.bin", stored).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..256 {
+            w.write_all(&chunk).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    let before = sha256(&input);
+    let outdir = t.path().join("out");
+    std::fs::create_dir(&outdir).unwrap();
+    let out = outdir.join("big-signed.apk");
+    let mut child = Command::new(bin())
+        .args([
+            "sign",
+            "--at",
+            AT,
+            s(&input),
+            "--keystore",
+            &keystore("release.jks"),
+        ])
+        .args(["--ks-pass", KS_PASS, "--out", s(&out)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the temporary output to appear, then interrupt.
+    let start = std::time::Instant::now();
+    let mut seen = false;
+    while start.elapsed() < std::time::Duration::from_secs(30) {
+        if std::fs::read_dir(&outdir).unwrap().next().is_some() {
+            seen = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    if !seen || child.try_wait().unwrap().is_some() {
+        let _ = child.wait();
+        println!("SKIP: signing finished before it could be interrupted");
+        return;
+    }
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(130), "exit status after SIGTERM: {st:?}");
+    assert!(
+        files_in(&outdir).is_empty(),
+        "left behind: {:?}",
+        files_in(&outdir)
+    );
+    assert_eq!(sha256(&input), before);
+}

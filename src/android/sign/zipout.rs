@@ -520,7 +520,8 @@ mod tests {
                 assert_eq!(declared_alignment(&e), Some(m));
             }
         }
-        assert!(aligning_extra(&[], 1, 65535).is_err());
+        // A hostile declared alignment cannot overflow the 16-bit extra field.
+        assert!(aligning_extra(&[], 65530, 65535).is_err());
     }
 
     #[test]
