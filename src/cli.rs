@@ -34,7 +34,7 @@ pub struct Cli {
 pub enum Command {
     /// Check certificates, profiles and apps; fail (exit 1) on expired or mismatched material
     Verify(Box<VerifyArgs>),
-    /// Re-sign an app (.ipa or .app) after the verify checks pass; writes nothing on failure
+    /// Re-sign an app (.ipa, .app or .apk) after the verify checks pass; writes nothing on failure
     Sign(Box<SignArgs>),
     /// List every certificate, profile, keystore alias, app and device certificate of wrapsign.toml (or folders), by expiry
     Inventory(InventoryArgs),
@@ -119,7 +119,7 @@ pub struct IdentityArgs {
 
 #[derive(Args, Debug)]
 pub struct SignArgs {
-    /// The app to sign, recognised by content: .ipa or .app folder
+    /// The app to sign, recognised by content: .ipa, .app folder or .apk
     #[arg(value_name = "INPUT")]
     pub input: PathBuf,
 
@@ -130,14 +130,20 @@ pub struct SignArgs {
     pub ios: IosSignArgs,
 
     #[command(flatten)]
+    pub android: AndroidArgs,
+
+    #[command(flatten)]
+    pub apk: ApkSignArgs,
+
+    #[command(flatten)]
     pub check: CheckArgs,
 }
 
-/// Where a signed artefact goes; shared by every signer (IPA now, APK later).
+/// Where a signed artefact goes; shared by every signer (IPA, APK).
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Signed output")]
 pub struct OutputArgs {
-    /// Write the signed app here (.ipa file; a folder for .app input unless it ends in .ipa)
+    /// Write the signed app here (.ipa or .apk file; a folder for .app input unless it ends in .ipa)
     #[arg(
         long,
         value_name = "PATH",
@@ -205,15 +211,58 @@ pub struct AndroidArgs {
 #[derive(Args, Debug)]
 #[command(next_help_heading = "Android APKs")]
 pub struct ApkArgs {
-    /// Lowest API level the APK must verify on (default: its minSdkVersion)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
-    pub min_sdk: Option<u32>,
-    /// Highest API level to verify for (default: every future level)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
-    pub max_sdk: Option<u32>,
+    #[command(flatten)]
+    pub sdk: SdkArgs,
     /// Certificate (PEM or DER) the APK must be signed with, e.g. the installed app's (repeatable)
     #[arg(long = "signer-cert", value_name = "FILE")]
     pub signer_certs: Vec<PathBuf>,
+}
+
+/// The API levels an APK is verified or signed for; shared by verify and sign.
+#[derive(Args, Debug)]
+pub struct SdkArgs {
+    /// Lowest API level the APK runs on (default: its minSdkVersion)
+    #[arg(long, alias = "min-sdk-version", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
+    pub min_sdk: Option<u32>,
+    /// Highest API level to verify or sign for (default: every future level)
+    #[arg(long, alias = "max-sdk-version", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i32::MAX as i64))]
+    pub max_sdk: Option<u32>,
+}
+
+/// How an APK is signed (the key comes from the Android keystore flags or --key/--cert).
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Android signing")]
+pub struct ApkSignArgs {
+    #[command(flatten)]
+    pub sdk: SdkArgs,
+    /// JAR signing (v1): true|false (default: only when minSdk < 24)
+    #[arg(long, alias = "v1-signing-enabled", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub v1: Option<bool>,
+    /// APK Signature Scheme v2: true|false (default: when --max-sdk is 24 or more)
+    #[arg(long, alias = "v2-signing-enabled", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub v2: Option<bool>,
+    /// APK Signature Scheme v3: true|false (default: when --max-sdk is 28 or more)
+    #[arg(long, alias = "v3-signing-enabled", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub v3: Option<bool>,
+    /// Keep the input's alignment (apksig's rule) instead of aligning every uncompressed entry
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub alignment_preserved: Option<bool>,
+    /// Boundary for uncompressed native libraries (.so), in bytes: a power of two
+    #[arg(long, value_name = "BYTES", default_value_t = 16384, value_parser = parse_page)]
+    pub lib_page_alignment: u64,
+    /// Base name of the JAR signature files (default: the alias, or the key file name)
+    #[arg(long, value_name = "NAME")]
+    pub v1_signer_name: Option<String>,
+    /// A release build: signing with the Android debug key is an error (otherwise a warning)
+    #[arg(long)]
+    pub release: bool,
+}
+
+fn parse_page(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n.is_power_of_two() && (4..=32768).contains(&n) => Ok(n),
+        _ => Err("expected a power of two from 4 to 32768 (16384 for 16 KiB pages)".into()),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -412,7 +461,7 @@ fn run_verify(a: VerifyArgs, given: Given) -> i32 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
-    if let (Some(min), Some(max)) = (a.apk.min_sdk, a.apk.max_sdk) {
+    if let (Some(min), Some(max)) = (a.apk.sdk.min_sdk, a.apk.sdk.max_sdk) {
         if min > max {
             return usage(format!("--min-sdk {min} is above --max-sdk {max}"));
         }
@@ -427,8 +476,8 @@ fn run_verify(a: VerifyArgs, given: Given) -> i32 {
         profiles_dir: a.ios.profiles_dir,
         apps: a.ios.apps,
         trust_roots: a.ios.identity.trust_roots,
-        min_sdk: a.apk.min_sdk.map(|v| v as i32),
-        max_sdk: a.apk.max_sdk.map(|v| v as i32),
+        min_sdk: a.apk.sdk.min_sdk.map(|v| v as i32),
+        max_sdk: a.apk.sdk.max_sdk.map(|v| v as i32),
         signer_certs: a.apk.signer_certs,
         at,
         warn_days,
@@ -529,17 +578,131 @@ fn run_sign(a: SignArgs) -> i32 {
         Ok(k) => k,
         Err(e) => return usage(format!("cannot read {}: {e}", a.input.display())),
     };
+    // A damaged APK does not sniff as one: the name and the Android flags say
+    // what was meant, and the APK signer then names the damage precisely.
+    let named_apk = a
+        .input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("apk"));
+    let android_flags = !a.android.keystores.is_empty()
+        || (a.ios.identity.key.is_some() && a.ios.profiles.is_empty());
     match kind {
+        Kind::Apk => run_sign_apk(a, policy),
+        Kind::Zip | Kind::Unknown if named_apk || android_flags => run_sign_apk(a, policy),
         Kind::Ipa | Kind::AppDir | Kind::Zip => run_sign_ios(a, policy),
-        Kind::Apk => usage(format!(
-            "{}: APK signing is not available in this build yet",
-            a.input.display()
-        )),
         other => usage(format!(
-            "{} is a {}; wrapsign sign takes an .ipa or an .app folder",
+            "{} is a {}; wrapsign sign takes an .ipa, an .app folder or an .apk",
             a.input.display(),
             other.describe()
         )),
+    }
+}
+
+fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
+    use crate::android::sign as apk_sign;
+    let key = match (
+        a.android.keystores.as_slice(),
+        &a.ios.identity.key,
+        &a.ios.identity.cert,
+    ) {
+        ([ks], None, None) => {
+            if a.android.aliases.len() > 1 {
+                return usage("--alias: give one alias to sign with");
+            }
+            let store_pass = match password("ks-pass", &a.android.ks_pass) {
+                Ok(p) => p,
+                Err(e) => return usage(e),
+            };
+            let key_pass = match password("key-pass", &a.android.key_pass) {
+                Ok(p) => p,
+                Err(e) => return usage(e),
+            };
+            apk_sign::KeySource::Keystore {
+                path: ks.clone(),
+                ks_type: a.android.ks_type,
+                store_pass,
+                key_pass,
+                alias: a.android.aliases.first().cloned(),
+            }
+        }
+        ([], Some(key), Some(cert)) => apk_sign::KeySource::Files {
+            key: key.clone(),
+            cert: cert.clone(),
+        },
+        ([], _, _) => {
+            return usage(
+                "signing an APK needs --keystore KS [--alias A] --ks-pass SPEC, or --key KEY.pk8 --cert CERT.pem",
+            )
+        }
+        ([_], _, _) => return usage("give either --keystore or --key/--cert, not both"),
+        _ => return usage("--keystore: give one keystore to sign with"),
+    };
+    if !a.ios.profiles.is_empty() || a.ios.bundle_id.is_some() || a.ios.entitlements.is_some() {
+        return usage("--profile, --bundle-id and --entitlements are for iOS apps, not APKs");
+    }
+    if let (Some(min), Some(max)) = (a.apk.sdk.min_sdk, a.apk.sdk.max_sdk) {
+        if min > max {
+            return usage(format!("--min-sdk {min} is above --max-sdk {max}"));
+        }
+    }
+    let baseline = match &a.check.baseline {
+        Some(path) => match Baseline::load(path) {
+            Ok(b) => Some(b),
+            Err(e) => return usage(e),
+        },
+        None => None,
+    };
+    let destination = match (a.output.out, a.output.in_place) {
+        (_, true) => apk_sign::Destination::InPlace,
+        (Some(p), false) => apk_sign::Destination::To(p),
+        (None, false) => return usage("give --out PATH or --in-place"),
+    };
+    let at = a.check.at();
+    let req = apk_sign::Request {
+        input: a.input,
+        destination,
+        key,
+        min_sdk: a.apk.sdk.min_sdk.map(|v| v as i32),
+        max_sdk: a.apk.sdk.max_sdk.map(|v| v as i32),
+        v1: a.apk.v1,
+        v2: a.apk.v2,
+        v3: a.apk.v3,
+        alignment: apk_sign::Alignment {
+            preserve: a.apk.alignment_preserved.unwrap_or(false),
+            lib_page: a.apk.lib_page_alignment,
+        },
+        v1_signer_name: a.apk.v1_signer_name,
+        release: a.apk.release,
+        at,
+        warn_days: a.check.warn_days,
+        fail_days: a.check.fail_days,
+        play_min_validity: a.android.play_min_validity,
+        progress: !a.output.no_progress && !a.check.quiet,
+    };
+    let outcome = apk_sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
+    crate::atomic::hold_if_interrupted();
+    render_sign(&outcome.report, outcome.exit_code, &a.check, at)
+}
+
+/// Prints a signing run's report (stdout or --output) and returns the exit code.
+fn render_sign(
+    report: &crate::diag::Report,
+    exit_code: i32,
+    check: &CheckArgs,
+    at: time::OffsetDateTime,
+) -> i32 {
+    let meta = Meta {
+        command: "sign",
+        at,
+        warn_days: check.warn_days,
+        exit_code,
+        color: check.format == Format::Human && check.output.is_none() && report::use_color(),
+        verbosity: check.verbose as i8 - check.quiet as i8,
+    };
+    let out = report::render(report, check.format, &meta);
+    match emit(&out, check.output.as_deref()) {
+        Ok(()) => exit_code,
+        Err(e) => usage(e),
     }
 }
 
@@ -592,19 +755,7 @@ fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
     };
     let outcome = ios::sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
     crate::atomic::hold_if_interrupted();
-    let meta = Meta {
-        command: "sign",
-        at,
-        warn_days: a.check.warn_days,
-        exit_code: outcome.exit_code,
-        color: a.check.format == Format::Human && a.check.output.is_none() && report::use_color(),
-        verbosity: a.check.verbose as i8 - a.check.quiet as i8,
-    };
-    let out = report::render(&outcome.report, a.check.format, &meta);
-    match emit(&out, a.check.output.as_deref()) {
-        Ok(()) => outcome.exit_code,
-        Err(e) => usage(e),
-    }
+    render_sign(&outcome.report, outcome.exit_code, &a.check, at)
 }
 
 fn run_inventory(a: InventoryArgs) -> i32 {

@@ -229,6 +229,10 @@ codes! {
         title: "A given provisioning profile matches no bundle of the app",
         why: "Its App ID (or the bundle id it was named for) is not the id of any app or extension being signed, which usually means a wrong file or a missing --bundle-id.",
         fix: "Pass the profile made for each bundle id, as FILE or BUNDLE_ID=FILE, or drop the extra --profile.";
+    SigningKeyUnsupported = "signing-key-unsupported", Error,
+        title: "The signing key cannot make the signatures asked for",
+        why: "APK signing uses RSA or EC P-256/P-384 keys; DSA is deprecated and not offered, and Android before 4.3 (API 18) cannot verify ECDSA JAR (v1) signatures, so an APK signed that way would not install on the oldest versions it claims to support.",
+        fix: "Sign with an RSA (3072+ bits) or EC P-256 key; for an EC key and minSdk below 18, raise --min-sdk or disable v1 with --v1 false.";
     SignFailed = "sign-failed", Error,
         title: "Signing or writing the signed app failed",
         why: "The code signature could not be produced or the output could not be written (a damaged binary, a full disk, a missing folder); nothing was written.",

@@ -21,6 +21,7 @@ pub mod ocsp;
 pub mod pkcs12;
 pub mod report;
 pub mod secret;
+pub mod signing;
 pub mod sniff;
 pub mod verify;
 pub mod x509;

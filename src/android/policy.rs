@@ -326,6 +326,54 @@ fn check_entry(
     })
 }
 
+/// The checks of a private-key entry, for a signing identity that does not come
+/// from a keystore (`--key` + `--cert`): validity, Google Play's rule, weak key
+/// or digest, the debug key, and that the key belongs to the certificate.
+pub fn check_signing_identity(
+    file: &str,
+    subject: &str,
+    leaf: &Cert,
+    key: &PrivateKey,
+    ctx: &Ctx,
+    report: &mut Report,
+) {
+    if let Some(f) = x509::validity_finding(
+        leaf,
+        subject,
+        file,
+        ctx.at,
+        &ctx.horizon,
+        (
+            Code::KeystoreCertExpired,
+            Code::KeystoreCertNotYetValid,
+            Code::KeystoreCertExpiring,
+        ),
+        (
+            "rotate to a new key (apksigner rotate, or Play App Signing's key upgrade)",
+            "plan the key rotation now",
+        ),
+    ) {
+        report.push(f);
+    }
+    signing_key_checks(file, leaf, subject, ctx, report);
+    if !key.matches(leaf) {
+        report.push(
+            Finding::new(
+                Code::KeystoreKeyMismatch,
+                file,
+                format!(
+                    "the private key ({}) is not the key of the certificate \"{}\" ({}); pass the certificate that belongs to the key",
+                    key.kind(),
+                    leaf.name(),
+                    leaf.key
+                ),
+            )
+            .subject(subject)
+            .detail("certificate_sha256", leaf.sha256.as_str()),
+        );
+    }
+}
+
 /// Rules for certificates of keys that sign apps.
 fn signing_key_checks(file: &str, c: &Cert, subject: &str, ctx: &Ctx, report: &mut Report) {
     let min = ctx.play_min_validity;

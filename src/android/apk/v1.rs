@@ -39,6 +39,11 @@ pub struct Section {
 }
 
 impl Section {
+    /// Every attribute, in file order.
+    pub fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.attrs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     /// The first attribute with this name, compared case-insensitively.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.attrs
