@@ -102,6 +102,45 @@ fn temp_prefix(dest: &Path) -> String {
 }
 
 /// The folder that will hold `dest` (`.` for a bare file name).
+/// Where a signed output goes: `--out PATH`, or `--in-place` (replace the input
+/// atomically, only after signing succeeded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    To(PathBuf),
+    InPlace,
+}
+
+impl Destination {
+    /// The path that will be written.
+    pub fn path<'a>(&'a self, input: &'a Path) -> &'a Path {
+        match self {
+            Destination::To(p) => p,
+            Destination::InPlace => input,
+        }
+    }
+
+    /// The checks every signer makes before work starts: the output folder exists,
+    /// and `--out` is not the input itself (that is what `--in-place` is for).
+    pub fn check(&self, input: &Path) -> Result<(), String> {
+        let dest = self.path(input);
+        let parent = parent_dir(dest);
+        if !parent.is_dir() {
+            return Err(format!(
+                "the output folder {} does not exist",
+                parent.display()
+            ));
+        }
+        let same = matches!((input.canonicalize(), dest.canonicalize()), (Ok(a), Ok(b)) if a == b);
+        if same && *self != Destination::InPlace {
+            return Err(format!(
+                "--out {} is the input itself; use --in-place to replace the input (atomically)",
+                dest.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
 pub fn parent_dir(dest: &Path) -> PathBuf {
     match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -159,6 +159,17 @@ pub struct OutputArgs {
     pub no_progress: bool,
 }
 
+impl OutputArgs {
+    pub fn destination(&self) -> Option<crate::atomic::Destination> {
+        use crate::atomic::Destination;
+        match (&self.out, self.in_place) {
+            (_, true) => Some(Destination::InPlace),
+            (Some(p), false) => Some(Destination::To(p.clone())),
+            (None, false) => None,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 #[command(next_help_heading = "iOS signing")]
 pub struct IosSignArgs {
@@ -396,6 +407,11 @@ impl CheckArgs {
         }
     }
 
+    /// `--baseline FILE`, read once.
+    pub fn load_baseline(&self) -> Result<Option<Baseline>, String> {
+        self.baseline.as_deref().map(Baseline::load).transpose()
+    }
+
     pub fn at(&self) -> time::OffsetDateTime {
         self.at.unwrap_or_else(time::OffsetDateTime::now_utc)
     }
@@ -515,11 +531,10 @@ fn run_verify(a: VerifyArgs, given: Given) -> i32 {
         None => verify::run(&req),
     };
     report.apply(&policy);
-    if let Some(path) = &a.check.baseline {
-        match Baseline::load(path) {
-            Ok(b) => report.apply_baseline(&b, at),
-            Err(e) => return usage(e),
-        }
+    match a.check.load_baseline() {
+        Ok(Some(b)) => report.apply_baseline(&b, at),
+        Ok(None) => {}
+        Err(e) => return usage(e),
     }
     if let Some(path) = &a.check.write_baseline {
         let b = Baseline::from_report(&report);
@@ -645,17 +660,12 @@ fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
             return usage(format!("--min-sdk {min} is above --max-sdk {max}"));
         }
     }
-    let baseline = match &a.check.baseline {
-        Some(path) => match Baseline::load(path) {
-            Ok(b) => Some(b),
-            Err(e) => return usage(e),
-        },
-        None => None,
+    let baseline = match a.check.load_baseline() {
+        Ok(b) => b,
+        Err(e) => return usage(e),
     };
-    let destination = match (a.output.out, a.output.in_place) {
-        (_, true) => apk_sign::Destination::InPlace,
-        (Some(p), false) => apk_sign::Destination::To(p),
-        (None, false) => return usage("give --out PATH or --in-place"),
+    let Some(destination) = a.output.destination() else {
+        return usage("give --out PATH or --in-place");
     };
     let at = a.check.at();
     let req = apk_sign::Request {
@@ -719,17 +729,12 @@ fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
-    let baseline = match &a.check.baseline {
-        Some(path) => match Baseline::load(path) {
-            Ok(b) => Some(b),
-            Err(e) => return usage(e),
-        },
-        None => None,
+    let baseline = match a.check.load_baseline() {
+        Ok(b) => b,
+        Err(e) => return usage(e),
     };
-    let destination = match (a.output.out, a.output.in_place) {
-        (_, true) => ios::sign::Destination::InPlace,
-        (Some(p), false) => ios::sign::Destination::To(p),
-        (None, false) => return usage("give --out PATH or --in-place"),
+    let Some(destination) = a.output.destination() else {
+        return usage("give --out PATH or --in-place");
     };
     let at = a.check.at();
     let req = ios::sign::Request {

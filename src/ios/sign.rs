@@ -22,6 +22,7 @@ use plist::Dictionary;
 use time::OffsetDateTime;
 
 use crate::at::Horizon;
+pub use crate::atomic::Destination;
 use crate::atomic::{self, AtomicFile, WorkDir};
 use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report};
 use crate::ios::app::{self, BundleKind};
@@ -73,14 +74,6 @@ impl FromStr for ProfileArg {
             path: PathBuf::from(s),
         })
     }
-}
-
-/// Where the signed app goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Destination {
-    To(PathBuf),
-    /// Replace the input atomically.
-    InPlace,
 }
 
 /// Everything a signing run needs, independent of the command line.
@@ -460,23 +453,7 @@ fn check_destination(
     how: &Destination,
     dest_is_dir: bool,
 ) -> Result<(), String> {
-    let parent = atomic::parent_dir(dest);
-    if !parent.is_dir() {
-        return Err(format!(
-            "the output folder {} does not exist",
-            parent.display()
-        ));
-    }
-    let same = match (input.canonicalize(), dest.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same && *how != Destination::InPlace {
-        return Err(format!(
-            "--out {} is the input itself; use --in-place to replace the input (atomically)",
-            dest.display()
-        ));
-    }
+    how.check(input)?;
     if let Ok(m) = std::fs::symlink_metadata(dest) {
         if dest_is_dir {
             if !m.is_dir() || !matches!(sniff::sniff_path(dest), Ok(Kind::AppDir)) {

@@ -33,6 +33,7 @@ use crate::android::keystore::{self, EntryKind, StoreType};
 use crate::android::manifest;
 use crate::android::policy;
 use crate::at::Horizon;
+pub use crate::atomic::Destination;
 use crate::atomic::{self, AtomicFile};
 use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report, Severity};
 use crate::keys::PrivateKey;
@@ -63,13 +64,6 @@ pub enum KeySource {
     },
     /// apksigner's `--key key.pk8 --cert cert.pem`.
     Files { key: PathBuf, cert: PathBuf },
-}
-
-/// Where the signed APK goes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Destination {
-    To(PathBuf),
-    InPlace,
 }
 
 /// Everything a signing run needs, independent of the command line.
@@ -390,20 +384,7 @@ fn input_finding(file: &str, e: InputError) -> Finding {
 }
 
 fn check_destination(input: &Path, dest: &Path, how: &Destination) -> Result<(), String> {
-    let parent = atomic::parent_dir(dest);
-    if !parent.is_dir() {
-        return Err(format!(
-            "the output folder {} does not exist",
-            parent.display()
-        ));
-    }
-    let same = matches!((input.canonicalize(), dest.canonicalize()), (Ok(a), Ok(b)) if a == b);
-    if same && *how != Destination::InPlace {
-        return Err(format!(
-            "--out {} is the input itself; use --in-place to replace the input (atomically)",
-            dest.display()
-        ));
-    }
+    how.check(input)?;
     if dest.is_dir() {
         return Err(format!(
             "{} is a folder; give a file name for the signed APK",
