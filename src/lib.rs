@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod android;
+pub mod archive;
 pub mod at;
 pub mod atomic;
 pub mod cli;
