@@ -743,6 +743,7 @@ fn run_generate(a: GenerateArgs) -> i32 {
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> i32 {
     use clap::{CommandFactory, FromArgMatches};
+    crate::secret::install_panic_hook();
     let parsed = Cli::command()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));
