@@ -15,6 +15,8 @@ pub mod cli;
 pub mod codes;
 pub mod crypto;
 pub mod diag;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inventory;
 pub mod ios;
 pub mod keys;
