@@ -1,93 +1,66 @@
 #!/usr/bin/env bash
-# Benchmark: `wrapsign verify` on a ~200 MB APK (thousands of entries, native
-# libraries) and on a small APK, against `apksigner verify` and `sha256sum`.
-# Reports the median wall time and peak RSS (/usr/bin/time) of RUNS runs.
+# `wrapsign verify` against `apksigner verify` and `sha256sum` (one core's
+# hashing floor) on generated APKs, in one run: median wall time, ratio to
+# sha256sum of the same file, peak memory.
 #
-#   bench/apk-verify.sh            # needs python3, apksigner, /usr/bin/time
-#   BULK_MB=200 RUNS=5 bench/apk-verify.sh
+#   bench/apk-verify.sh                 # APKs of 5 and 200 MiB, 5 runs each
+#   SIZES="5 200" RUNS=5 bench/apk-verify.sh
 #
-# The APKs are generated in a temp folder (never committed): make_apk.py builds
-# an unsigned APK with BULK_MB MiB of extra entries, apksigner signs it twice:
-# minSdk 24 (v2+v3: the content digest only) and minSdk 21 (v1 too: every
-# entry inflated and hashed). Targets (issue 7): large verify <= 0.6x sha256sum,
-# small verify < 10 ms, peak RSS < 64 MB.
+# Each size is generated in a temp folder (never committed): make_apk.py builds
+# an unsigned APK with that many MiB of entries, apksigner signs it twice:
+# minSdk 24 (v2+v3: the content digest only) and minSdk 21 (v1 too: every entry
+# inflated and hashed). Targets (issue 7): large v2+v3 verify <= 0.6x
+# sha256sum, small verify < 10 ms, peak RSS < 64 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
+bench_need apksigner sha256sum unzip
 
-BULK_MB=${BULK_MB:-200}
-RUNS=${RUNS:-5}
+SIZES=${SIZES:-"5 200"}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-for tool in python3 apksigner sha256sum; do
-    command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed" >&2; exit 0; }
-done
-[ -x /usr/bin/time ] || { echo "SKIP: /usr/bin/time not installed" >&2; exit 0; }
-
 cargo build --release --quiet
-WRAPSIGN=$PWD/target/release/wrapsign
+WS=$PWD/target/release/wrapsign
 KEY=(--key samples/android/keys/rsa-2048.pk8 --cert samples/android/keys/rsa-2048.x509.pem)
+AT=--at=2025-06-01
 
-echo "generating a ${BULK_MB} MiB APK in $WORK ..." >&2
-python3 samples/android/make_apk.py "$WORK/big24.apk" --min-sdk 24 --target-sdk 34 --bulk-mb "$BULK_MB"
-python3 samples/android/make_apk.py "$WORK/big21.apk" --min-sdk 21 --target-sdk 34 --bulk-mb "$BULK_MB"
-apksigner sign "${KEY[@]}" --out "$WORK/big-v2v3.apk" "$WORK/big24.apk"
-apksigner sign "${KEY[@]}" --out "$WORK/big-v1v2v3.apk" "$WORK/big21.apk"
-rm -f "$WORK/big24.apk" "$WORK/big21.apk" "$WORK"/*.idsig
-SMALL=${SMALL:-../shared/conformance/apksig/original.apk}
+echo "machine: $(nproc) cores, $(uname -m); wrapsign $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo
+bench_header "APK verify" "sha256sum"
+fail=0
+for mb in $SIZES; do
+    for sdk in 24 21; do
+        python3 samples/android/make_apk.py "$WORK/u.apk" --min-sdk "$sdk" --target-sdk 34 --bulk-mb "$mb"
+        apksigner sign "${KEY[@]}" --out "$WORK/$mb-$sdk.apk" "$WORK/u.apk"
+    done
+    rm -f "$WORK/u.apk" "$WORK"/*.idsig
+    a24=$WORK/$mb-24.apk a21=$WORK/$mb-21.apk
+    n=$(unzip -l "$a24" | tail -1 | awk '{print $2}')
+    label="$(du -m "$a24" | cut -f1) MB, $n entries"
+    bench_row "sha256sum ($label)" - sha256sum "$a24"
+    sha=$BENCH_LAST
+    bench_row "wrapsign verify, v2+v3 ($label)" "$sha" "$WS" verify "$AT" "$a24"
+    [ "$BENCH_CODE" = 0 ] || fail=1
+    echo "$mb $BENCH_LAST $sha" >>"$WORK/ratios"
+    bench_row "apksigner verify, v2+v3 ($label)" "$sha" apksigner verify "$a24"
+    bench_row "wrapsign verify, v1+v2+v3 ($label)" "$sha" "$WS" verify "$AT" "$a21"
+    [ "$BENCH_CODE" = 0 ] || fail=1
+    bench_row "apksigner verify, v1+v2+v3 ($label)" "$sha" apksigner verify "$a21"
+done
+SMALL=../shared/conformance/apksig/original.apk
 [ -f "$SMALL" ] || SMALL=samples/android/v1v2v3-rsa.apk
 cp "$SMALL" "$WORK/small.apk"
-
-# Median wall seconds and median peak RSS (KiB) of RUNS runs of a command.
-measure() {
-    local walls=() rss=()
-    "$@" >/dev/null 2>&1 || true # warm the page cache
-    for _ in $(seq "$RUNS"); do
-        /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >/dev/null 2>&1 || true
-        read -r w m <"$WORK/t"
-        walls+=("$w")
-        rss+=("$m")
-    done
-    local mw mr
-    mw=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
-    mr=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
-    echo "$mw $mr"
-}
-
-row() {
-    local label=$1
-    shift
-    read -r w m < <(measure "$@")
-    printf '| %-44s | %8.3f s | %7.1f MiB |\n' "$label" "$w" "$(echo "$m / 1024" | bc -l)"
-    echo "$w" >"$WORK/last"
-}
-
-# Mean wall milliseconds of N runs (for commands faster than time(1) resolves).
-mean_ms() {
-    local n=$1 start end
-    shift
-    start=$(date +%s%N)
-    for _ in $(seq "$n"); do "$@" >/dev/null 2>&1 || true; done
-    end=$(date +%s%N)
-    echo "scale=2; ($end - $start) / $n / 1000000" | bc
-}
-
-size() { du -m "$1" | cut -f1; }
+tiny="tiny APK, $(stat -c %s "$WORK/small.apk") bytes"
+bench_row "sha256sum ($tiny)" - sha256sum "$WORK/small.apk"
+sha=$BENCH_LAST
+bench_row "wrapsign verify ($tiny)" "$sha" "$WS" verify "$AT" "$WORK/small.apk"
+[ "$BENCH_CODE" = 0 ] || fail=1
+ws_small=$BENCH_LAST
+bench_row "apksigner verify ($tiny)" "$sha" apksigner verify "$WORK/small.apk"
 echo
-echo "APK: $(size "$WORK/big-v2v3.apk") MB, $(unzip -l "$WORK/big-v2v3.apk" | tail -1 | awk '{print $2}') entries; machine: $(nproc) cores"
-echo
-echo "| command | wall (median of $RUNS) | peak RSS |"
-echo "|---|---|---|"
-row "sha256sum (large)" sha256sum "$WORK/big-v2v3.apk"
-sha=$(cat "$WORK/last")
-row "wrapsign verify, v2+v3 (large, minSdk 24)" "$WRAPSIGN" verify --at 2025-06-01 "$WORK/big-v2v3.apk"
-ws=$(cat "$WORK/last")
-row "apksigner verify, v2+v3 (large, minSdk 24)" apksigner verify "$WORK/big-v2v3.apk"
-row "wrapsign verify, v1+v2+v3 (large, minSdk 21)" "$WRAPSIGN" verify --at 2025-06-01 "$WORK/big-v1v2v3.apk"
-row "apksigner verify, v1+v2+v3 (large, minSdk 21)" apksigner verify "$WORK/big-v1v2v3.apk"
-row "wrapsign verify (small, $(stat -c %s "$WORK/small.apk") bytes)" "$WRAPSIGN" verify --at 2025-06-01 "$WORK/small.apk"
-row "apksigner verify (small)" apksigner verify "$WORK/small.apk"
-echo
-echo "small APK, mean of 100 runs: wrapsign $(mean_ms 100 "$WRAPSIGN" verify --at 2025-06-01 "$WORK/small.apk") ms," \
-    "apksigner $(mean_ms 10 apksigner verify "$WORK/small.apk") ms (mean of 10)"
-printf 'wrapsign v2+v3 / sha256sum = %.2f (target <= 0.6)\n' "$(echo "$ws / $sha" | bc -l)"
+while read -r mb ws sha; do
+    python3 -c "print(f'{$mb} MiB APK: wrapsign v2+v3 / sha256sum = {$ws / $sha:.2f} (target <= 0.6)')"
+done <"$WORK/ratios"
+python3 -c "print(f'tiny APK: wrapsign {$ws_small * 1000:.1f} ms (target < 10 ms)')"
+[ $fail = 0 ] || { echo "a wrapsign verify run failed (see the exit column)" >&2; exit 1; }

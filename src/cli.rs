@@ -12,7 +12,7 @@ use crate::inventory::{self, config, table::TableFormat, Inventory};
 use crate::report::{self, Format, Meta};
 use crate::secret::PasswordSpec;
 use crate::sniff::{self, Kind};
-use crate::{at, ios, verify};
+use crate::{archive, at, ios, verify};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -327,6 +327,30 @@ pub struct CheckArgs {
     /// Make findings with this name errors (repeatable)
     #[arg(long = "deny", value_name = "NAME")]
     pub deny: Vec<String>,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
+/// Limits against zip bombs, for every archive read (IPA, APK, device zip).
+#[derive(Args, Debug, Clone, Copy)]
+#[command(next_help_heading = "Archives")]
+pub struct ArchiveArgs {
+    /// Refuse an archive whose entries expand to more than SIZE in all (e.g. 8G, 512M)
+    #[arg(long, value_name = "SIZE", value_parser = archive::parse_size, default_value = "8G")]
+    pub max_expanded_size: u64,
+    /// Refuse an entry, or an archive, expanding more than N times its compressed size (checked above 16 MiB)
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_expand_ratio: u64,
+}
+
+impl ArchiveArgs {
+    pub fn limits(&self) -> archive::Limits {
+        archive::Limits {
+            max_expanded: self.max_expanded_size,
+            max_ratio: self.max_expand_ratio,
+            ..archive::Limits::default()
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -509,6 +533,7 @@ fn run_verify(a: VerifyArgs, given: Given) -> i32 {
         ks_type: a.android.ks_type,
         play_min_validity: a.android.play_min_validity,
         expected_signers: Vec::new(),
+        archive: a.check.archive.limits(),
     };
     let mut report = match &inv {
         Some(inv) => {
@@ -520,6 +545,7 @@ fn run_verify(a: VerifyArgs, given: Given) -> i32 {
                 play_min_validity: req.play_min_validity,
                 progress: true,
                 policy: policy.clone(),
+                archive: req.archive,
                 ..inventory::Options::new(at)
             };
             let mut r = inventory::run(inv, &opts).report;
@@ -757,6 +783,7 @@ fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
             .online
             .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1))),
         progress: !a.output.no_progress && !a.check.quiet,
+        archive: a.check.archive.limits(),
     };
     let outcome = ios::sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
     crate::atomic::hold_if_interrupted();
@@ -878,6 +905,7 @@ fn run_generate(a: GenerateArgs) -> i32 {
 /// Parses the command line and runs it; returns the process exit code.
 pub fn main() -> i32 {
     use clap::{CommandFactory, FromArgMatches};
+    crate::secret::install_panic_hook();
     let parsed = Cli::command()
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m).map(|c| (c, m)));

@@ -45,9 +45,21 @@ codes! {
         fix: "Check the path, the password source (pass:, env:, file:, stdin) and that the file is complete; re-export it from the original source if it is damaged.";
 
     ArchiveUnsafe = "archive-unsafe", Error,
-        title: "An archive entry would escape its folder",
-        why: "Entries with `..`, absolute paths, drive letters, backslashes or NUL bytes (zip slip) can overwrite files outside the extraction folder; such an archive is hostile or broken.",
-        fix: "Rebuild the archive with a standard tool; never wrap or sign an archive from an untrusted source that contains such entries.";
+        title: "An archive entry would escape its folder, or is ambiguous",
+        why: "Entries with `..`, absolute paths, drive letters, backslashes or NUL bytes (zip slip), and symbolic links pointing outside the bundle, can overwrite or expose files outside the extraction folder; an entry name that appears twice lets one tool check one copy while another installs the other. Such an archive is hostile or broken.",
+        fix: "Rebuild the archive with a standard tool (xcodebuild -exportArchive, ditto, zip, the Android build); never wrap or sign an archive from an untrusted source that contains such entries.";
+    ArchiveBomb = "archive-bomb", Error,
+        title: "An archive expands far beyond its size (zip bomb)",
+        why: "Its entries declare more bytes than --max-expanded-size (8 GiB by default), or expand more than --max-expand-ratio (100) times their compressed size; extracting or hashing it would fill the disk or run for hours. Real IPAs and APKs expand a few times at most.",
+        fix: "Do not process the archive; if it comes from a trusted build and really is that large, raise --max-expanded-size or --max-expand-ratio for this run.";
+    ArchiveInconsistent = "archive-inconsistent", Error,
+        title: "An archive's records contradict each other",
+        why: "A local header disagrees with its central directory record (name, sizes, CRC, method), entries overlap (the non-recursive zip bomb), the directory holds more or fewer records than counted, or an entry's data does not inflate to its declared size and CRC. Tools that read the archive differently see different files, which is how signature checks are bypassed.",
+        fix: "Rebuild the archive with a standard tool from the original build output, or download it again; never sign or ship one that tools read differently.";
+    ArchiveTruncated = "archive-truncated", Error,
+        title: "An archive was cut short",
+        why: "The file ends inside an entry or before its central directory, usually after an interrupted download, upload or copy; what is missing cannot be checked or signed.",
+        fix: "Fetch or export the archive again and compare its size (and checksum) with the original.";
 
     // ---- iOS signing certificates ----
     CertExpired = "cert-expired", Error,

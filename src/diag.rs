@@ -266,7 +266,11 @@ impl Report {
         if self
             .findings
             .iter()
-            .any(|f| f.code == Code::InputUnreadable && f.severity == Severity::Error)
+            // Nothing could be checked: a missing or unreadable file, an archive cut short.
+            .any(|f| {
+                matches!(f.code, Code::InputUnreadable | Code::ArchiveTruncated)
+                    && f.severity == Severity::Error
+            })
         {
             return 2;
         }

@@ -8,12 +8,15 @@
 #![allow(clippy::result_large_err)]
 
 pub mod android;
+pub mod archive;
 pub mod at;
 pub mod atomic;
 pub mod cli;
 pub mod codes;
 pub mod crypto;
 pub mod diag;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inventory;
 pub mod ios;
 pub mod keys;

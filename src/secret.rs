@@ -15,9 +15,21 @@ use zeroize::Zeroizing;
 #[derive(Clone, Default)]
 pub struct Secret(Zeroizing<String>);
 
+/// Every password this process has read, so that a panic message (a bug) can
+/// be scrubbed of them even if some code formatted one into it.
+static SEEN: std::sync::Mutex<Vec<Zeroizing<String>>> = std::sync::Mutex::new(Vec::new());
+
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
-        Secret(Zeroizing::new(s.into()))
+        let s = Zeroizing::new(s.into());
+        if !s.is_empty() {
+            if let Ok(mut seen) = SEEN.lock() {
+                if !seen.iter().any(|x| **x == *s) {
+                    seen.push(s.clone());
+                }
+            }
+        }
+        Secret(s)
     }
     pub fn expose(&self) -> &str {
         &self.0
@@ -34,6 +46,40 @@ impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
+}
+
+/// `text` with every password read so far replaced by `<redacted>`, longest
+/// first (so a password containing another is removed whole).
+pub fn redact(text: &str) -> String {
+    let mut out = text.to_string();
+    let Ok(seen) = SEEN.lock() else {
+        return out;
+    };
+    let mut all: Vec<&str> = seen.iter().map(|s| s.as_str()).collect();
+    all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in all {
+        if out.contains(s) {
+            out = out.replace(s, "<redacted>");
+        }
+    }
+    out
+}
+
+/// Reports a panic (always a bug) without any password in it: the message and
+/// location (and a backtrace when RUST_BACKTRACE asks) pass through [`redact`].
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        let mut text = format!(
+            "wrapsign: internal error in thread '{}': {info}\nThis is a bug; please report it with the command line (passwords are never needed).",
+            thread.name().unwrap_or("<unnamed>")
+        );
+        let bt = std::backtrace::Backtrace::capture();
+        if bt.status() == std::backtrace::BacktraceStatus::Captured {
+            text.push_str(&format!("\n{bt}"));
+        }
+        eprintln!("{}", redact(&text));
+    }));
 }
 
 /// Where a password comes from.
@@ -148,6 +194,15 @@ mod tests {
             "env:KS_PASS".parse::<PasswordSpec>().unwrap().to_string(),
             "env:KS_PASS"
         );
+    }
+
+    #[test]
+    fn redact_removes_every_password_read() {
+        let a = Secret::new("Redact-Me-1");
+        let _b = Secret::new("Redact-Me-12");
+        let text = format!("bug near {} and Redact-Me-12!", a.expose());
+        let r = redact(&text);
+        assert_eq!(r, "bug near <redacted> and <redacted>!");
     }
 
     #[test]

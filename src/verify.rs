@@ -51,6 +51,8 @@ pub struct Request {
     /// Certificates an APK must be signed with (`--signer-cert`); the checked
     /// keystore aliases' certificates are added to them.
     pub expected_signers: Vec<Cert>,
+    /// How far an archive (IPA, APK, device zip) may expand.
+    pub archive: crate::archive::Limits,
 }
 
 impl Request {
@@ -78,6 +80,7 @@ impl Request {
             ks_type: None,
             play_min_validity: keystore_policy::PLAY_MIN_VALIDITY,
             expected_signers: Vec::new(),
+            archive: crate::archive::Limits::default(),
         }
     }
 }
@@ -99,6 +102,7 @@ pub fn run(req: &Request) -> Report {
     let ctx = Ctx {
         horizon,
         online: req.online,
+        archive: req.archive,
         ..Ctx::new(req.at, trust)
     };
 
@@ -126,22 +130,33 @@ pub fn run(req: &Request) -> Report {
             },
             Ok(Kind::Apk) => apk_paths.push(p.clone()),
             // A damaged APK is still an APK: let its check say what is wrong.
-            Ok(Kind::Zip | Kind::Unknown) if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("apk")) => {
+            Ok(Kind::Zip | Kind::Unknown)
+                if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("apk")) =>
+            {
                 apk_paths.push(p.clone())
             }
+            // The same for an IPA: a cut or hostile one gets its archive finding.
+            Ok(Kind::Zip | Kind::Unknown)
+                if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("ipa")) =>
+            {
+                app_paths.push(p.clone())
+            }
+            // Any other zip: say what is wrong with it if something is.
+            Ok(Kind::Zip) => report.push(
+                crate::archive::audit_path(p, &req.archive)
+                    .err()
+                    .unwrap_or_else(|| not_checked(&file, Kind::Zip)),
+            ),
             Ok(Kind::PemCertificate | Kind::DerCertificate) => identity_paths.push(p.clone()),
             Ok(Kind::Cms) => profile_paths.push(p.clone()),
             Ok(Kind::Ipa | Kind::AppDir) => app_paths.push(p.clone()),
             Ok(Kind::Dir) => dir_paths.push(p.clone()),
-            Ok(other) => report.push(Finding::new(
+            Ok(other) => report.push(not_checked(&file, other)),
+            Err(e) => report.push(Finding::new(
                 Code::InputUnreadable,
                 &file,
-                format!(
-                    "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles, Android keystores and APKs",
-                    other.describe()
-                ),
+                format!("cannot read {file}: {e}"),
             )),
-            Err(e) => report.push(Finding::new(Code::InputUnreadable, &file, format!("cannot read {file}: {e}"))),
         }
     }
 
@@ -301,6 +316,17 @@ pub fn run(req: &Request) -> Report {
     report
 }
 
+fn not_checked(file: &str, kind: Kind) -> Finding {
+    Finding::new(
+        Code::InputUnreadable,
+        file,
+        format!(
+            "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles, Android keystores and APKs",
+            kind.describe()
+        ),
+    )
+}
+
 /// `--signer-cert` certificates plus the checked keystore aliases' certificates.
 pub fn expected_signers(req: &Request, keystore_signers: &[Signer]) -> Vec<Cert> {
     let mut out = req.expected_signers.clone();
@@ -382,6 +408,7 @@ fn check_apks(req: &Request, apks: &[PathBuf], from_keystores: Vec<Cert>, report
         min_sdk: req.min_sdk,
         max_sdk: req.max_sdk,
         expected_signers: from_keystores,
+        archive: req.archive,
     };
     for p in &req.signer_certs {
         let file = display(p);

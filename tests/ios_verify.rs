@@ -586,12 +586,16 @@ fn bad_input_is_refused_without_panics() {
     };
     cut("signing/ios/dist.p12", &d("cut.p12"));
     cut("samples/WrapDemo.ipa", &d("cut.ipa"));
-    for p in ["cut.p12", "cut.ipa"] {
+    // A cut archive says so, and where it was cut; both exit 2 (nothing checked).
+    for (p, name) in [
+        ("cut.p12", "input-unreadable"),
+        ("cut.ipa", "archive-truncated"),
+    ] {
         let r = verify(&[d(p).to_str().unwrap(), PASS]);
         assert_no_panic(&r);
         assert_eq!(r.code, 2, "{p}: {}", r.stdout);
         let j = r.json();
-        let f = finding(&j, "input-unreadable");
+        let f = finding(&j, name);
         assert!(f["message"].as_str().unwrap().contains(p), "{f:#}");
     }
     // Zip slip.

@@ -11,9 +11,10 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::android::apk::zip::Source;
+use crate::archive::{self, Limits};
 use crate::at::Horizon;
 use crate::diag::{Code, Finding, Item, Report};
-use crate::ios::app::unsafe_name;
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
 use crate::x509::{self, Cert};
@@ -149,6 +150,107 @@ fn device_id(name: &str) -> &str {
     b.get(..b.len().saturating_sub(4)).unwrap_or(b)
 }
 
+/// A device certificate file of the bundle: its entry name and bytes.
+pub type DeviceFile = (String, Vec<u8>);
+
+/// The device files of a bundle zip, after the archive audit; `None` (with the
+/// finding reported) when the archive is refused; also how many other files it
+/// holds (counted, not read).
+pub fn read_zip<R: Read + std::io::Seek>(
+    file: &str,
+    src: &Source,
+    reader: R,
+    limits: &Limits,
+    report: &mut Report,
+) -> Option<(Vec<DeviceFile>, usize)> {
+    let audit = match archive::audit(src, limits) {
+        Ok(a) => a,
+        Err(p) => {
+            report.push(p.finding(file));
+            return None;
+        }
+    };
+    if let Some(link) = audit.entries.iter().find(|e| e.is_symlink()) {
+        report.push(
+            Finding::new(
+                Code::ArchiveUnsafe,
+                file,
+                format!("{file}: the entry \"{}\" is a symbolic link; a device bundle holds only certificate files: rebuild it with a standard tool", link.name.escape_debug()),
+            )
+            .subject(link.name.escape_debug().to_string()),
+        );
+        return None;
+    }
+    let mut zip = match zip::ZipArchive::new(reader) {
+        Ok(z) => z,
+        Err(e) => {
+            report.push(unreadable(
+                file,
+                format!("{file} is not a readable zip: {e}"),
+            ));
+            return None;
+        }
+    };
+    if let Err(p) = archive::same_view(&audit, &zip) {
+        report.push(p.finding(file));
+        return None;
+    }
+    if zip.len() > MAX_ENTRIES {
+        report.push(unreadable(
+            file,
+            format!(
+                "{file} has {} entries, over the {MAX_ENTRIES} limit",
+                zip.len()
+            ),
+        ));
+        return None;
+    }
+    let mut files: Vec<DeviceFile> = Vec::new();
+    let mut total = 0u64;
+    let mut skipped = 0usize;
+    for i in 0..zip.len() {
+        let mut entry = match zip.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                report.push(unreadable(file, format!("{file}: entry {i}: {e}")));
+                continue;
+            }
+        };
+        let name = entry.name().to_string();
+        let junk = name.starts_with("__MACOSX/") || base_name(&name).starts_with("._");
+        if entry.is_dir() || junk || !is_p12_name(base_name(&name)) {
+            if !entry.is_dir() && !junk {
+                skipped += 1;
+            }
+            continue;
+        }
+        if entry.size() > MAX_P12_BYTES || total + entry.size() > MAX_TOTAL_BYTES {
+            report.push(
+                unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
+                    .subject(name.clone()),
+            );
+            continue;
+        }
+        let declared = entry.size();
+        let mut data = Vec::new();
+        if let Err(e) = entry.by_ref().take(declared + 1).read_to_end(&mut data) {
+            report.push(archive::entry_damaged(file, &name, e));
+            return None;
+        }
+        if data.len() as u64 != declared {
+            report.push(archive::entry_damaged(
+                file,
+                &name,
+                format!("{} bytes instead of the declared {declared}", data.len()),
+            ));
+            return None;
+        }
+        total += data.len() as u64;
+        files.push((name, data));
+    }
+    Some((files, skipped))
+}
+
 /// Checks one bundle. Returns the devices (for the inventory's rows and the
 /// cross-inventory key checks).
 pub fn check(
@@ -156,6 +258,7 @@ pub fn check(
     credentials: &Path,
     at: time::OffsetDateTime,
     horizon: &Horizon,
+    limits: &Limits,
     report: &mut Report,
 ) -> Vec<Device> {
     let file = zip_path.display().to_string();
@@ -194,78 +297,24 @@ pub fn check(
     let (lines, malformed) = read_credentials(&text);
 
     // Read every device file (bounded) from the zip, in order.
-    let zf = match std::fs::File::open(zip_path) {
-        Ok(f) => f,
+    let src = match Source::open(zip_path) {
+        Ok(s) => s,
         Err(e) => {
             report.push(unreadable(&file, format!("cannot read {file}: {e}")));
             return Vec::new();
         }
     };
-    let mut zip = match zip::ZipArchive::new(std::io::BufReader::new(zf)) {
-        Ok(z) => z,
+    let reader = match std::fs::File::open(zip_path) {
+        Ok(f) => std::io::BufReader::new(f),
         Err(e) => {
-            report.push(unreadable(
-                &file,
-                format!("{file} is not a readable zip: {e}"),
-            ));
+            report.push(unreadable(&file, format!("cannot read {file}: {e}")));
             return Vec::new();
         }
     };
-    if zip.len() > MAX_ENTRIES {
-        report.push(unreadable(
-            &file,
-            format!(
-                "{file} has {} entries, over the {MAX_ENTRIES} limit",
-                zip.len()
-            ),
-        ));
-        return Vec::new();
-    }
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut total = 0u64;
-    let mut skipped = 0usize;
-    for i in 0..zip.len() {
-        let mut entry = match zip.by_index(i) {
-            Ok(e) => e,
-            Err(e) => {
-                report.push(unreadable(&file, format!("{file}: entry {i}: {e}")));
-                continue;
-            }
-        };
-        let name = entry.name().to_string();
-        if unsafe_name(&name) {
-            report.push(
-                Finding::new(
-                    Code::ArchiveUnsafe,
-                    &file,
-                    format!("{file} holds an entry whose name escapes its folder; rebuild the bundle with a standard tool"),
-                )
-                .subject(name.escape_debug().to_string()),
-            );
-            continue;
-        }
-        let junk = name.starts_with("__MACOSX/") || base_name(&name).starts_with("._");
-        if entry.is_dir() || junk || !is_p12_name(base_name(&name)) {
-            if !entry.is_dir() && !junk {
-                skipped += 1;
-            }
-            continue;
-        }
-        if entry.size() > MAX_P12_BYTES || total + entry.size() > MAX_TOTAL_BYTES {
-            report.push(
-                unreadable(&file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
-                    .subject(name.clone()),
-            );
-            continue;
-        }
-        let mut data = Vec::new();
-        if let Err(e) = entry.by_ref().take(MAX_P12_BYTES).read_to_end(&mut data) {
-            report.push(unreadable(&file, format!("{file}: {name}: {e}")).subject(name.clone()));
-            continue;
-        }
-        total += data.len() as u64;
-        files.push((name, data));
-    }
+    let (files, skipped) = match read_zip(&file, &src, reader, limits, report) {
+        Some(f) => f,
+        None => return Vec::new(),
+    };
 
     // Pair files and lines, by base name (a zip may put the files in a folder).
     let mut by_name: BTreeMap<&str, Vec<&(usize, String, Secret)>> = BTreeMap::new();

@@ -230,6 +230,8 @@ pub struct Options {
     /// Draw a progress bar on stderr.
     pub progress: bool,
     pub policy: Policy,
+    /// How far an archive (IPA, APK, device zip) may expand.
+    pub archive: crate::archive::Limits,
 }
 
 impl Options {
@@ -244,6 +246,7 @@ impl Options {
             fallback_passwords: Vec::new(),
             progress: false,
             policy: Policy::default(),
+            archive: crate::archive::Limits::default(),
         }
     }
 }
@@ -454,6 +457,7 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
             Ctx {
                 horizon: inv.horizon(key, opts),
                 online: opts.online,
+                archive: opts.archive,
                 ..Ctx::new(opts.at, trust.clone())
             },
         );
@@ -616,7 +620,14 @@ fn check_entry(
             }));
         }
         (What::Devices(d), _) => {
-            let devices = bulk::check(&d.zip, &d.credentials, opts.at, &ctx.horizon, r);
+            let devices = bulk::check(
+                &d.zip,
+                &d.credentials,
+                opts.at,
+                &ctx.horizon,
+                &opts.archive,
+                r,
+            );
             for dev in devices {
                 if let Some(c) = dev.cert {
                     keys.push(KeyUse {
@@ -815,6 +826,7 @@ pub fn verify_dirs(
         play_min_validity: req.play_min_validity,
         fallback_passwords: passwords,
         progress: true,
+        archive: req.archive,
         ..Options::new(req.at)
     };
     // --trust-root files were already reported by the caller if unreadable.

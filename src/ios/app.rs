@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use plist::{Dictionary, Value};
 
+use crate::archive;
 use crate::diag::{Code, Finding, Item, Report};
 use crate::ios::certificate::{self, Identity};
 use crate::ios::entitlements;
@@ -81,30 +82,53 @@ impl App {
 
 /// Read access to the files of an IPA or an app directory.
 enum Source {
-    Zip(zip::ZipArchive<std::io::BufReader<std::fs::File>>),
+    Zip(zip::ZipArchive<Box<dyn ReadSeek>>),
     Dir(PathBuf),
 }
 
+/// What the zip reader reads from: a file, or bytes (the fuzzers).
+trait ReadSeek: Read + std::io::Seek + Send {}
+impl<T: Read + std::io::Seek + Send> ReadSeek for T {}
+
+/// Why an entry could not be read.
+enum ReadError {
+    /// Over the per-file limit, or unreadable: the bundle's own problem.
+    Entry(String),
+    /// The archive's data contradict its directory: the whole app is refused.
+    Damaged(Finding),
+}
+
 impl Source {
-    fn read(&mut self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, String> {
+    fn read(&mut self, file: &str, name: &str, limit: u64) -> Result<Option<Vec<u8>>, ReadError> {
         let mut buf = Vec::new();
         match self {
             Source::Zip(z) => {
                 let mut f = match z.by_name(name) {
                     Ok(f) => f,
                     Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-                    Err(e) => return Err(format!("{name}: {e}")),
+                    Err(e) => {
+                        return Err(ReadError::Damaged(archive::entry_damaged(file, name, e)))
+                    }
                 };
-                if f.size() > limit {
-                    return Err(format!(
-                        "{name} expands to {} bytes, over the {limit}-byte limit",
-                        f.size()
-                    ));
+                let declared = f.size();
+                if declared > limit {
+                    return Err(ReadError::Entry(format!(
+                        "{name} expands to {declared} bytes, over the {limit}-byte limit"
+                    )));
                 }
+                // Never more than declared (plus one byte to notice a lie); reading to
+                // the end makes the zip crate check the CRC.
                 f.by_ref()
-                    .take(limit)
+                    .take(declared + 1)
                     .read_to_end(&mut buf)
-                    .map_err(|e| format!("{name}: {e}"))?;
+                    .map_err(|e| ReadError::Damaged(archive::entry_damaged(file, name, e)))?;
+                if buf.len() as u64 != declared {
+                    return Err(ReadError::Damaged(archive::entry_damaged(
+                        file,
+                        name,
+                        format!("{} bytes instead of the declared {declared}", buf.len()),
+                    )));
+                }
             }
             Source::Dir(root) => {
                 let p = root.join(name);
@@ -113,7 +137,7 @@ impl Source {
                 }
                 std::fs::File::open(&p)
                     .and_then(|f| f.take(limit).read_to_end(&mut buf))
-                    .map_err(|e| format!("{name}: {e}"))?;
+                    .map_err(|e| ReadError::Entry(format!("{name}: {e}")))?;
             }
         }
         Ok(Some(buf))
@@ -121,42 +145,73 @@ impl Source {
 }
 
 /// Opens an app, finding its bundles. Errors are `input-unreadable` (or
-/// `archive-unsafe`) findings naming the file.
+/// `archive-*`) findings naming the file.
 pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
     let file = path.display().to_string();
+    if path.is_dir() {
+        return open_source(&file, None, Some(path), ctx);
+    }
+    let src = crate::android::apk::zip::Source::open(path).map_err(|e| {
+        Finding::new(
+            Code::InputUnreadable,
+            &file,
+            format!("cannot read {file}: {e}"),
+        )
+    })?;
+    let reader: Box<dyn ReadSeek> = Box::new(std::io::BufReader::new(
+        std::fs::File::open(path).map_err(|e| {
+            Finding::new(
+                Code::InputUnreadable,
+                &file,
+                format!("cannot read {file}: {e}"),
+            )
+        })?,
+    ));
+    open_source(&file, Some((src, reader)), None, ctx)
+}
+
+/// [`open`] over an IPA held in memory, named `file` in findings.
+pub fn open_bytes(file: &str, data: Vec<u8>, ctx: &Ctx) -> Result<App, Finding> {
+    let reader: Box<dyn ReadSeek> = Box::new(std::io::Cursor::new(data.clone()));
+    let src = crate::android::apk::zip::Source::from_bytes(data);
+    open_source(file, Some((src, reader)), None, ctx)
+}
+
+fn open_source(
+    file: &str,
+    zip: Option<(crate::android::apk::zip::Source, Box<dyn ReadSeek>)>,
+    dir: Option<&Path>,
+    ctx: &Ctx,
+) -> Result<App, Finding> {
+    let file = file.to_string();
     let unreadable = |m: String| Finding::new(Code::InputUnreadable, &file, m);
-    let (mut src, names, root) = if path.is_dir() {
-        let mut names = Vec::new();
-        for e in walkdir::WalkDir::new(path).follow_links(false) {
-            let e = e.map_err(|e| unreadable(format!("cannot read {file}: {e}")))?;
-            if e.file_type().is_file() {
-                if let Ok(rel) = e.path().strip_prefix(path) {
-                    names.push(rel.to_string_lossy().replace('\\', "/"));
+    let (mut src, names, root) = match (zip, dir) {
+        (None, Some(path)) => {
+            let mut names = Vec::new();
+            for e in walkdir::WalkDir::new(path).follow_links(false) {
+                let e = e.map_err(|e| unreadable(format!("cannot read {file}: {e}")))?;
+                if e.file_type().is_file() {
+                    if let Ok(rel) = e.path().strip_prefix(path) {
+                        names.push(rel.to_string_lossy().replace('\\', "/"));
+                    }
                 }
             }
+            (Source::Dir(path.to_path_buf()), names, String::new())
         }
-        (Source::Dir(path.to_path_buf()), names, String::new())
-    } else {
-        let f = std::fs::File::open(path)
-            .map_err(|e| unreadable(format!("cannot read {file}: {e}")))?;
-        let z = zip::ZipArchive::new(std::io::BufReader::new(f))
-            .map_err(|e| unreadable(format!("{file} is not a readable zip/IPA: {e}")))?;
-        let mut names = Vec::with_capacity(z.len());
-        for i in 0..z.len() {
-            let raw = z.name_for_index(i).unwrap_or_default().to_string();
-            if unsafe_name(&raw) {
-                return Err(Finding::new(
-                    Code::ArchiveUnsafe,
-                    &file,
-                    format!("{file} contains the entry \"{}\", which would escape the extraction folder; refusing to read it", raw.escape_debug()),
-                )
-                .subject(raw.escape_debug().to_string()));
-            }
-            names.push(raw);
+        (Some((raw, reader)), _) => {
+            // Hostile archives are refused before anything is inflated.
+            let audit = archive::audit(&raw, &ctx.archive).map_err(|p| p.finding(&file))?;
+            drop(raw);
+            let z = zip::ZipArchive::new(reader)
+                .map_err(|e| unreadable(format!("{file} is not a readable zip/IPA: {e}")))?;
+            archive::same_view(&audit, &z).map_err(|p| p.finding(&file))?;
+            let names: Vec<String> = audit.entries.iter().map(|e| e.name.clone()).collect();
+            let root = crate::ios::bundle::payload_app_root(names.iter().map(String::as_str))
+                .ok_or_else(|| unreadable(format!("{file} has no Payload/*.app: not an IPA")))?;
+            archive::check_links(&audit, Some(&root)).map_err(|p| p.finding(&file))?;
+            (Source::Zip(z), names, root)
         }
-        let root = crate::ios::bundle::payload_app_root(names.iter().map(String::as_str))
-            .ok_or_else(|| unreadable(format!("{file} has no Payload/*.app: not an IPA")))?;
-        (Source::Zip(z), names, root)
+        (None, None) => return Err(unreadable(format!("{file}: nothing to read"))),
     };
 
     // Every folder named *.app / *.appex / *.framework under the main bundle is a
@@ -193,12 +248,16 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
         } else {
             BundleKind::App
         };
-        let info = match src.read(&format!("{prefix}Info.plist"), MAX_PLIST) {
+        let fatal = |e: ReadError| match e {
+            ReadError::Entry(m) => unreadable(format!("{file}: {m}")),
+            ReadError::Damaged(f) => f,
+        };
+        let info = match src.read(&file, &format!("{prefix}Info.plist"), MAX_PLIST) {
             Ok(Some(d)) => Some(d),
             Ok(None) => src
-                .read(&format!("{prefix}Resources/Info.plist"), MAX_PLIST)
-                .map_err(&unreadable)?,
-            Err(e) => return Err(unreadable(format!("{file}: {e}"))),
+                .read(&file, &format!("{prefix}Resources/Info.plist"), MAX_PLIST)
+                .map_err(fatal)?,
+            Err(e) => return Err(fatal(e)),
         };
         let info: Option<Dictionary> = match info {
             Some(d) => Some(plist::from_bytes(&d).map_err(|e| {
@@ -217,8 +276,12 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
         let bundle_id = get("CFBundleIdentifier");
         let executable = get("CFBundleExecutable");
         let profile = src
-            .read(&format!("{prefix}embedded.mobileprovision"), MAX_PLIST)
-            .map_err(|e| unreadable(format!("{file}: {e}")))?
+            .read(
+                &file,
+                &format!("{prefix}embedded.mobileprovision"),
+                MAX_PLIST,
+            )
+            .map_err(fatal)?
             .map(|d| {
                 Profile::parse(
                     &format!("{file}!{prefix}embedded.mobileprovision"),
@@ -228,13 +291,14 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
             });
         let mut executable_missing = false;
         let signature = match &executable {
-            Some(exe) => match src.read(&format!("{prefix}{exe}"), MAX_EXECUTABLE) {
+            Some(exe) => match src.read(&file, &format!("{prefix}{exe}"), MAX_EXECUTABLE) {
                 Ok(Some(data)) => read_code_signature(&data).transpose(),
                 Ok(None) => {
                     executable_missing = true;
                     None
                 }
-                Err(e) => Some(Err(e)),
+                Err(ReadError::Entry(e)) => Some(Err(e)),
+                Err(ReadError::Damaged(f)) => return Err(f),
             },
             None => None,
         };
@@ -252,15 +316,6 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
         return Err(unreadable(format!("{file}: no app bundle found")));
     }
     Ok(App { file, bundles })
-}
-
-/// Entry names that could write outside an extraction folder.
-pub fn unsafe_name(name: &str) -> bool {
-    name.starts_with('/')
-        || name.contains('\\')
-        || name.contains('\0')
-        || name.split('/').any(|c| c == "..")
-        || name.as_bytes().get(1) == Some(&b':')
 }
 
 /// Reads the first signed slice's code signature. `Ok(None)` means unsigned.

@@ -21,16 +21,12 @@ use rayon::prelude::*;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
+use crate::archive::{self, Limits};
 use crate::diag::{Code, Finding};
-use crate::ios::app::unsafe_name;
 
-/// At most this many entries, and this many bytes once extracted.
-const MAX_ENTRIES: usize = 2_000_000;
-const MAX_TOTAL: u64 = 64 << 30;
-const MAX_LINK: u64 = 4096;
-
-const S_IFMT: u32 = 0o170000;
-const S_IFLNK: u32 = 0o120000;
+/// At most this many files in an `.app` folder to copy.
+const MAX_ENTRIES: usize = archive::MAX_ENTRIES as usize;
+const MAX_LINK: u64 = archive::MAX_LINK;
 
 /// What one original entry was, for re-zipping.
 #[derive(Clone, Debug)]
@@ -93,24 +89,7 @@ pub fn payload_app_root<'a>(names: impl Iterator<Item = &'a str>) -> Option<Stri
 /// Lexically resolves `target` relative to the folder `dir` (both relative to the
 /// extraction root). `None` when it climbs above the root or is absolute.
 fn resolve_link(dir: &str, target: &str) -> Option<String> {
-    if target.starts_with('/')
-        || target.contains('\\')
-        || target.contains('\0')
-        || target.is_empty()
-    {
-        return None;
-    }
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-    for c in target.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    Some(parts.join("/"))
+    archive::resolve_link(&format!("{dir}/link"), target)
 }
 
 /// The folder a link at `name` must stay within: the app for links inside it,
@@ -205,66 +184,35 @@ fn make_symlink(_target: &str, _at: &Path) -> io::Result<()> {
     ))
 }
 
-/// Lists and checks the entries of an IPA without extracting anything.
-pub fn scan_ipa(path: &Path) -> Result<(Vec<Entry>, String), Finding> {
+/// Lists and checks the entries of an IPA without extracting anything: the
+/// archive audit (names, duplicates, sizes, headers, links), then what only an
+/// extraction cares about.
+pub fn scan_ipa(path: &Path, limits: &Limits) -> Result<(Vec<Entry>, String), Finding> {
     let file = path.display().to_string();
+    let audit = archive::audit_path(path, limits)?;
     let f = std::fs::File::open(path)
         .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let z = ZipArchive::new(io::BufReader::new(f))
+    let mut z = ZipArchive::new(io::BufReader::new(f))
         .map_err(|e| unreadable(&file, format!("{file} is not a readable zip/IPA: {e}")))?;
-    if z.len() > MAX_ENTRIES {
-        return Err(unreadable(
-            &file,
-            format!(
-                "{file} has {} entries, over the limit of {MAX_ENTRIES}",
-                z.len()
-            ),
-        ));
-    }
+    archive::same_view(&audit, &z).map_err(|p| p.finding(&file))?;
     let mut entries = Vec::with_capacity(z.len());
-    let mut seen = HashSet::with_capacity(z.len());
-    let mut total: u64 = 0;
-    let mut z = z;
-    for i in 0..z.len() {
+    for (i, a) in audit.entries.iter().enumerate() {
         let e = z
             .by_index_raw(i)
-            .map_err(|e| unreadable(&file, format!("{file}: entry {i} cannot be read: {e}")))?;
-        let name = e.name().to_string();
-        if unsafe_name(&name) {
-            return Err(unsafe_entry(
-                &file,
-                &name,
-                "would escape the extraction folder",
-            ));
-        }
-        let key = name.trim_end_matches('/').to_string();
-        if key.is_empty() || !seen.insert(key) {
-            return Err(unsafe_entry(
-                &file,
-                &name,
-                "appears twice (ambiguous content)",
-            ));
-        }
-        total = total.saturating_add(e.size());
-        if total > MAX_TOTAL {
-            return Err(unreadable(
-                &file,
-                format!("{file} expands to more than {MAX_TOTAL} bytes; refusing to extract it"),
-            ));
-        }
-        let is_symlink = e.unix_mode().is_some_and(|m| m & S_IFMT == S_IFLNK);
+            .map_err(|e| archive::entry_damaged(&file, &a.name, e))?;
         entries.push(Entry {
             index: i,
             is_dir: e.is_dir(),
-            is_symlink,
+            is_symlink: a.is_symlink(),
             size: e.size(),
             crc32: e.crc32(),
             time: e.last_modified(),
-            name,
+            name: e.name().to_string(),
         });
     }
     let app_rel = payload_app_root(entries.iter().map(|e| e.name.as_str()))
         .ok_or_else(|| unreadable(&file, format!("{file} has no Payload/*.app: not an IPA")))?;
+    archive::check_links(&audit, Some(&app_rel)).map_err(|p| p.finding(&file))?;
     // A file cannot also be a folder of other entries (e.g. `A` and `A/b`).
     let files: HashSet<&str> = entries
         .iter()
@@ -288,9 +236,14 @@ pub fn scan_ipa(path: &Path) -> Result<(Vec<Entry>, String), Finding> {
 }
 
 /// Extracts an IPA into `root` (an empty private folder).
-pub fn extract_ipa(path: &Path, root: &Path, bar: &ProgressBar) -> Result<Extracted, Finding> {
+pub fn extract_ipa(
+    path: &Path,
+    root: &Path,
+    limits: &Limits,
+    bar: &ProgressBar,
+) -> Result<Extracted, Finding> {
     let file = path.display().to_string();
-    let (entries, app_rel) = scan_ipa(path)?;
+    let (entries, app_rel) = scan_ipa(path, limits)?;
     let f = std::fs::File::open(path)
         .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
     let mut z = ZipArchive::new(io::BufReader::new(f))
@@ -359,7 +312,8 @@ pub fn extract_ipa(path: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
                 .and_then(|f| ZipArchive::new(io::BufReader::new(f)).ok())
                 .ok_or_else(|| unreadable(&file, format!("cannot reopen {file}")))?;
             for (e, dest) in batch.iter().map(|x| (x.0, &x.1)) {
-                let mut zf = z.by_index(e.index).map_err(|x| io_err(&e.name, &x))?;
+                let damaged = |x: &dyn std::fmt::Display| archive::entry_damaged(&file, &e.name, x);
+                let mut zf = z.by_index(e.index).map_err(|x| damaged(&x))?;
                 let mode = safe_mode(zf.unix_mode(), false);
                 let out = std::fs::OpenOptions::new()
                     .write(true)
@@ -368,14 +322,24 @@ pub fn extract_ipa(path: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
                     .map_err(|x| io_err(&e.name, &x))?;
                 let mut w = io::BufWriter::with_capacity(256 << 10, out);
                 // Reading to the end makes the zip crate check the CRC; `take` bounds a
-                // lying size field.
-                let n = io::copy(&mut zf.by_ref().take(e.size.saturating_add(1)), &mut w)
-                    .map_err(|x| io_err(&e.name, &x))?;
+                // lying size field. Read errors are the archive's, write errors the disk's.
+                let mut limited = zf.by_ref().take(e.size.saturating_add(1));
+                let mut buf = vec![0u8; 64 << 10];
+                let mut n = 0u64;
+                loop {
+                    let k = limited.read(&mut buf).map_err(|x| damaged(&x))?;
+                    if k == 0 {
+                        break;
+                    }
+                    n += k as u64;
+                    w.write_all(buf.get(..k).unwrap_or_default())
+                        .map_err(|x| io_err(&e.name, &x))?;
+                }
                 if n != e.size {
-                    return Err(io_err(
-                        &e.name,
-                        &format!("{n} bytes instead of the declared {}", e.size),
-                    ));
+                    return Err(damaged(&format!(
+                        "{n} bytes instead of the declared {}",
+                        e.size
+                    )));
                 }
                 w.flush().map_err(|x| io_err(&e.name, &x))?;
                 drop(w);

@@ -25,6 +25,8 @@ pub struct Ctx {
     pub trust: Trust,
     /// `--online`: check revocation by OCSP with this timeout. `None`: never touch the network.
     pub online: Option<std::time::Duration>,
+    /// How far an IPA may expand (`--max-expanded-size`, `--max-expand-ratio`).
+    pub archive: crate::archive::Limits,
 }
 
 impl Ctx {
@@ -34,6 +36,7 @@ impl Ctx {
             horizon: Horizon::default(),
             trust,
             online: None,
+            archive: crate::archive::Limits::default(),
         }
     }
 }

@@ -99,6 +99,8 @@ pub struct Request {
     pub online: Option<std::time::Duration>,
     /// Show a progress bar on stderr (only honoured when stderr is a terminal).
     pub progress: bool,
+    /// How far the input IPA may expand (`--max-expanded-size`, `--max-expand-ratio`).
+    pub archive: crate::archive::Limits,
 }
 
 /// The result: the report (policy applied) and the exit code.
@@ -207,6 +209,7 @@ pub fn run(
             ..Horizon::default()
         },
         online: req.online,
+        archive: req.archive,
         ..Ctx::new(req.at, trust)
     };
     let file = req.input.display().to_string();
@@ -282,11 +285,15 @@ pub fn run(
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("ipa")),
         Kind::Zip => {
-            report.push(Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("{file} is a zip archive without Payload/*.app: not an IPA"),
-            ));
+            // A damaged or hostile IPA is still an IPA: say what is wrong with it.
+            report.push(match crate::archive::audit_path(&req.input, &ctx.archive) {
+                Err(f) => f,
+                Ok(_) => Finding::new(
+                    Code::InputUnreadable,
+                    &file,
+                    format!("{file} is a zip archive without Payload/*.app: not an IPA"),
+                ),
+            });
             return finish(report, judge, None);
         }
         other => {
@@ -326,7 +333,7 @@ pub fn run(
     let show = req.progress && std::io::stderr().is_terminal();
     let bar = new_bar(show, 0, "extract");
     let extracted = match kind {
-        Kind::Ipa => bundle::extract_ipa(&req.input, work.path(), &bar),
+        Kind::Ipa => bundle::extract_ipa(&req.input, work.path(), &ctx.archive, &bar),
         _ => bundle::copy_app_dir(&req.input, work.path(), &bar),
     };
     bar.finish_and_clear();

@@ -2,6 +2,8 @@
 //! find the shared conformance data, skip loudly when an oracle is missing.
 #![allow(dead_code)]
 
+pub mod craft;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

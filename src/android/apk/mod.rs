@@ -75,6 +75,8 @@ pub struct Options {
     /// Certificates the APK must be signed with (`--signer-cert`, or a keystore
     /// alias): an update signed otherwise cannot replace the installed app.
     pub expected_signers: Vec<Cert>,
+    /// How far the APK may expand (v1 verification inflates every entry).
+    pub archive: crate::archive::Limits,
 }
 
 /// Why an APK could not be verified at all.
@@ -86,6 +88,8 @@ pub enum Fatal {
     Malformed(String),
     /// The SDK range asked for contradicts the APK.
     Usage(String),
+    /// A hostile or cut archive (`archive-*`): unsafe names, a zip bomb, truncation.
+    Archive(crate::archive::Problem),
 }
 
 fn fatal(e: ZipError) -> Fatal {
@@ -193,12 +197,40 @@ impl Apk {
 /// Verifies an APK's signatures as apksig does for `[min_sdk, max_sdk]`.
 pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
     let src = Source::open(path).map_err(|e| Fatal::Unreadable(format!("cannot read it: {e}")))?;
-    let sections = zip::find_sections(&src).map_err(fatal)?;
+    verify_source(src, opts)
+}
+
+/// [`verify`] over an already opened file or in-memory APK.
+pub fn verify_source(src: Source, opts: &Options) -> Result<Outcome, Fatal> {
+    let sections = match zip::find_sections(&src) {
+        Ok(s) => s,
+        // Cut before its end record: name it, and the entry it ends in.
+        Err(ZipError::NotZip(m)) => {
+            return Err(match crate::archive::truncation(&src) {
+                Some(p) => Fatal::Archive(p),
+                None => Fatal::Unreadable(m),
+            })
+        }
+        Err(e) => return Err(fatal(e)),
+    };
     let cd = src
         .read_vec(sections.cd_offset, sections.cd_size)
         .map_err(fatal)?;
     let records = zip::parse_cd(&cd, sections.cd_count, sections.cd_offset).map_err(fatal)?;
     drop(cd);
+    // Android never extracts links or climbs folders, but an APK with such
+    // entries was crafted; a bomb would make v1 verification inflate forever.
+    crate::archive::check_apk_entries(
+        records.iter().map(|r| crate::archive::Declared {
+            name: r.name.as_bytes(),
+            compressed_size: r.compressed_size,
+            size: r.uncompressed_size,
+            is_symlink: r.is_symlink(),
+        }),
+        src.len(),
+        &opts.archive,
+    )
+    .map_err(Fatal::Archive)?;
     let apk = Apk {
         src,
         sections,
@@ -739,7 +771,20 @@ fn cert_facts(mut item: Item, c: &Cert) -> Item {
 /// Verifies an APK and reports findings and items.
 pub fn check(path: &Path, opts: &Options, report: &mut Report) {
     let file = path.display().to_string();
-    let out = match verify(path, opts) {
+    match Source::open(path) {
+        Ok(src) => check_source(&file, src, opts, report),
+        Err(e) => report.push(Finding::new(
+            Code::InputUnreadable,
+            &file,
+            format!("{file}: cannot read it: {e}"),
+        )),
+    }
+}
+
+/// [`check`] over an opened file or in-memory APK named `file`.
+pub fn check_source(file: &str, src: Source, opts: &Options, report: &mut Report) {
+    let file = file.to_string();
+    let out = match verify_source(src, opts) {
         Ok(o) => o,
         Err(Fatal::Unreadable(m)) => {
             report.push(Finding::new(
@@ -755,6 +800,10 @@ pub fn check(path: &Path, opts: &Options, report: &mut Report) {
                 &file,
                 format!("{m}: rebuild the APK with the standard build tools"),
             ));
+            return;
+        }
+        Err(Fatal::Archive(p)) => {
+            report.push(p.finding(&file));
             return;
         }
         Err(Fatal::Usage(m)) => {

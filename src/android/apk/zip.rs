@@ -61,17 +61,34 @@ pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
         .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
-/// A file read with positioned reads (shareable across threads).
+/// A file read with positioned reads (shareable across threads), or bytes
+/// already in memory (tests and the fuzzers).
 pub struct Source {
-    file: File,
+    inner: Inner,
     len: u64,
+}
+
+enum Inner {
+    File(File),
+    Bytes(Vec<u8>),
 }
 
 impl Source {
     pub fn open(path: &Path) -> io::Result<Source> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
-        Ok(Source { file, len })
+        Ok(Source {
+            inner: Inner::File(file),
+            len,
+        })
+    }
+
+    /// An archive held in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Source {
+        Source {
+            len: bytes.len() as u64,
+            inner: Inner::Bytes(bytes),
+        }
     }
 
     pub fn len(&self) -> u64 {
@@ -93,16 +110,27 @@ impl Source {
                 "read past the end of the file",
             ));
         }
+        let file = match &self.inner {
+            Inner::Bytes(b) => {
+                let start = offset as usize;
+                let src = b
+                    .get(start..start + buf.len())
+                    .ok_or(io::ErrorKind::UnexpectedEof)?;
+                buf.copy_from_slice(src);
+                return Ok(());
+            }
+            Inner::File(f) => f,
+        };
         #[cfg(unix)]
         {
-            std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, offset)
+            std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
         }
         #[cfg(windows)]
         {
             let mut done = 0;
             while done < buf.len() {
                 let n = std::os::windows::fs::FileExt::seek_read(
-                    &self.file,
+                    file,
                     &mut buf[done..],
                     offset + done as u64,
                 )?;
@@ -120,6 +148,13 @@ impl Source {
     pub fn read_vec(&self, offset: u64, len: u64) -> Result<Vec<u8>, ZipError> {
         if len > MAX_IN_MEMORY {
             return malformed(format!("refusing to read {len} bytes into memory"));
+        }
+        // A lying length must not cost memory: check it against the file first.
+        if offset.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(ZipError::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "read past the end of the file",
+            )));
         }
         let mut v = vec![0u8; len as usize];
         self.read_exact_at(&mut v, offset)?;
@@ -202,9 +237,16 @@ pub struct CdRecord {
     pub compressed_size: u64,
     pub uncompressed_size: u64,
     pub lfh_offset: u64,
+    /// Unix mode from the external attributes, for entries made on Unix.
+    pub unix_mode: Option<u32>,
 }
 
 impl CdRecord {
+    /// A Unix symbolic link (no APK tool writes one).
+    pub fn is_symlink(&self) -> bool {
+        self.unix_mode.is_some_and(|m| m & 0o170000 == 0o120000)
+    }
+
     pub fn is_compressed(&self) -> bool {
         // Android treats every method but STORED as deflate.
         self.method != 0
@@ -259,6 +301,7 @@ pub fn parse_cd(cd: &[u8], count: u16, cd_offset: u64) -> Result<Vec<CdRecord>, 
             compressed_size: u64::from(le32(rec, 20)),
             uncompressed_size: u64::from(le32(rec, 24)),
             lfh_offset: u64::from(le32(rec, 42)),
+            unix_mode: (rec.get(5) == Some(&3)).then(|| le32(rec, 38) >> 16),
         });
     }
     Ok(out)

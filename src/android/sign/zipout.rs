@@ -157,6 +157,7 @@ pub fn open(path: &Path) -> Result<Input, InputError> {
             compressed_size: u64::from(le32(rec, 20)),
             uncompressed_size: u64::from(le32(rec, 24)),
             lfh_offset: u64::from(le32(rec, 42)),
+            unix_mode: (rec.get(5) == Some(&3)).then(|| le32(rec, 38) >> 16),
         };
         let local = zip::local(&src, &cd_rec, lfh_end, true)?;
         let mut head = [0u8; 30];

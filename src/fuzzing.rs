@@ -1,0 +1,343 @@
+//! Entry points for the fuzzers in `fuzz/` (cargo-fuzz) and for the regression
+//! tests that replay what they found (`tests/fuzz_regressions.rs`). Each takes
+//! untrusted bytes and drives one parser the way wrapsign itself does; none may
+//! panic, hang or allocate without bound, whatever the input.
+//!
+//! Not a stable API: it exists so the fuzz targets call the real code rather
+//! than copies of it.
+
+use std::collections::BTreeSet;
+
+use time::OffsetDateTime;
+
+use crate::android::apk::{self, signing_block, v2v3, zip::Source};
+use crate::android::keystore::{self, javaser, EntryKind, StoreType};
+use crate::android::manifest;
+use crate::diag::Report;
+use crate::ios::{self, profile::Profile, Ctx, Trust};
+
+/// Separates the parts of a multi-file fuzz input (see [`apk_v1`]).
+pub const SPLIT: &[u8] = b"\n--wrapsign-fuzz--\n";
+
+/// A fixed instant, so a fuzz run is reproducible.
+fn at() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+fn ctx() -> Ctx {
+    Ctx::new(at(), Trust::apple())
+}
+
+/// A provisioning profile: CMS (BER or DER) around a plist, then every check.
+pub fn profile(data: &[u8]) {
+    let ctx = ctx();
+    if let Ok(p) = Profile::parse("fuzz.mobileprovision", data, &ctx.trust) {
+        let mut r = Report::default();
+        ios::profile::check(&p, &ctx, &mut r);
+        let _ = p.item();
+    }
+    // The plist reader on its own, without the CMS layer in the way.
+    if let Ok(p) = Profile::from_plist("fuzz.plist", data) {
+        let mut r = Report::default();
+        ios::profile::check(&p, &ctx, &mut r);
+    }
+}
+
+/// A PKCS#12 identity (iOS `.p12`) and the same bytes as an Android keystore.
+pub fn pkcs12(data: &[u8]) {
+    for pw in ["", "password"] {
+        if let Ok(id) = crate::pkcs12::read_identity(data, pw) {
+            if let Some(k) = &id.key {
+                let _ = k.matches(&id.cert);
+            }
+        }
+    }
+    if let Ok(ks) = keystore::open(data, StoreType::Pkcs12, Some("password")) {
+        walk_keystore(&ks, "password");
+    }
+}
+
+fn walk_keystore(ks: &keystore::Keystore, pw: &str) {
+    let _ = keystore::duplicate_aliases(ks);
+    for e in &ks.entries {
+        match &e.kind {
+            EntryKind::PrivateKey { key, chain } => {
+                if let Ok(der) = key.recover(pw) {
+                    let _ = crate::keys::PrivateKey::from_pkcs8_der(&der);
+                }
+                for c in chain {
+                    let _ = crate::x509::Cert::from_der(c);
+                }
+            }
+            EntryKind::TrustedCert { cert } => {
+                let _ = crate::x509::Cert::from_der(cert);
+            }
+            EntryKind::SecretKey(s) => {
+                let _ = s.unseal(pw);
+            }
+        }
+    }
+}
+
+/// JKS and JCEKS keystores, with and without the store password, every key
+/// recovered; and Java serialization (JCEKS sealed secret keys) on its own.
+pub fn keystore(data: &[u8]) {
+    let _ = keystore::detect(data);
+    for ty in [StoreType::Jks, StoreType::Jceks] {
+        for pw in [None, Some("password")] {
+            if let Ok(ks) = keystore::open(data, ty, pw) {
+                walk_keystore(&ks, pw.unwrap_or(""));
+            }
+        }
+    }
+    if let Ok(mut r) = javaser::Reader::new(data) {
+        let _ = r.read_object();
+    }
+}
+
+/// The binary AndroidManifest.xml reader.
+pub fn android_manifest(data: &[u8]) {
+    let _ = manifest::ManifestInfo::read(data);
+    if let Ok(mut x) = manifest::BinXml::new(data) {
+        // Bounded: each element consumes input.
+        while let Ok(Some(e)) = x.next_element() {
+            if let Ok(attrs) = x.attrs(&e) {
+                for a in attrs {
+                    let _ = x.attr_name(a);
+                    let _ = x.attr_namespace(a);
+                    let _ = x.attr_int(a);
+                    let _ = x.attr_string(a);
+                    let _ = x.attr_resource_id(a);
+                }
+            }
+        }
+    }
+}
+
+/// The APK Signing Block's ID-value pairs and the v2/v3/v3.1 signer blocks in them.
+/// The input is a whole block (`size | pairs | size | magic`) or one scheme block.
+pub fn apk_signing_block(data: &[u8]) {
+    let block = signing_block::SigningBlock {
+        offset: 0,
+        bytes: data.to_vec(),
+    };
+    let _ = block.ids();
+    let no_found = BTreeSet::new();
+    let v3_found: BTreeSet<u32> = [3].into_iter().collect();
+    for (scheme, id) in [
+        (v2v3::Scheme::V2, signing_block::V2_BLOCK_ID),
+        (v2v3::Scheme::V3, signing_block::V3_BLOCK_ID),
+        (v2v3::Scheme::V31, signing_block::V31_BLOCK_ID),
+    ] {
+        let inner = block.pair(id).ok();
+        for value in [Some(data), inner].into_iter().flatten() {
+            let (min_sdk, found) = match scheme {
+                v2v3::Scheme::V2 => (24, &v3_found),
+                v2v3::Scheme::V3 => (28, &no_found),
+                _ => (33, &no_found),
+            };
+            let r = v2v3::parse(
+                value,
+                &v2v3::ParseCtx {
+                    scheme,
+                    min_sdk,
+                    max_sdk: i32::MAX,
+                    supported_ids: &[2, 3],
+                    found_ids: found,
+                    rotation_min_sdk: (scheme == v2v3::Scheme::V3).then_some(33),
+                },
+            );
+            let _ = r.all_errors().count();
+        }
+    }
+}
+
+/// JAR signing (v1): the input is `MANIFEST.MF`, `CERT.SF` and `CERT.RSA`
+/// (PKCS#7) separated by [`SPLIT`], put in an APK and verified for old and new
+/// platforms.
+pub fn apk_v1(data: &[u8]) {
+    let mut parts = split(data, SPLIT);
+    let mf = parts.next().unwrap_or_default();
+    let sf = parts.next().unwrap_or_default();
+    let sig = parts.next().unwrap_or_default();
+    let mut entries: Vec<(&str, &[u8])> = vec![
+        ("META-INF/MANIFEST.MF", mf),
+        ("META-INF/CERT.SF", sf),
+        ("META-INF/CERT.RSA", sig),
+        ("classes.dex", b"dex\n035\0"),
+    ];
+    // Further parts become more entries (a second signer, a named file).
+    let names = ["META-INF/B.SF", "META-INF/B.EC", "assets/a.txt"];
+    for (name, part) in names.iter().zip(parts) {
+        entries.push((name, part));
+    }
+    // The pieces on their own too: they are what an attacker controls.
+    let _ = apk::v1::ManifestParser::new(mf).read_all();
+    let _ = apk::v1::ManifestParser::new(sf).read_all();
+    if let Ok(sd) = apk::pkcs7::parse(sig) {
+        for s in &sd.signer_infos {
+            if let Some(a) = s.signed_attrs {
+                let _ = apk::pkcs7::attributes(a);
+            }
+        }
+    }
+    let zip = stored_zip(&entries);
+    for (min, max) in [(18, Some(23)), (18, None)] {
+        let opts = apk::Options {
+            min_sdk: Some(min),
+            max_sdk: max,
+            ..apk::Options::default()
+        };
+        let mut r = Report::default();
+        apk::check_source("fuzz.apk", Source::from_bytes(zip.clone()), &opts, &mut r);
+    }
+}
+
+/// A whole APK: ZIP structures, signing block, every scheme, the manifest.
+pub fn apk(data: &[u8]) {
+    for opts in [
+        apk::Options::default(),
+        apk::Options {
+            min_sdk: Some(14),
+            max_sdk: Some(23),
+            ..apk::Options::default()
+        },
+    ] {
+        let mut r = Report::default();
+        apk::check_source("fuzz.apk", Source::from_bytes(data.to_vec()), &opts, &mut r);
+    }
+}
+
+/// Splits on a separator (no allocation of the parts).
+pub fn split<'a>(data: &'a [u8], sep: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+    let mut rest = Some(data);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.windows(sep.len()).position(|w| w == sep) {
+            Some(i) => {
+                rest = r.get(i + sep.len()..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+pub use crate::archive::stored_zip;
+
+/// Limits small enough that a fuzzer never inflates or writes much.
+fn limits() -> crate::archive::Limits {
+    crate::archive::Limits {
+        max_expanded: 64 << 20,
+        max_ratio: 100,
+        ratio_floor: 1 << 20,
+    }
+}
+
+/// ZIP structures: the APK reader (Android's rules: end record, central
+/// directory, local headers, every entry streamed) and the archive audit every
+/// other reader starts with.
+pub fn zip(data: &[u8]) {
+    use crate::android::apk::zip as z;
+    let src = Source::from_bytes(data.to_vec());
+    let _ = crate::archive::audit(&src, &limits());
+    let _ = crate::archive::truncation(&src);
+    let Ok(s) = z::find_sections(&src) else {
+        return;
+    };
+    let Ok(cd) = src.read_vec(s.cd_offset, s.cd_size) else {
+        return;
+    };
+    let Ok(records) = z::parse_cd(&cd, s.cd_count, s.cd_offset) else {
+        return;
+    };
+    let declared = records.iter().map(|r| crate::archive::Declared {
+        name: r.name.as_bytes(),
+        compressed_size: r.compressed_size,
+        size: r.uncompressed_size,
+        is_symlink: r.is_symlink(),
+    });
+    if crate::archive::check_apk_entries(declared, src.len(), &limits()).is_err() {
+        return;
+    }
+    let _ = z::layout(&src, &records, s.cd_offset);
+    let _ = signing_block::find(&src, &s);
+    for r in &records {
+        let mut n = 0usize;
+        let _ = z::stream_entry(&src, r, s.cd_offset, &mut |b| n += b.len());
+    }
+}
+
+/// An IPA read in place (never extracted): archive audit, bundles, plists,
+/// profiles, Mach-O signatures, and the checks on them.
+pub fn ipa(data: &[u8]) {
+    let mut ctx = ctx();
+    ctx.archive = limits();
+    if let Ok(app) = ios::app::open_bytes("fuzz.ipa", data.to_vec(), &ctx) {
+        let mut r = Report::default();
+        let sources = ios::app::Profiles {
+            candidates: &[],
+            identity: None,
+            fallback_embedded: true,
+        };
+        let _ = ios::app::check(&app, sources, &ctx, &mut r);
+    }
+}
+
+/// `wrapsign sign`'s extraction of an IPA into a private folder. Panics (a
+/// finding for the fuzzer) if anything lands outside that folder.
+pub fn ipa_extract(data: &[u8]) {
+    let base = std::path::Path::new("/dev/shm");
+    let dir = if base.is_dir() {
+        tempfile::Builder::new().prefix("wsfuzz").tempdir_in(base)
+    } else {
+        tempfile::tempdir()
+    };
+    let Ok(dir) = dir else {
+        return;
+    };
+    let input = dir.path().join("in.ipa");
+    // Deep, so that an entry climbing out with `..` still lands where we look.
+    let root = dir.path().join("a/b/c/root");
+    if std::fs::write(&input, data).is_err() || std::fs::create_dir_all(&root).is_err() {
+        return;
+    }
+    let bar = indicatif::ProgressBar::hidden();
+    let _ = ios::bundle::extract_ipa(&input, &root, &limits(), &bar);
+    let allowed = ["in.ipa", "a", "a/b", "a/b/c", "a/b/c/root"];
+    let outside: Vec<String> = walkdir::WalkDir::new(dir.path())
+        .min_depth(1)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let rel = e
+                .path()
+                .strip_prefix(dir.path())
+                .ok()?
+                .to_string_lossy()
+                .into_owned();
+            (!allowed.contains(&rel.as_str()) && !rel.starts_with("a/b/c/root/")).then_some(rel)
+        })
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "extraction wrote outside its folder: {outside:?}"
+    );
+}
+
+/// The bulk device zip (`[[devices]]`): archive audit and bounded reads.
+pub fn device_zip(data: &[u8]) {
+    let src = Source::from_bytes(data.to_vec());
+    let mut r = Report::default();
+    let _ = crate::inventory::bulk::read_zip(
+        "fuzz.zip",
+        &src,
+        std::io::Cursor::new(data),
+        &limits(),
+        &mut r,
+    );
+}
