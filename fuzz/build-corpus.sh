@@ -4,6 +4,7 @@
 # are not committed (fuzz/corpus is ignored): run this before fuzzing.
 #   fuzz/build-corpus.sh            # every target
 #   fuzz/build-corpus.sh apk ipa    # some
+#   CORPUS_OUT=DIR fuzz/build-corpus.sh   # elsewhere (fuzz/keep.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec python3 - "$@" <<'PY'
@@ -11,7 +12,7 @@ import hashlib, io, os, struct, sys, zipfile, glob
 
 ROOT = os.getcwd()
 CONF = os.path.join(ROOT, "..", "shared", "conformance")
-OUT = os.path.join(ROOT, "fuzz", "corpus")
+OUT = os.environ.get("CORPUS_OUT") or os.path.join(ROOT, "fuzz", "corpus")
 SPLIT = b"\n--wrapsign-fuzz--\n"
 MAX = 1 << 20  # seeds above 1 MiB only slow the fuzzer down
 
@@ -115,9 +116,10 @@ if want("apk_v1"):
             if mf and sigs:
                 save("apk_v1", SPLIT.join([member(z, mf[0]), member(z, sf), member(z, sigs[0])]))
 
-if want("apk"):
-    for p, z in apks:
-        save("apk", read(p))
+for t in ("apk", "apk_sign"):
+    if want(t):
+        for p, z in apks:
+            save(t, read(p))
 
 if want("zip"):
     for p in files("samples/**/*.apk", "samples/*.ipa", "apksig/*.apk", "ios/**/*.ipa",

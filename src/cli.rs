@@ -714,6 +714,7 @@ fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
         fail_days: a.check.fail_days,
         play_min_validity: a.android.play_min_validity,
         progress: !a.output.no_progress && !a.check.quiet,
+        archive: a.check.archive.limits(),
     };
     let outcome = apk_sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
     crate::atomic::hold_if_interrupted();

@@ -208,6 +208,83 @@ pub fn apk(data: &[u8]) {
     }
 }
 
+/// `wrapsign sign` for APKs: the input's ZIP read by the signer (which trusts
+/// nothing the verifier checked), stripped, aligned, signed v1+v2+v3 with the
+/// TEST ONLY release key into a private folder. Panics if the input file
+/// changes or a failed run leaves an output behind.
+pub fn apk_sign(data: &[u8]) {
+    use crate::android::sign;
+    let base = std::path::Path::new("/dev/shm");
+    let dir = if base.is_dir() {
+        tempfile::Builder::new().prefix("wsfuzz").tempdir_in(base)
+    } else {
+        tempfile::tempdir()
+    };
+    let Ok(dir) = dir else {
+        return;
+    };
+    let input = dir.path().join("in.apk");
+    let ks = dir.path().join("release.jks");
+    let out = dir.path().join("out.apk");
+    let keystore = include_bytes!("../signing/android/release.jks");
+    if std::fs::write(&input, data).is_err() || std::fs::write(&ks, keystore).is_err() {
+        return;
+    }
+    let Ok(pass) = "pass:wrapsign-test".parse() else {
+        return;
+    };
+    let req = sign::Request {
+        input: input.clone(),
+        destination: sign::Destination::To(out.clone()),
+        key: sign::KeySource::Keystore {
+            path: ks,
+            ks_type: None,
+            store_pass: Some(pass),
+            key_pass: None,
+            alias: None,
+        },
+        // Both branches of the v1 decision, by the low bit of the input's length.
+        min_sdk: Some(if data.len() % 2 == 0 { 21 } else { 24 }),
+        max_sdk: None,
+        v1: None,
+        v2: None,
+        v3: None,
+        alignment: sign::Alignment {
+            preserve: data.len() % 3 == 0,
+            lib_page: 16384,
+        },
+        v1_signer_name: None,
+        release: false,
+        at: at(),
+        warn_days: 30,
+        fail_days: 0,
+        play_min_validity: crate::android::policy::PLAY_MIN_VALIDITY,
+        progress: false,
+        archive: limits(),
+    };
+    let outcome = sign::run(
+        &req,
+        &crate::diag::Policy::default(),
+        None,
+        crate::diag::FailOn::Error,
+    );
+    assert_eq!(
+        std::fs::read(&input).ok().as_deref(),
+        Some(data),
+        "signing changed its input"
+    );
+    if outcome.written.is_none() {
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            left.len(),
+            2,
+            "a failed signing left files behind: {left:?}"
+        );
+    }
+}
+
 /// Splits on a separator (no allocation of the parts).
 pub fn split<'a>(data: &'a [u8], sep: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
     let mut rest = Some(data);

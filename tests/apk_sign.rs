@@ -641,7 +641,7 @@ fn bad_inputs_are_refused_and_nothing_is_written() {
     // Cut before the End of Central Directory record.
     run(
         &tmp.write("truncated.apk", &good[..good.len() - 30]),
-        "input-unreadable",
+        "archive-truncated",
         2,
     );
     // A central directory that announces more records than it holds.
@@ -682,7 +682,7 @@ fn bad_inputs_are_refused_and_nothing_is_written() {
     end[10..12].copy_from_slice(&((count + 1) as u16).to_le_bytes());
     end[12..16].copy_from_slice(&((cd_size + second - cd) as u32).to_le_bytes());
     dup.extend_from_slice(&end);
-    run(&tmp.write("dup.apk", &dup), "apk-malformed", 1);
+    run(&tmp.write("dup.apk", &dup), "archive-unsafe", 1);
     run(
         &tmp.write(
             "slip.apk",
@@ -823,49 +823,55 @@ fn sigterm_while_signing_leaves_nothing_behind() {
     let outdir = t.path().join("out");
     std::fs::create_dir(&outdir).unwrap();
     let out = outdir.join("big-signed.apk");
-    let mut child = Command::new(bin())
-        .args([
-            "sign",
-            "--at",
-            AT,
-            s(&input),
-            "--keystore",
-            &keystore("release.jks"),
-        ])
-        .args(["--ks-pass", KS_PASS, "--out", s(&out)])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait for the temporary output to appear, then interrupt.
-    let start = std::time::Instant::now();
-    let mut seen = false;
-    while start.elapsed() < std::time::Duration::from_secs(30) {
-        if std::fs::read_dir(&outdir).unwrap().next().is_some() {
-            seen = true;
-            break;
+    // Several tries: one run can finish between two polls on a loaded machine.
+    for _attempt in 0..8 {
+        let mut child = Command::new(bin())
+            .args([
+                "sign",
+                "--at",
+                AT,
+                s(&input),
+                "--keystore",
+                &keystore("release.jks"),
+            ])
+            .args(["--ks-pass", KS_PASS, "--out", s(&out)])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait for the temporary output to appear, then interrupt.
+        let start = std::time::Instant::now();
+        let mut seen = false;
+        while start.elapsed() < std::time::Duration::from_secs(30) {
+            if std::fs::read_dir(&outdir).unwrap().next().is_some() {
+                seen = true;
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
-        if child.try_wait().unwrap().is_some() {
-            break;
+        if !seen || child.try_wait().unwrap().is_some() {
+            // On a loaded machine the run can finish between two polls: try again.
+            let _ = child.wait();
+            let _ = std::fs::remove_file(&out);
+            continue;
         }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    if !seen || child.try_wait().unwrap().is_some() {
-        let _ = child.wait();
-        println!("SKIP: signing finished before it could be interrupted");
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        let st = child.wait().unwrap();
+        assert_eq!(st.code(), Some(130), "exit status after SIGTERM: {st:?}");
+        assert!(
+            files_in(&outdir).is_empty(),
+            "left behind: {:?}",
+            files_in(&outdir)
+        );
+        assert_eq!(sha256(&input), before);
         return;
     }
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    let st = child.wait().unwrap();
-    assert_eq!(st.code(), Some(130), "exit status after SIGTERM: {st:?}");
-    assert!(
-        files_in(&outdir).is_empty(),
-        "left behind: {:?}",
-        files_in(&outdir)
-    );
-    assert_eq!(sha256(&input), before);
+    panic!("signing always finished before it could be interrupted (8 tries)");
 }

@@ -1,5 +1,5 @@
 //! Hostile archives against every archive reader: IPA verify, IPA sign
-//! (extraction), APK verify and the bulk device zip. Each case must end in its
+//! (extraction), APK verify, APK sign and the bulk device zip. Each case must end in its
 //! named finding and a non-zero exit, write nothing outside the temporary
 //! folder (which must be gone afterwards), and never panic. The archives are
 //! built here from the committed samples, never committed.
@@ -19,13 +19,15 @@ enum Reader {
     IpaVerify,
     IpaSign,
     ApkVerify,
+    ApkSign,
     DeviceZip,
 }
 
-const READERS: [Reader; 4] = [
+const READERS: [Reader; 5] = [
     Reader::IpaVerify,
     Reader::IpaSign,
     Reader::ApkVerify,
+    Reader::ApkSign,
     Reader::DeviceZip,
 ];
 
@@ -33,7 +35,7 @@ impl Reader {
     fn base(self) -> PathBuf {
         repo(match self {
             Reader::IpaVerify | Reader::IpaSign => "samples/WrapDemo.ipa",
-            Reader::ApkVerify => "samples/android/v1v2v3-rsa.apk",
+            Reader::ApkVerify | Reader::ApkSign => "samples/android/v1v2v3-rsa.apk",
             Reader::DeviceZip => "signing/inventory/devices.zip",
         })
     }
@@ -42,7 +44,7 @@ impl Reader {
     fn prefix(self) -> &'static str {
         match self {
             Reader::IpaVerify | Reader::IpaSign => "Payload/WrapDemo.app/",
-            Reader::ApkVerify => "assets/",
+            Reader::ApkVerify | Reader::ApkSign => "assets/",
             Reader::DeviceZip => "",
         }
     }
@@ -50,7 +52,7 @@ impl Reader {
     fn input_name(self) -> &'static str {
         match self {
             Reader::IpaVerify | Reader::IpaSign => "app.ipa",
-            Reader::ApkVerify => "app.apk",
+            Reader::ApkVerify | Reader::ApkSign => "app.apk",
             Reader::DeviceZip => "devices.zip",
         }
     }
@@ -121,8 +123,10 @@ fn expected(reader: Reader, case: &str) -> (&'static str, i32) {
         "dotdot" | "absolute" | "backslash" | "nul" | "symlink" | "duplicate" => {
             ("archive-unsafe", 1)
         }
-        // APK verify follows Android's own ZIP rules: apksig's ApkFormatException.
-        "cd-vs-lfh" if reader == Reader::ApkVerify => ("apk-malformed", 1),
+        // The APK readers follow Android's own ZIP rules: apksig's ApkFormatException.
+        "cd-vs-lfh" if matches!(reader, Reader::ApkVerify | Reader::ApkSign) => {
+            ("apk-malformed", 1)
+        }
         "cd-vs-lfh" => ("archive-inconsistent", 1),
         "truncated" => ("archive-truncated", 2),
         "bomb" | "bomb-declared" | "limit" => ("archive-bomb", 1),
@@ -183,6 +187,17 @@ fn run_reader(
             "--format=json".into(),
             "--out".into(),
             s(&out.join("signed.ipa")).into(),
+        ],
+        Reader::ApkSign => vec![
+            "sign".into(),
+            s(input).into(),
+            "--keystore".into(),
+            s(&repo("signing/android/release.jks")).into(),
+            "--ks-pass=pass:wrapsign-test".into(),
+            format!("--at={AT}"),
+            "--format=json".into(),
+            "--out".into(),
+            s(&out.join("signed.apk")).into(),
         ],
         Reader::DeviceZip => {
             let creds = dir.join("creds.txt");
@@ -298,6 +313,11 @@ fn ipa_sign_refuses_hostile_archives() {
 #[test]
 fn apk_verify_refuses_hostile_archives() {
     matrix(Reader::ApkVerify);
+}
+
+#[test]
+fn apk_sign_refuses_hostile_archives() {
+    matrix(Reader::ApkSign);
 }
 
 #[test]

@@ -488,3 +488,76 @@ fn panic_messages_never_carry_passwords() {
     assert!(stderr.contains("internal error"), "{stderr}");
     assert!(!stderr.contains("Panic-S3cret-Value") && !stdout.contains("Panic-S3cret-Value"));
 }
+
+#[test]
+fn apk_signing_passwords_never_leak() {
+    let ks = repo("signing/android/keypass.jks");
+    let apk = repo("samples/android/unsigned/min21-target34.apk");
+    for kind in SPECS {
+        for (store, key, code) in [
+            (STORE_PW, KEY_PW, 0),
+            (STORE_PW, "Wr0ng-Key-S3cret", 1),
+            ("Wr0ng-Store-S3cret", KEY_PW, 1),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let s = specs(kind, &[store, key], dir.path());
+            let mut base = strings(&["sign", AT, apk.to_str().unwrap()]);
+            base.extend(strings(&["--keystore", ks.to_str().unwrap()]));
+            base.push(format!("--ks-pass={}", s.args[0]));
+            base.push(format!("--key-pass={}", s.args[1]));
+            base.push(format!("--out={}", dir.path().join("signed.apk").display()));
+            let what = format!("apk sign {kind:?} {store}/{key}");
+            every_format(&what, &base, &s, dir.path(), &[store, key], &[code]);
+            // Signed only with the right passwords; the signed APK was scanned too.
+            assert_eq!(dir.path().join("signed.apk").is_file(), code == 0, "{what}");
+        }
+    }
+}
+
+#[test]
+fn apk_signing_writes_the_private_key_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tmp, out) = (dir.path().join("tmp"), dir.path().join("out"));
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::create_dir(&out).unwrap();
+    let p12 = repo("signing/android/release.p12");
+    let apk = repo("samples/android/unsigned/min21-target34.apk");
+    let args = [
+        "sign".to_string(),
+        apk.display().to_string(),
+        "--keystore".into(),
+        p12.display().to_string(),
+        "--ks-pass=env:WS_KS".into(),
+        AT.into(),
+        "--format=json".into(),
+        "--verbose".into(),
+        format!("--output={}", dir.path().join("report.json").display()),
+        "--out".into(),
+        out.join("signed.apk").display().to_string(),
+    ];
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = run_with(
+        &a,
+        &[("WS_KS", STORE_PW), ("TMPDIR", tmp.to_str().unwrap())],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(tree(&out), vec!["signed.apk".to_string()]);
+    assert_eq!(tree(&tmp), Vec::<String>::new());
+    let files = contents(dir.path());
+    assert!(
+        files
+            .iter()
+            .any(|(p, _)| p.ends_with("META-INF/MANIFEST.MF")),
+        "the signed APK was inflated for the scan"
+    );
+    let needles = key_needles(&p12);
+    for (what, needle) in &needles {
+        assert!(!find(r.stdout.as_bytes(), needle), "{what} on stdout");
+        assert!(!find(r.stderr.as_bytes(), needle), "{what} on stderr");
+        for (p, data) in &files {
+            assert!(!find(data, needle), "{what} in {}", p.display());
+        }
+    }
+    assert!(find(&needles[0].1, &needles[2].1));
+}

@@ -90,6 +90,8 @@ pub struct Request {
     pub fail_days: i64,
     pub play_min_validity: OffsetDateTime,
     pub progress: bool,
+    /// Limits against zip bombs (`--max-expanded-size`, `--max-expand-ratio`).
+    pub archive: crate::archive::Limits,
 }
 
 /// The result: the report (policy applied), the exit code, what was written.
@@ -375,11 +377,11 @@ fn input_finding(file: &str, e: InputError) -> Finding {
             file,
             format!("{m}: refusing to sign it (nothing was written); rebuild the APK with the standard build tools"),
         ),
-        InputError::Unsafe(m) => Finding::new(
-            Code::ArchiveUnsafe,
-            file,
-            format!("{m}: refusing to sign it (nothing was written)"),
-        ),
+        InputError::Archive(p) => {
+            let mut f = p.finding(file);
+            f.message.push_str("; nothing was written");
+            f
+        }
     }
 }
 
@@ -456,7 +458,7 @@ pub fn run(
     }
 
     // 2. The input.
-    let input = match zipout::open(&req.input) {
+    let input = match zipout::open(&req.input, &req.archive) {
         Ok(i) => i,
         Err(e) => {
             report.push(input_finding(&file, e));

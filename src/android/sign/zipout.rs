@@ -11,12 +11,12 @@
 //! `zipalign -P 16 -p 4` does; `--alignment-preserved` keeps apksig's older
 //! rule of only moving entries that were aligned already.
 
-use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::Path;
 
 use crate::android::apk::signing_block;
 use crate::android::apk::zip::{self, le16, le32, CdRecord, Local, Sections, Source, ZipError};
+use crate::archive::{self, Limits};
 
 const CD_SIG: u32 = 0x0201_4b50;
 const CD_HEADER: usize = 46;
@@ -32,8 +32,9 @@ pub enum InputError {
     Unreadable(String),
     /// A ZIP that contradicts itself, or one Android would refuse.
     Malformed(String),
-    /// An entry name that would escape its folder when extracted.
-    Unsafe(String),
+    /// What every archive reader refuses: zip slip, duplicates, links, bombs,
+    /// a file cut short.
+    Archive(crate::archive::Problem),
 }
 
 impl From<io::Error> for InputError {
@@ -83,19 +84,20 @@ pub struct Input {
     pub entries: Vec<Entry>,
 }
 
-/// `..` components, absolute paths, drive letters, backslashes and NUL bytes.
-fn unsafe_name(name: &str) -> bool {
-    name.starts_with('/')
-        || name.contains('\\')
-        || name.contains('\0')
-        || name.as_bytes().get(1) == Some(&b':')
-        || name.split('/').any(|c| c == "..")
-}
-
-pub fn open(path: &Path) -> Result<Input, InputError> {
+pub fn open(path: &Path, limits: &Limits) -> Result<Input, InputError> {
     let src =
         Source::open(path).map_err(|e| InputError::Unreadable(format!("cannot read it: {e}")))?;
-    let sections = zip::find_sections(&src)?;
+    let sections = match zip::find_sections(&src) {
+        Ok(s) => s,
+        // Cut before its end record: name it, and the entry it ends in.
+        Err(ZipError::NotZip(m)) => {
+            return Err(match archive::truncation(&src) {
+                Some(p) => InputError::Archive(p),
+                None => InputError::Unreadable(m),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
     if sections.cd_offset + sections.cd_size != sections.eocd_offset {
         return Err(InputError::Malformed(format!(
             "{} bytes between the central directory and the End of Central Directory record",
@@ -109,8 +111,9 @@ pub fn open(path: &Path) -> Result<Input, InputError> {
         Err(_) => sections.cd_offset,
     };
     let cd = src.read_vec(sections.cd_offset, sections.cd_size)?;
-    let mut entries = Vec::with_capacity(usize::from(sections.cd_count));
-    let mut names = HashSet::with_capacity(usize::from(sections.cd_count));
+    // First the central directory alone, so the checks every archive reader
+    // shares (names, duplicates, links, bombs) run before any local header is read.
+    let mut records = Vec::with_capacity(usize::from(sections.cd_count));
     let mut pos = 0usize;
     for i in 0..usize::from(sections.cd_count) {
         let bad = |why: String| {
@@ -133,21 +136,6 @@ pub fn open(path: &Path) -> Result<Input, InputError> {
             )));
         }
         let name = String::from_utf8_lossy(&rec[CD_HEADER..CD_HEADER + name_len]).into_owned();
-        if unsafe_name(&name) {
-            return Err(InputError::Unsafe(format!(
-                "entry name {name:?} would escape the archive's folder (\"..\", absolute path, drive letter, backslash or NUL)"
-            )));
-        }
-        if name.contains(['\r', '\n']) {
-            return Err(InputError::Malformed(format!(
-                "entry name {name:?} contains a line break, which a JAR manifest cannot list"
-            )));
-        }
-        if !names.insert(name.clone()) {
-            return Err(InputError::Malformed(format!(
-                "duplicate entry name {name}"
-            )));
-        }
         let cd_rec = CdRecord {
             name,
             name_len,
@@ -159,6 +147,29 @@ pub fn open(path: &Path) -> Result<Input, InputError> {
             lfh_offset: u64::from(le32(rec, 42)),
             unix_mode: (rec.get(5) == Some(&3)).then(|| le32(rec, 38) >> 16),
         };
+        records.push((cd_rec, pos..pos + size, le16(rec, 12), le16(rec, 14)));
+        pos += size;
+    }
+    archive::check_apk_entries(
+        records.iter().map(|(r, raw, ..)| archive::Declared {
+            // The raw bytes: a lossy name would hide a NUL or an invalid byte.
+            name: &cd[raw.start + CD_HEADER..raw.start + CD_HEADER + r.name_len],
+            compressed_size: r.compressed_size,
+            size: r.uncompressed_size,
+            is_symlink: r.is_symlink(),
+        }),
+        src.len(),
+        limits,
+    )
+    .map_err(InputError::Archive)?;
+    let mut entries = Vec::with_capacity(records.len());
+    for (cd_rec, cd_raw, mtime, mdate) in records {
+        if cd_rec.name.contains(['\r', '\n']) {
+            return Err(InputError::Malformed(format!(
+                "entry name {:?} contains a line break, which a JAR manifest cannot list",
+                cd_rec.name
+            )));
+        }
         let local = zip::local(&src, &cd_rec, lfh_end, true)?;
         let mut head = [0u8; 30];
         src.read_exact_at(&mut head, local.lfh_offset)?;
@@ -166,15 +177,14 @@ pub fn open(path: &Path) -> Result<Input, InputError> {
         let extra_len = u64::from(le16(&head, 28));
         let extra = src.read_vec(local.lfh_offset + LFH_HEADER + lfh_name_len, extra_len)?;
         entries.push(Entry {
-            mtime: le16(rec, 12),
-            mdate: le16(rec, 14),
+            mtime,
+            mdate,
             rec: cd_rec,
-            cd_raw: pos..pos + size,
+            cd_raw,
             local,
             lfh_name_len,
             extra,
         });
-        pos += size;
     }
     let mut order: Vec<&Entry> = entries.iter().collect();
     order.sort_by_key(|e| e.local.lfh_offset);
@@ -535,15 +545,5 @@ mod tests {
             .unwrap();
         assert_eq!(out, data);
         assert!(deflate(&[]).is_ok());
-    }
-
-    #[test]
-    fn unsafe_names() {
-        for n in ["../x", "a/../../b", "/etc/passwd", "C:/x", "a\\b", "a\0b"] {
-            assert!(unsafe_name(n), "{n}");
-        }
-        for n in ["a/b..c", "lib/arm64/libx.so", "..a"] {
-            assert!(!unsafe_name(n), "{n}");
-        }
     }
 }
