@@ -44,21 +44,13 @@ zipalign_apksigner() {
 export -f zipalign_apksigner
 export WORK
 
-# Median wall seconds and median peak RSS (KiB) of RUNS runs of a command.
-# Pipelines are timed as a whole (bash -c), peak RSS is the largest process's.
+# Median wall seconds (hyperfine) and peak RSS (KiB, /usr/bin/time) of a
+# command; a pipeline is timed as a whole (bash -c), its largest process's RSS.
+. bench/lib.sh
 measure() {
-    local walls=() rss=()
-    "$@" >/dev/null 2>&1 || true # warm the page cache
-    for _ in $(seq "$RUNS"); do
-        /usr/bin/time -f "%e %M" -o "$WORK/t" "$@" >/dev/null 2>&1 || true
-        read -r w m <"$WORK/t"
-        walls+=("$w")
-        rss+=("$m")
-    done
-    local mw mr
-    mw=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
-    mr=$(printf '%s\n' "${rss[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p")
-    echo "$mw $mr"
+    local m r _c
+    read -r m r _c < <(bench_measure "$@")
+    echo "$m $r"
 }
 
 row() {

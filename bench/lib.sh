@@ -23,7 +23,7 @@ bench_measure() {
     code=$(sed -n 's/.*Exit status: \([0-9]*\).*/\1/p' "$tfile")
     local rss
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): \([0-9]*\).*/\1/p' "$tfile")
-    hyperfine -N -i --style none --warmup 1 --runs "$RUNS" --export-json "$json" -- "$*" >/dev/null 2>&1
+    hyperfine -N -i --style none --warmup 1 --runs "$RUNS" --export-json "$json" -- "$(printf '%q ' "$@")" >/dev/null 2>&1
     local med
     med=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$json")
     rm -f "$json" "$tfile"
