@@ -208,19 +208,27 @@ pub fn apk(data: &[u8]) {
     }
 }
 
+/// A private folder for a run that writes files: in memory when /dev/shm is
+/// there, as the fuzzers run thousands of them a second.
+fn scratch() -> Option<tempfile::TempDir> {
+    let base = std::path::Path::new("/dev/shm");
+    if base.is_dir() {
+        tempfile::Builder::new()
+            .prefix("wsfuzz")
+            .tempdir_in(base)
+            .ok()
+    } else {
+        tempfile::tempdir().ok()
+    }
+}
+
 /// `wrapsign sign` for APKs: the input's ZIP read by the signer (which trusts
 /// nothing the verifier checked), stripped, aligned, signed v1+v2+v3 with the
 /// TEST ONLY release key into a private folder. Panics if the input file
 /// changes or a failed run leaves an output behind.
 pub fn apk_sign(data: &[u8]) {
     use crate::android::sign;
-    let base = std::path::Path::new("/dev/shm");
-    let dir = if base.is_dir() {
-        tempfile::Builder::new().prefix("wsfuzz").tempdir_in(base)
-    } else {
-        tempfile::tempdir()
-    };
-    let Ok(dir) = dir else {
+    let Some(dir) = scratch() else {
         return;
     };
     let input = dir.path().join("in.apk");
@@ -367,13 +375,7 @@ pub fn ipa(data: &[u8]) {
 /// `wrapsign sign`'s extraction of an IPA into a private folder. Panics (a
 /// finding for the fuzzer) if anything lands outside that folder.
 pub fn ipa_extract(data: &[u8]) {
-    let base = std::path::Path::new("/dev/shm");
-    let dir = if base.is_dir() {
-        tempfile::Builder::new().prefix("wsfuzz").tempdir_in(base)
-    } else {
-        tempfile::tempdir()
-    };
-    let Ok(dir) = dir else {
+    let Some(dir) = scratch() else {
         return;
     };
     let input = dir.path().join("in.ipa");

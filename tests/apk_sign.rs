@@ -4,6 +4,7 @@
 //! leaves only the new signer; the keystore gate and bad inputs write nothing.
 
 mod apk_support;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -823,10 +824,10 @@ fn sigterm_while_signing_leaves_nothing_behind() {
     let outdir = t.path().join("out");
     std::fs::create_dir(&outdir).unwrap();
     let out = outdir.join("big-signed.apk");
-    // Several tries: one run can finish between two polls on a loaded machine.
-    for _attempt in 0..8 {
-        let mut child = Command::new(bin())
-            .args([
+    let st = common::sigterm_once_written(
+        || {
+            let mut c = Command::new(bin());
+            c.args([
                 "sign",
                 "--at",
                 AT,
@@ -834,44 +835,16 @@ fn sigterm_while_signing_leaves_nothing_behind() {
                 "--keystore",
                 &keystore("release.jks"),
             ])
-            .args(["--ks-pass", KS_PASS, "--out", s(&out)])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        // Wait for the temporary output to appear, then interrupt.
-        let start = std::time::Instant::now();
-        let mut seen = false;
-        while start.elapsed() < std::time::Duration::from_secs(30) {
-            if std::fs::read_dir(&outdir).unwrap().next().is_some() {
-                seen = true;
-                break;
-            }
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        if !seen || child.try_wait().unwrap().is_some() {
-            // On a loaded machine the run can finish between two polls: try again.
-            let _ = child.wait();
-            let _ = std::fs::remove_file(&out);
-            continue;
-        }
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-        let st = child.wait().unwrap();
-        assert_eq!(st.code(), Some(130), "exit status after SIGTERM: {st:?}");
-        assert!(
-            files_in(&outdir).is_empty(),
-            "left behind: {:?}",
-            files_in(&outdir)
-        );
-        assert_eq!(sha256(&input), before);
-        return;
-    }
-    panic!("signing always finished before it could be interrupted (8 tries)");
+            .args(["--ks-pass", KS_PASS, "--out", s(&out)]);
+            c
+        },
+        &outdir,
+    );
+    assert_eq!(st.code(), Some(130), "exit status after SIGTERM: {st:?}");
+    assert!(
+        files_in(&outdir).is_empty(),
+        "left behind: {:?}",
+        files_in(&outdir)
+    );
+    assert_eq!(sha256(&input), before);
 }

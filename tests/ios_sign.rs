@@ -5,6 +5,8 @@
 //! `wrapsign verify`. Profiles for other bundle ids and teams are generated at
 //! test time with `openssl cms`, exactly as profiles/generate.sh does.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -1411,48 +1413,20 @@ fn sigterm_leaves_nothing_behind() {
     let outdir = t.path().join("out");
     std::fs::create_dir(&outdir).unwrap();
     let out = outdir.join("big-signed.ipa");
-    // Several tries: one run can finish between two polls on a loaded machine.
-    for _attempt in 0..8 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wrapsign"))
-            .args(sign_args("signing/ios/dist.p12", &input))
-            .args(["--out", s(&out)])
-            // Zeros deflate 1000 to 1: allowed here, or the bomb check refuses it at once.
-            .args(["--max-expand-ratio", "2000"])
-            .args(strs(&sample_profiles()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        // Wait for the private work folder to appear, then interrupt.
-        let start = std::time::Instant::now();
-        let mut seen = false;
-        while start.elapsed() < std::time::Duration::from_secs(30) {
-            if std::fs::read_dir(&outdir).unwrap().next().is_some() {
-                seen = true;
-                break;
-            }
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
-        if !seen {
-            // On a loaded machine the run can finish between two polls: try again.
-            let _ = child.wait();
-            let _ = std::fs::remove_file(&out);
-            continue;
-        }
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap();
-        let st = child.wait().unwrap();
-        assert_eq!(st.code(), Some(130), "exit status after SIGTERM: {st:?}");
-        assert_only(&outdir, &[]);
-        return;
-    }
-    panic!("signing always finished before it could be interrupted (8 tries)");
+    let st = common::sigterm_once_written(
+        || {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_wrapsign"));
+            c.args(sign_args("signing/ios/dist.p12", &input))
+                .args(["--out", s(&out)])
+                // Zeros deflate 1000 to 1: allowed here, or the bomb check refuses it at once.
+                .args(["--max-expand-ratio", "2000"])
+                .args(strs(&sample_profiles()));
+            c
+        },
+        &outdir,
+    );
+    assert_eq!(st.code(), Some(130), "exit status after SIGTERM: {st:?}");
+    assert_only(&outdir, &[]);
 }
 
 #[test]

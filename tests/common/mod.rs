@@ -120,3 +120,47 @@ pub fn sha256_file(p: &Path) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(std::fs::read(p).expect("read")))
 }
+
+/// Starts the command made by `start`, waits until something appears in
+/// `outdir` (the run's temporary output), sends SIGTERM and returns the exit
+/// status. A run can finish between two polls on a loaded machine: then it
+/// tries again, up to 8 times, and fails the test rather than skip it.
+pub fn sigterm_once_written(
+    start: impl Fn() -> Command,
+    outdir: &Path,
+) -> std::process::ExitStatus {
+    use std::time::{Duration, Instant};
+    for _ in 0..8 {
+        let mut child = start()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let t = Instant::now();
+        let mut seen = false;
+        while t.elapsed() < Duration::from_secs(30) {
+            if std::fs::read_dir(outdir).expect("outdir").next().is_some() {
+                seen = true;
+                break;
+            }
+            if child.try_wait().expect("try_wait").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if !seen || child.try_wait().expect("try_wait").is_some() {
+            let _ = child.wait();
+            for e in std::fs::read_dir(outdir).expect("outdir").flatten() {
+                let _ = std::fs::remove_file(e.path());
+            }
+            continue;
+        }
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        return child.wait().expect("wait");
+    }
+    panic!("the run always finished before it could be interrupted (8 tries)");
+}
