@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod ios;
 pub mod keys;
 pub mod ocsp;
+pub mod outcome;
 pub mod pkcs12;
 pub mod report;
 pub mod secret;

@@ -31,6 +31,8 @@ use crate::ios::certificate::{self, Identity};
 use crate::ios::entitlements::{self, DeriveInput};
 use crate::ios::profile::{self, Profile};
 use crate::ios::{Ctx, Trust};
+use crate::outcome::Judge;
+pub use crate::outcome::Outcome;
 use crate::secret::PasswordSpec;
 use crate::sniff::{self, Kind};
 
@@ -103,15 +105,6 @@ pub struct Request {
     pub archive: crate::archive::Limits,
 }
 
-/// The result: the report (policy applied) and the exit code.
-#[derive(Debug)]
-pub struct Outcome {
-    pub report: Report,
-    pub exit_code: i32,
-    /// The written output, when signing succeeded.
-    pub written: Option<PathBuf>,
-}
-
 struct Loaded {
     arg: ProfileArg,
     profile: Profile,
@@ -132,44 +125,6 @@ struct Plan {
     profile: Option<usize>,
     entitlements: Option<Dictionary>,
     executable: Option<String>,
-}
-
-/// How the run is judged: `--allow/--warn/--deny`, a baseline, `--fail-on`.
-#[derive(Clone, Copy)]
-struct Judge<'a> {
-    policy: &'a Policy,
-    baseline: Option<&'a Baseline>,
-    fail_on: FailOn,
-    at: OffsetDateTime,
-}
-
-impl Judge<'_> {
-    fn apply(&self, report: &mut Report) -> i32 {
-        report.apply(self.policy);
-        if let Some(b) = self.baseline {
-            report.apply_baseline(b, self.at);
-        }
-        report.exit_code(self.fail_on)
-    }
-}
-
-fn finish(mut report: Report, judge: Judge, written: Option<PathBuf>) -> Outcome {
-    let mut exit_code = judge.apply(&mut report);
-    // Nothing written is never a success, whatever `--fail-on`/`--allow` say.
-    if written.is_none() && exit_code == 0 {
-        exit_code = 1;
-    }
-    Outcome {
-        report,
-        exit_code,
-        written: if exit_code == 0 { written } else { None },
-    }
-}
-
-/// Whether the findings so far already fail the run.
-fn gate_fails(report: &Report, judge: Judge) -> bool {
-    let mut r = report.clone();
-    judge.apply(&mut r) != 0
 }
 
 fn new_bar(show: bool, len: u64, what: &str) -> ProgressBar {
@@ -219,7 +174,7 @@ pub fn run(
         Ok(id) => id,
         Err(f) => {
             report.push(f);
-            return finish(report, judge, None);
+            return judge.finish(report, None);
         }
     };
     certificate::check(&id, &ctx, &mut report);
@@ -259,8 +214,8 @@ pub fn run(
             )),
         }
     }
-    if gate_fails(&report, judge) {
-        return finish(report, judge, None);
+    if judge.fails(&report) {
+        return judge.finish(report, None);
     }
 
     // 2. The app, in a private folder beside the destination.
@@ -272,7 +227,7 @@ pub fn run(
                 &file,
                 format!("cannot read {file}: {e}"),
             ));
-            return finish(report, judge, None);
+            return judge.finish(report, None);
         }
     };
     let dest = match &req.destination {
@@ -294,7 +249,7 @@ pub fn run(
                     format!("{file} is a zip archive without Payload/*.app: not an IPA"),
                 ),
             });
-            return finish(report, judge, None);
+            return judge.finish(report, None);
         }
         other => {
             report.push(Finding::new(
@@ -305,7 +260,7 @@ pub fn run(
                     other.describe()
                 ),
             ));
-            return finish(report, judge, None);
+            return judge.finish(report, None);
         }
     };
     if let Err(msg) = check_destination(&req.input, &dest, &req.destination, dest_is_dir) {
@@ -314,7 +269,7 @@ pub fn run(
             dest.display().to_string(),
             msg,
         ));
-        return finish(report, judge, None);
+        return judge.finish(report, None);
     }
     let work = match WorkDir::new_in(&atomic::parent_dir(&dest), &dest) {
         Ok(w) => w,
@@ -327,7 +282,7 @@ pub fn run(
                     dest.display()
                 ),
             ));
-            return finish(report, judge, None);
+            return judge.finish(report, None);
         }
     };
     let show = req.progress && std::io::stderr().is_terminal();
@@ -341,24 +296,24 @@ pub fn run(
         Ok(ex) => ex,
         Err(f) => {
             report.push(f);
-            return finish(report, judge, None);
+            return judge.finish(report, None);
         }
     };
 
     let plans = match plan(req, &ex, &file, &id, &mut loaded, &ctx, &mut report) {
         Some(p) => p,
-        None => return finish(report, judge, None),
+        None => return judge.finish(report, None),
     };
 
     // 3. The gate.
-    if gate_fails(&report, judge) {
-        return finish(report, judge, None);
+    if judge.fails(&report) {
+        return judge.finish(report, None);
     }
 
     // 4. Prepare and sign.
     if let Err(f) = prepare(req, &ex, &plans, &loaded, &file) {
         report.push(f);
-        return finish(report, judge, None);
+        return judge.finish(report, None);
     }
     let sign_bar = if show {
         let b = ProgressBar::new_spinner();
@@ -380,7 +335,7 @@ pub fn run(
             &file,
             format!("{file}: signing failed: {msg}; nothing was written"),
         ));
-        return finish(report, judge, None);
+        return judge.finish(report, None);
     }
     if let Err(msg) = read_back(&ex, &plans, &id, &ctx) {
         report.push(Finding::new(
@@ -390,7 +345,7 @@ pub fn run(
                 "{file}: the signed app does not read back as expected: {msg}; nothing was written"
             ),
         ));
-        return finish(report, judge, None);
+        return judge.finish(report, None);
     }
 
     // 5. Output.
@@ -418,7 +373,7 @@ pub fn run(
             &out_label,
             format!("{msg}; nothing was written"),
         ));
-        return finish(report, judge, None);
+        return judge.finish(report, None);
     }
     for p in &plans {
         let subject = subject_of(&p.shown, p.new_id.as_deref());
@@ -450,7 +405,7 @@ pub fn run(
             .fact("signer", id.cert.name())
             .fact("signer_sha1", id.cert.sha1.as_str()),
     );
-    finish(report, judge, Some(dest))
+    judge.finish(report, Some(dest))
 }
 
 /// Refuses destinations that would clobber the input or something that is not ours.

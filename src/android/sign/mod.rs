@@ -37,6 +37,8 @@ pub use crate::atomic::Destination;
 use crate::atomic::{self, AtomicFile};
 use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report, Severity};
 use crate::keys::PrivateKey;
+use crate::outcome::Judge;
+pub use crate::outcome::Outcome;
 use crate::secret::{self, PasswordSpec, Secret};
 use crate::x509::{self, Cert};
 use blocks::Algorithm;
@@ -92,51 +94,6 @@ pub struct Request {
     pub progress: bool,
     /// Limits against zip bombs (`--max-expanded-size`, `--max-expand-ratio`).
     pub archive: crate::archive::Limits,
-}
-
-/// The result: the report (policy applied), the exit code, what was written.
-#[derive(Debug)]
-pub struct Outcome {
-    pub report: Report,
-    pub exit_code: i32,
-    pub written: Option<PathBuf>,
-}
-
-/// How the run is judged: `--allow/--warn/--deny`, a baseline, `--fail-on`.
-#[derive(Clone, Copy)]
-struct Judge<'a> {
-    policy: &'a Policy,
-    baseline: Option<&'a Baseline>,
-    fail_on: FailOn,
-    at: OffsetDateTime,
-}
-
-impl Judge<'_> {
-    fn apply(&self, report: &mut Report) -> i32 {
-        report.apply(self.policy);
-        if let Some(b) = self.baseline {
-            report.apply_baseline(b, self.at);
-        }
-        report.exit_code(self.fail_on)
-    }
-
-    fn fails(&self, report: &Report) -> bool {
-        let mut r = report.clone();
-        self.apply(&mut r) != 0
-    }
-
-    fn finish(&self, mut report: Report, written: Option<PathBuf>) -> Outcome {
-        let mut exit_code = self.apply(&mut report);
-        // Nothing written is never a success, whatever the policy says.
-        if written.is_none() && exit_code == 0 {
-            exit_code = 1;
-        }
-        Outcome {
-            report,
-            exit_code,
-            written: if exit_code == 0 { written } else { None },
-        }
-    }
 }
 
 /// The signing identity, once it passed the gate.
