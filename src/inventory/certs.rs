@@ -12,7 +12,6 @@ use crate::ios::{self, apns, certificate::CertKind, Ctx};
 use crate::keys::{self, PrivateKey};
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
-use crate::sniff::{self, Kind};
 use crate::x509::{build_chain, pem_blocks, Cert, ChainResult};
 
 /// Certificate files are small; anything bigger is not one.
@@ -91,80 +90,43 @@ pub fn load(
     }
     let data =
         std::fs::read(path).map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let mut m = match sniff::sniff_bytes(&data) {
-        Kind::Pkcs12 => {
-            let empty = [Secret::default()];
-            let tries: &[Secret] = if passwords.is_empty() {
-                &empty
-            } else {
-                passwords
-            };
-            let mut opened = None;
-            for pw in tries {
-                match pkcs12::read_identity(&data, pw.expose()) {
-                    Ok(id) => {
-                        opened = Some(id);
-                        break;
-                    }
-                    Err(P12Error::WrongPassword) => continue,
-                    Err(e) => return Err(unreadable(&file, format!("cannot open {file}: {e}"))),
-                }
-            }
-            let id = opened.ok_or_else(|| {
-                let from = match source {
-                    Some(s) => format!(" (password from {s})"),
-                    None if !passwords.is_empty() => {
-                        " (none of the passwords given opens it: list it in wrapsign.toml with its own password = \"env:VAR\")".into()
-                    }
-                    None => " (no password given: add password = \"env:VAR\" to its entry in wrapsign.toml, or pass --cert-pass)".into(),
-                };
-                unreadable(
-                    &file,
-                    format!("cannot open {file}: {}{from}", P12Error::WrongPassword),
-                )
-                .detail("password", "wrong")
-            })?;
-            let mut certs = vec![id.cert];
-            certs.extend(id.others);
-            Material {
-                file: file.clone(),
-                certs,
-                leaf: 0,
-                key: id.key,
-                from_p12: true,
-                orphan_key: id.orphan_key,
-                pem: false,
+    let f = keys::read_cert_file(&file, &data, key_path, || {
+        let empty = [Secret::default()];
+        let tries: &[Secret] = if passwords.is_empty() {
+            &empty
+        } else {
+            passwords
+        };
+        for pw in tries {
+            match pkcs12::read_identity(&data, pw.expose()) {
+                Ok(id) => return Ok(id),
+                Err(P12Error::WrongPassword) => continue,
+                Err(e) => return Err(unreadable(&file, format!("cannot open {file}: {e}"))),
             }
         }
-        Kind::PemCertificate | Kind::DerCertificate => {
-            let m = keys::certs_and_key(&data)
-                .map_err(|e| unreadable(&file, format!("{file}: {e}")))?;
-            Material {
-                file: file.clone(),
-                certs: m.certs,
-                leaf: m.leaf,
-                key: m.key,
-                from_p12: false,
-                orphan_key: m.orphan_key,
-                pem: pem_blocks(&data).is_some(),
+        let from = match source {
+            Some(s) => format!(" (password from {s})"),
+            None if !passwords.is_empty() => {
+                " (none of the passwords given opens it: list it in wrapsign.toml with its own password = \"env:VAR\")".into()
             }
-        }
-        other => {
-            return Err(unreadable(
-                &file,
-                format!(
-                    "{file} is a {}, not a certificate or .p12 identity",
-                    other.describe()
-                ),
-            ))
-        }
-    };
-    if let Some(kp) = key_path {
-        let key = keys::read_key_file(kp).map_err(|e| unreadable(&kp.display().to_string(), e))?;
-        m.orphan_key = !key.matches(m.leaf());
-        m.key = Some(key);
-    }
-    Ok(m)
+            None => " (no password given: add password = \"env:VAR\" to its entry in wrapsign.toml, or pass --cert-pass)".into(),
+        };
+        Err(unreadable(
+            &file,
+            format!("cannot open {file}: {}{from}", P12Error::WrongPassword),
+        )
+        .detail("password", "wrong"))
+    })?;
+    Ok(Material {
+        // Only PEM says which blocks it holds; a .p12 or DER does not.
+        pem: !f.from_p12 && pem_blocks(&data).is_some(),
+        file,
+        certs: f.certs,
+        leaf: f.leaf,
+        key: f.key,
+        from_p12: f.from_p12,
+        orphan_key: f.orphan_key,
+    })
 }
 
 /// What kind a certificate is when nobody said: Apple's markers first, then CA,

@@ -11,7 +11,6 @@ use crate::ios::Ctx;
 use crate::keys::{self, PrivateKey};
 use crate::pkcs12::{self, P12Error};
 use crate::secret::{self, PasswordSpec};
-use crate::sniff::{self, Kind};
 use crate::x509::{build_chain, Cert, ChainResult};
 
 /// Apple's certificate kinds, from the marker extensions Apple puts on them.
@@ -132,58 +131,29 @@ pub fn load(
     let file = path.display().to_string();
     let data =
         std::fs::read(path).map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let mut id = match sniff::sniff_bytes(&data) {
-        Kind::Pkcs12 => {
-            let password = secret::resolve_or_prompt(pass, &file)
-                .map_err(|e| unreadable(&file, format!("{file}: {e}")))?;
-            let pw = password.as_ref().map(|s| s.expose()).unwrap_or("");
-            let p = pkcs12::read_identity(&data, pw).map_err(|e| {
-                let hint = match (&e, pass) {
-                    (P12Error::WrongPassword, Some(spec)) => format!(" (password from {spec})"),
-                    (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
-                    _ => String::new(),
-                };
-                unreadable(&file, format!("cannot open {file}: {e}{hint}"))
-            })?;
-            Identity {
-                file: file.clone(),
-                cert: p.cert,
-                key: p.key,
-                from_p12: true,
-                orphan_key: p.orphan_key,
-                chain: p.others,
-            }
-        }
-        Kind::PemCertificate | Kind::DerCertificate => {
-            let m = keys::certs_and_key(&data)
-                .map_err(|e| unreadable(&file, format!("{file}: {e}")))?;
-            let mut certs = m.certs;
-            let cert = certs.remove(m.leaf);
-            Identity {
-                file: file.clone(),
-                cert,
-                key: m.key,
-                from_p12: false,
-                orphan_key: m.orphan_key,
-                chain: certs,
-            }
-        }
-        other => {
-            return Err(unreadable(
-                &file,
-                format!(
-                    "{file} is a {}, not a certificate or .p12 identity",
-                    other.describe()
-                ),
-            ))
-        }
-    };
-    if let Some(kp) = key_path {
-        let key = keys::read_key_file(kp).map_err(|e| unreadable(&kp.display().to_string(), e))?;
-        id.orphan_key = !key.matches(&id.cert);
-        id.key = Some(key);
-    }
-    Ok(id)
+    let f = keys::read_cert_file(&file, &data, key_path, || {
+        let password = secret::resolve_or_prompt(pass, &file)
+            .map_err(|e| unreadable(&file, format!("{file}: {e}")))?;
+        let pw = password.as_ref().map(|s| s.expose()).unwrap_or("");
+        pkcs12::read_identity(&data, pw).map_err(|e| {
+            let hint = match (&e, pass) {
+                (P12Error::WrongPassword, Some(spec)) => format!(" (password from {spec})"),
+                (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
+                _ => String::new(),
+            };
+            unreadable(&file, format!("cannot open {file}: {e}{hint}"))
+        })
+    })?;
+    let mut chain = f.certs;
+    let cert = chain.remove(f.leaf);
+    Ok(Identity {
+        file,
+        cert,
+        key: f.key,
+        from_p12: f.from_p12,
+        orphan_key: f.orphan_key,
+        chain,
+    })
 }
 
 /// Facts about a certificate for reports.
