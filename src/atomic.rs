@@ -18,18 +18,29 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Temporary paths to remove on a signal; a path with a destination is the
+/// old folder `replace_dir` set aside, put back there if the swap did not finish.
+static PENDING: Mutex<Vec<(PathBuf, Option<PathBuf>)>> = Mutex::new(Vec::new());
 static HANDLER: Once = Once::new();
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-fn register(p: &Path) {
-    if let Ok(mut v) = PENDING.lock() {
-        v.push(p.to_path_buf());
-    }
-    // Created after the signal handler swept: remove it at once.
-    if interrupted() {
-        remove_path(p);
-    }
+/// The registry, even after a panic elsewhere poisoned it.
+fn pending() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Option<PathBuf>)>> {
+    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Creates a temporary object and registers it while holding the registry's
+/// lock. The signal handler holds that lock from its sweep until the process
+/// exits, so an object is either registered before the sweep (and removed) or
+/// never created: none can appear between the two.
+fn create_registered<T>(
+    restore_to: Option<&Path>,
+    make: impl FnOnce() -> io::Result<(T, PathBuf)>,
+) -> io::Result<(T, PathBuf)> {
+    let mut v = pending();
+    let (t, path) = make()?;
+    v.push((path.clone(), restore_to.map(Path::to_path_buf)));
+    Ok((t, path))
 }
 
 /// Whether a termination signal arrived. The handler is then removing the
@@ -48,9 +59,7 @@ pub fn hold_if_interrupted() {
 }
 
 fn unregister(p: &Path) {
-    if let Ok(mut v) = PENDING.lock() {
-        v.retain(|x| x != p);
-    }
+    pending().retain(|(x, _)| x != p);
 }
 
 fn remove_path(p: &Path) {
@@ -68,14 +77,20 @@ fn remove_path(p: &Path) {
     }
 }
 
-/// Removes every registered temporary path. Called by the signal handler.
+/// Removes every registered temporary path.
 pub fn cleanup_all() {
-    let paths = match PENDING.lock() {
-        Ok(mut v) => std::mem::take(&mut *v),
-        Err(_) => return,
-    };
-    for p in paths.iter().rev() {
-        remove_path(p);
+    sweep(&mut pending());
+}
+
+fn sweep(v: &mut Vec<(PathBuf, Option<PathBuf>)>) {
+    for (p, restore_to) in std::mem::take(v).iter().rev() {
+        match restore_to {
+            // The swap was cut between its two renames: put the old folder back.
+            Some(dest) if std::fs::symlink_metadata(dest).is_err() => {
+                let _ = std::fs::rename(p, dest);
+            }
+            _ => remove_path(p),
+        }
     }
 }
 
@@ -85,7 +100,9 @@ pub fn install_signal_cleanup() {
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
             INTERRUPTED.store(true, Ordering::SeqCst);
-            cleanup_all();
+            // Held until exit: see `create_registered`.
+            let mut v = pending();
+            sweep(&mut v);
             eprintln!("\nwrapsign: interrupted; temporary files removed, nothing written");
             std::process::exit(130);
         });
@@ -167,14 +184,16 @@ impl AtomicFile {
     /// Creates the temporary file next to `dest`. The destination folder must exist.
     pub fn create(dest: &Path) -> io::Result<AtomicFile> {
         let dir = parent_dir(dest);
-        let tmp = tempfile::Builder::new()
-            .prefix(&temp_prefix(dest))
-            .suffix(".tmp")
-            .tempfile_in(&dir)?;
         // Keep the path ourselves: the registry (not tempfile's Drop) owns cleanup,
         // so the signal handler can remove it too.
-        let (file, path) = tmp.keep().map_err(|e| e.error)?;
-        register(&path);
+        let (file, path) = create_registered(None, || {
+            tempfile::Builder::new()
+                .prefix(&temp_prefix(dest))
+                .suffix(".tmp")
+                .tempfile_in(&dir)?
+                .keep()
+                .map_err(|e| e.error)
+        })?;
         Ok(AtomicFile {
             file: Some(file),
             tmp: path,
@@ -256,11 +275,12 @@ pub struct WorkDir {
 impl WorkDir {
     /// Creates a 0700 folder inside `dir`, named after `dest`.
     pub fn new_in(dir: &Path, dest: &Path) -> io::Result<WorkDir> {
-        let t = tempfile::Builder::new()
-            .prefix(&temp_prefix(dest))
-            .tempdir_in(dir)?;
-        let path = t.keep();
-        register(&path);
+        let ((), path) = create_registered(None, || {
+            let t = tempfile::Builder::new()
+                .prefix(&temp_prefix(dest))
+                .tempdir_in(dir)?;
+            Ok(((), t.keep()))
+        })?;
         Ok(WorkDir { path, keep: false })
     }
 
@@ -301,13 +321,20 @@ pub fn replace_dir(new: &Path, dest: &Path) -> io::Result<()> {
             )))
         }
         Ok(_) => {
-            let aside = tempfile::Builder::new()
-                .prefix(&format!("{}old-", temp_prefix(dest)))
-                .tempdir_in(parent_dir(dest))?
-                .keep();
+            // Registered before the first rename: a signal from here on puts the
+            // old folder back unless the new one is already in place.
+            let ((), aside) = create_registered(Some(dest), || {
+                let t = tempfile::Builder::new()
+                    .prefix(&format!("{}old-", temp_prefix(dest)))
+                    .tempdir_in(parent_dir(dest))?;
+                Ok(((), t.keep()))
+            })?;
             // tempdir created an empty folder: rename replaces it atomically on Unix.
-            std::fs::rename(dest, &aside)?;
-            register(&aside);
+            if let Err(e) = std::fs::rename(dest, &aside) {
+                remove_path(&aside);
+                unregister(&aside);
+                return Err(e);
+            }
             if let Err(e) = std::fs::rename(new, dest) {
                 let _ = std::fs::rename(&aside, dest);
                 unregister(&aside);
@@ -387,6 +414,33 @@ mod tests {
         drop(f);
         drop(w);
         assert!(entries(d.path()).is_empty());
+    }
+
+    #[test]
+    fn a_signal_mid_swap_puts_the_old_folder_back() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("App.app");
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("old"), b"x").unwrap();
+        // What replace_dir does up to its first rename; then the handler's sweep.
+        let ((), aside) = create_registered(Some(&dest), || {
+            let t = tempfile::tempdir_in(d.path())?;
+            Ok(((), t.keep()))
+        })
+        .unwrap();
+        std::fs::rename(&dest, &aside).unwrap();
+        cleanup_all();
+        assert_eq!(entries(d.path()), vec!["App.app"]);
+        assert_eq!(std::fs::read(dest.join("old")).unwrap(), b"x");
+        // Once the new folder is in place, the sweep removes the old one instead.
+        let ((), aside) = create_registered(Some(&dest), || {
+            let t = tempfile::tempdir_in(d.path())?;
+            Ok(((), t.keep()))
+        })
+        .unwrap();
+        cleanup_all();
+        assert!(!aside.exists() && dest.join("old").exists());
     }
 
     #[test]
