@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Keeps what fuzzing found as regression inputs for tests/fuzz_regressions.rs:
+# Keeps what fuzzing found as regression inputs for tests/it/fuzz_regressions.rs:
 # every artifact (crash, hang, oversized allocation: fix it first), and N
 # inputs the fuzzer itself made (not the seeds from build-corpus.sh)
 # that reached new code, up to 16 KiB each.

@@ -1,5 +1,5 @@
 //! Entry points for the fuzzers in `fuzz/` (cargo-fuzz) and for the regression
-//! tests that replay what they found (`tests/fuzz_regressions.rs`). Each takes
+//! tests that replay what they found (`tests/it/fuzz_regressions.rs`). Each takes
 //! untrusted bytes and drives one parser the way wrapsign itself does; none may
 //! panic, hang or allocate without bound, whatever the input.
 //!

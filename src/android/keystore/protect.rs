@@ -118,7 +118,7 @@ pub fn jks_recover(protected: &[u8], password: &str) -> Result<Zeroizing<Vec<u8>
 /// How the first salt half is rearranged when both halves are equal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum EqualHalves {
-    /// Current JDKs (checked against JDK 17 in tests/keystore_oracle.rs) reverse it.
+    /// Current JDKs (checked against JDK 17 in tests/it/keystore_oracle.rs) reverse it.
     Reverse,
     /// Old JDKs' PBECipherCore had a typo (`salt[3-1] = tmp`) turning
     /// [a,b,c,d] into [d,a,b,d]; keystores they wrote still decrypt this way.

@@ -5,7 +5,7 @@
 //! `wrapsign verify`. Profiles for other bundle ids and teams are generated at
 //! test time with `openssl cms`, exactly as profiles/generate.sh does.
 
-mod common;
+use crate::support as common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

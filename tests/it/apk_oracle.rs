@@ -5,7 +5,7 @@
 //! fail with the right finding. `apksigner verify` must agree on every case.
 //! Inputs are the committed unsigned samples (samples/android/unsigned).
 
-mod apk_support;
+use crate::support::apk as apk_support;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! scrubbed; debug representations are redacted; and `wrapsign sign` writes the
 //! private key nowhere (it is only used to make the signature).
 
-mod common;
+use crate::support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

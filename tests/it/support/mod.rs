@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: run the real binary, parse its JSON,
 //! find the shared conformance data, skip loudly when an oracle is missing.
-#![allow(dead_code)]
 
+pub mod apk;
 pub mod craft;
 
 use std::path::{Path, PathBuf};

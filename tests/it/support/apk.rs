@@ -1,7 +1,6 @@
 //! Shared helpers for the APK tests: running the binary, locating samples, and
 //! surgically editing APK bytes (flip a byte in an entry, the central
 //! directory or the signing block; strip the block; lie about sizes).
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -10,9 +9,7 @@ use serde_json::Value;
 
 pub const AT: &str = "2025-06-01";
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_wrapsign")
-}
+pub use super::bin;
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,7 @@
 //! The diagnostics contract: names are documented and explained, JSON has the
 //! promised shape, exit codes follow the documented rules.
 
-mod common;
+use crate::support as common;
 
 use common::run;
 

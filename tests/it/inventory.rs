@@ -2,7 +2,7 @@
 //! every finding name of the inventory with its exit code, `wrapsign inventory` in
 //! each format, bulk device bundles, passwords never printed, directory scans.
 
-mod common;
+use crate::support as common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

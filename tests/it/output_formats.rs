@@ -1,7 +1,7 @@
 //! Every output format renders the same findings: SARIF with its schema's required
 //! fields, JUnit as well-formed XML, GitHub annotations, and `--output FILE`.
 
-mod common;
+use crate::support as common;
 
 use common::run;
 

@@ -1,7 +1,7 @@
 //! Issue 8's policy surface: thresholds, baselines with expiry, explained findings
 //! with notes, chain findings, and profile selection across a folder.
 
-mod common;
+use crate::support as common;
 
 use std::path::Path;
 

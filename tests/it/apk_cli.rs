@@ -4,7 +4,7 @@
 //! a panic. Fixtures are the committed TEST-ONLY samples in samples/android
 //! (built by samples/android/build-android.sh) and byte-level edits of them.
 
-mod apk_support;
+use crate::support::apk as apk_support;
 
 use apk_support::*;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! `wrapsign verify` on iOS material, through the real binary: every finding name
 //! is produced by a fixture with its exit code; bad input never panics.
 
-mod common;
+use crate::support as common;
 
 use std::io::{Read, Write};
 use std::path::Path;

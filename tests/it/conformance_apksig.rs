@@ -6,7 +6,7 @@
 //! in apk_cli.rs. Rows whose note names the apksig issue also check that the
 //! finding is the one that issue maps to.
 
-mod apk_support;
+use crate::support::apk as apk_support;
 
 use apk_support::*;
 

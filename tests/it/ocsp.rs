@@ -3,7 +3,7 @@
 //! good, revoked and unknown certificates, and a responder that never answers.
 //! Without `--online`, wrapsign makes no connection at all.
 
-mod common;
+use crate::support as common;
 
 use std::io::Read;
 use std::net::TcpListener;

@@ -2,7 +2,7 @@
 //! every profile yields its documented facts, Apple's signatures verify, and the
 //! expired items fail as expired unless --at puts them back in their window.
 
-mod common;
+use crate::support as common;
 
 use common::run;
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! as committed (the fixtures are reproducible), and a freshly built, unsigned
 //! app must verify as unsigned, sign, and then verify clean.
 
-mod common;
+use crate::support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

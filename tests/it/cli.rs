@@ -1,5 +1,5 @@
 //! CLI sessions in tests/cmd/*.trycmd: they are documentation and tests at once.
-//! Regenerate after an intended output change with `TRYCMD=overwrite cargo test --test cli`.
+//! Regenerate after an intended output change with `TRYCMD=overwrite cargo test --test it cli`.
 
 #[test]
 fn cli_sessions() {

@@ -2,7 +2,7 @@
 //! fails with apk-signer-mismatch unless the APK is signed by that alias's key.
 //! The APK is signed at test time by Debian's apksigner from the same keystore.
 
-mod common;
+use crate::support as common;
 
 use std::process::Command;
 

@@ -4,7 +4,7 @@
 //! folder (which must be gone afterwards), and never panic. The archives are
 //! built here from the committed samples, never committed.
 
-mod common;
+use crate::support as common;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -1,0 +1,28 @@
+//! All integration tests, in one binary (one link of the dependency tree, as
+//! ripgrep does). Each module is one area; `support` holds the shared helpers.
+// Helpers are shared by many modules; not every module uses every one.
+#![allow(dead_code)]
+
+mod support;
+
+mod android_keystore;
+mod android_keystore_apk;
+mod apk_cli;
+mod apk_oracle;
+mod apk_sign;
+mod cli;
+mod conformance_apksig;
+mod conformance_ios;
+mod conformance_pyjks;
+mod diagnostics;
+mod fuzz_regressions;
+mod hostile_archives;
+mod inventory;
+mod ios_sign;
+mod ios_verify;
+mod keystore_oracle;
+mod macho_build;
+mod ocsp;
+mod output_formats;
+mod policy_and_selection;
+mod secrets;
