@@ -3,6 +3,7 @@
 #   - APK verify: wrapsign vs apksigner vs sha256sum, APKs of 5 and 200 MiB and a tiny one
 #   - APK sign:   wrapsign vs zipalign -p 4 + apksigner sign (bench/apk-sign.sh, when present)
 #   - IPA sign:   wrapsign vs unzip + rcodesign sign + zip vs sha256sum, 10 and 50 Mach-Os
+#   - IPA verify: wrapsign's full code-signature check vs unzip -t, an IPA of ~200 MB (issue 13)
 #
 #   bench/run-all.sh           # the README's numbers (takes a few minutes)
 #   bench/run-all.sh --quick   # small inputs, 2 runs: checks the benchmarks still run (CI)
@@ -20,6 +21,7 @@ if [ "${1:-}" = "--quick" ]; then
     export SIZES=${SIZES:-"5"}
     export MACHOS=${MACHOS:-"10"}
     export RES_MB=${RES_MB:-2}
+    export MACHO_MB=${MACHO_MB:-8}
     export QUICK=1
 fi
 
@@ -44,4 +46,5 @@ else
     echo "SKIP: bench/apk-sign.sh is not in this tree (APK signing comes with it)"
 fi
 part "IPA sign" bench/ipa-sign.sh
+part "IPA verify" bench/ipa-verify.sh
 exit $status

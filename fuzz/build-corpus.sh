@@ -132,6 +132,27 @@ if want("ipa") or want("ipa_extract"):
             if want(t):
                 save(t, read(p))
 
+if want("code_signature"):
+    # Each bundle's main executable with its Info.plist, CodeResources and
+    # listing; every other Mach-O alone; loose signed binaries.
+    def is_macho(b):
+        return b[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe",
+                         b"\xfe\xed\xfa\xcf", b"\xfe\xed\xfa\xce")
+    for p, z in zips("samples/*.ipa", "ios/**/*.ipa", "realworld/**/*.ipa"):
+        names = z.namelist()
+        for n in names:
+            data = member(z, n)
+            if n.endswith("/") or not is_macho(data):
+                continue
+            root = n.rsplit("/", 1)[0]
+            info = member(z, root + "/Info.plist") if root + "/Info.plist" in names else b""
+            cr = root + "/_CodeSignature/CodeResources"
+            res = member(z, cr) if cr in names else b""
+            listing = "\n".join(x[len(root) + 1:] for x in names if x.startswith(root + "/")).encode()
+            save("code_signature", SPLIT.join([data, info, res, listing]))
+    for p in files("ios/isign/isignTestApp.*"):
+        save("code_signature", read(p))
+
 if want("device_zip"):
     for p in files("signing/inventory/devices.zip"):
         save("device_zip", read(p))

@@ -179,6 +179,44 @@ codes! {
         why: "iOS checks that the certificate that signed the executable is in the embedded profile's DeveloperCertificates; otherwise installation fails.",
         fix: "Re-sign the app with a certificate listed in the profile, or regenerate the profile to include the signing certificate.";
 
+    // ---- iOS code signatures (does the signature still seal the app?) ----
+    AppCodeModified = "app-code-modified", Error,
+        title: "A Mach-O no longer matches its code signature",
+        why: "A code page, or a file or blob sealed by a special slot (Info.plist -1, requirements -2, CodeResources -3, entitlements -5/-7), no longer has the hash its CodeDirectory records: the code was changed after it was signed. iOS refuses to install or launch it (\"code digest mismatch\").",
+        fix: "Rebuild the app, or re-sign it (wrapsign sign) from a copy you trust; never patch a signed binary or its Info.plist.";
+    AppResourcesModified = "app-resources-modified", Error,
+        title: "The app's files differ from its resource seal",
+        why: "A file sealed by the bundle's _CodeSignature/CodeResources was changed or removed, a file the rules seal was added, or the bundle's resources are not sealed at all. iOS refuses to install an app whose resource seal is broken (\"a sealed resource is missing or invalid\").",
+        fix: "Rebuild the app, or re-sign it after the change (wrapsign sign seals every file again); when wrapping adds files, sign after wrapping.";
+    AppNestedCodeModified = "app-nested-code-modified", Error,
+        title: "A nested bundle changed after its parent sealed it",
+        why: "An extension, framework or watch app was re-signed alone or replaced after the app around it was signed: its code still verifies on its own, but the parent's seal records other bytes or another CodeDirectory hash (cdhash). iOS refuses to install the app.",
+        fix: "Re-sign the whole app in one run (wrapsign sign signs nested bundles first, then their parents).";
+    AppSignatureInvalid = "app-signature-invalid", Error,
+        title: "A code signature is malformed or does not verify",
+        why: "The signature blob cannot be read, the CMS signature does not verify over the CodeDirectory, or Apple's CDHashes attributes disagree with the CodeDirectories (an alternate CodeDirectory swapped in). iOS refuses the code.",
+        fix: "Re-sign the app with wrapsign sign (or Xcode); if it was signed by a tool, check that tool's output with wrapsign verify before shipping.";
+    AppSignerUntrusted = "app-signer-untrusted", Error,
+        title: "The app's signer is not trusted at the verification time",
+        why: "The certificate that signed the code does not chain to Apple's root (or a --trust-root), or it or an intermediate is expired or not yet valid at --at. Devices refuse such signatures.",
+        fix: "Re-sign with a valid distribution identity issued by Apple (or by the enterprise CA passed with --trust-root).";
+    AppTeamMismatch = "app-team-mismatch", Error,
+        title: "The code's team does not match its signer or the app",
+        why: "A CodeDirectory names a team other than its signing certificate's (subject OU), or nested code is signed for another team than the main app. iOS refuses the signature, or refuses to load the other team's code (library validation).",
+        fix: "Re-sign the whole app with one identity of the right team.";
+    AppAdhocSigned = "app-adhoc-signed", Error,
+        title: "Code is ad-hoc signed",
+        why: "The code has a CodeDirectory but no CMS signature (no signer): devices run it only when its cdhash is trusted by other means (a trust cache, a development profile with this cdhash), never as a distributed app.",
+        fix: "Sign the app with a distribution identity (wrapsign sign).";
+    AppCodeUnsigned = "app-code-unsigned", Error,
+        title: "A Mach-O of a signed app is not signed",
+        why: "An executable, dylib or bundle binary inside a signed app has no code signature (or one slice of it has none). iOS refuses to load unsigned code, so the app crashes or does not install.",
+        fix: "Re-sign the whole app (wrapsign sign signs every Mach-O, nested ones first).";
+    AppIdentifierMismatch = "app-identifier-mismatch", Error,
+        title: "A bundle's executable is signed under another identifier",
+        why: "The CodeDirectory identifier of a bundle's main executable is not its CFBundleIdentifier: the signature was made for another bundle, or the Info.plist was edited after signing.",
+        fix: "Re-sign the app after changing the bundle id (wrapsign sign --bundle-id does both).";
+
     // ---- Android keystores ----
     KeystoreCertExpired = "keystore-cert-expired", Error,
         title: "A keystore certificate has expired",

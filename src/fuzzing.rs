@@ -372,6 +372,89 @@ pub fn ipa(data: &[u8]) {
     }
 }
 
+/// The code-signature checks of issue 13 on untrusted bytes. Parts split by
+/// [`SPLIT`]: a Mach-O, an Info.plist, a `CodeResources`, and a file listing
+/// (one path per line, `@` before a symbolic link, `/` after a folder).
+/// The Mach-O is streamed in chunks of a size the input picks (the stream's
+/// boundaries are where a reader goes wrong), its bytes are also checked as a
+/// bare signature superblob, and the seal is planned against the listing and
+/// compared with digests the input supplies.
+pub fn code_signature(data: &[u8]) {
+    use crate::ios::code_signature::{self as cs, Bound, HashKind, Layout, PageJob, Slice};
+    use crate::ios::seal::{self, Actual, Seal};
+    let mut parts = split(data, SPLIT);
+    let macho = parts.next().unwrap_or_default();
+    let info = parts.next().unwrap_or_default();
+    let resources = parts.next().unwrap_or_default();
+    let listing = parts.next().unwrap_or_default();
+    let bound = Bound {
+        info_plist: Some(info),
+        code_resources: Some(Some(resources)),
+    };
+    // As a file, streamed.
+    let chunk = usize::from(macho.first().copied().unwrap_or(1)).max(1) * 7;
+    let mut stream = cs::MachoStream::new(macho.len() as u64, None);
+    for c in macho.chunks(chunk) {
+        stream.update(c);
+    }
+    if let Some(Ok(m)) = stream.finish() {
+        for s in m.slices.iter().flatten() {
+            let _ = cs::verify_slice(s, &bound);
+        }
+    }
+    let _ = cs::verify_bytes(macho, &Bound::default());
+    // As a signature blob on its own, over page hashes of the input itself.
+    let job = PageJob {
+        hash: HashKind::Sha256,
+        page: Some(cs::PAGE),
+    };
+    let pages: Vec<Vec<u8>> = info
+        .chunks(cs::PAGE as usize)
+        .map(|p| HashKind::Sha256.digest(p))
+        .collect();
+    let slice = Slice {
+        index: None,
+        arch: String::new(),
+        layout: Layout {
+            signature: Some((info.len() as u64, macho.len() as u64)),
+            code_limit: info.len() as u64,
+            filetype: 2,
+            wants_sha1: false,
+        },
+        signature: Some(macho.to_vec()),
+        pages: vec![(job, pages)],
+    };
+    let _ = cs::verify_slice(&slice, &bound);
+    // The seal and its rules.
+    if let Ok(s) = Seal::parse(resources) {
+        let mut l = seal::Listing {
+            main_executable: Some("App".into()),
+            ..seal::Listing::default()
+        };
+        for line in String::from_utf8_lossy(listing).lines().take(4096) {
+            if let Some(link) = line.strip_prefix('@') {
+                l.symlinks.push(link.to_string());
+            } else if let Some(dir) = line.strip_suffix('/') {
+                l.dirs.insert(dir.to_string());
+            } else {
+                l.files.push(line.to_string());
+            }
+        }
+        let plan = s.plan(&l);
+        let actual = Actual {
+            sha1: Some(HashKind::Sha1.digest(info)),
+            sha256: Some(HashKind::Sha256.digest(info)),
+            link: Some(String::from_utf8_lossy(info).into_owned()),
+            cdhashes: vec![HashKind::Sha256.digest(macho)],
+        };
+        for item in &plan.items {
+            if let Some(e) = &item.sealed {
+                let _ = seal::compare(e, item.kind, &actual);
+            }
+        }
+    }
+}
+
 /// `wrapsign sign`'s extraction of an IPA into a private folder. Panics (a
 /// finding for the fuzzer) if anything lands outside that folder.
 pub fn ipa_extract(data: &[u8]) {

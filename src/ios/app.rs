@@ -3,23 +3,23 @@
 //! code signature. An IPA is read straight from the zip, never extracted.
 
 use std::collections::BTreeSet;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use plist::{Dictionary, Value};
 
-use crate::archive;
 use crate::diag::{Code, Finding, Item, Report};
 use crate::ios::certificate::{self, Identity};
+use crate::ios::code_signature::{self, SliceCheck};
 use crate::ios::entitlements;
+use crate::ios::integrity::{self, BundleMeta, Depth, MainCode};
 use crate::ios::profile::{self, Profile};
 use crate::ios::select;
+use crate::ios::tree::{Kind, ReadError, Tree};
 use crate::ios::Ctx;
 use crate::x509::Cert;
 
-/// Limits on what one entry may expand to, so a hostile IPA cannot exhaust memory.
+/// Limit on what a plist or profile may expand to, so a hostile IPA cannot exhaust memory.
 const MAX_PLIST: u64 = 8 << 20;
-const MAX_EXECUTABLE: u64 = 1 << 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BundleKind {
@@ -66,12 +66,19 @@ pub struct Bundle {
     pub signature: Option<Result<CodeSig, String>>,
     /// Info.plist names an executable that is not there.
     pub executable_missing: bool,
+    /// The executable's signature problem is already an integrity finding.
+    pub signature_reported: bool,
 }
 
 #[derive(Clone, Debug)]
 pub struct App {
     pub file: String,
     pub bundles: Vec<Bundle>,
+    /// Whether the code signatures still seal the app (empty when they do, or
+    /// when nothing is signed); pushed by [`check`].
+    pub integrity: Vec<Finding>,
+    /// Whether anything in the app is signed.
+    pub any_signed: bool,
 }
 
 impl App {
@@ -80,187 +87,141 @@ impl App {
     }
 }
 
-/// Read access to the files of an IPA or an app directory.
-enum Source {
-    Zip(zip::ZipArchive<Box<dyn ReadSeek>>),
-    Dir(PathBuf),
-}
-
-/// What the zip reader reads from: a file, or bytes (the fuzzers).
-trait ReadSeek: Read + std::io::Seek + Send {}
-impl<T: Read + std::io::Seek + Send> ReadSeek for T {}
-
-/// Why an entry could not be read.
-enum ReadError {
-    /// Over the per-file limit, or unreadable: the bundle's own problem.
-    Entry(String),
-    /// The archive's data contradict its directory: the whole app is refused.
-    Damaged(Finding),
-}
-
-impl Source {
-    fn read(&mut self, file: &str, name: &str, limit: u64) -> Result<Option<Vec<u8>>, ReadError> {
-        let mut buf = Vec::new();
-        match self {
-            Source::Zip(z) => {
-                let mut f = match z.by_name(name) {
-                    Ok(f) => f,
-                    Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-                    Err(e) => {
-                        return Err(ReadError::Damaged(archive::entry_damaged(file, name, e)))
-                    }
-                };
-                let declared = f.size();
-                if declared > limit {
-                    return Err(ReadError::Entry(format!(
-                        "{name} expands to {declared} bytes, over the {limit}-byte limit"
-                    )));
-                }
-                // Never more than declared (plus one byte to notice a lie); reading to
-                // the end makes the zip crate check the CRC.
-                f.by_ref()
-                    .take(declared + 1)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| ReadError::Damaged(archive::entry_damaged(file, name, e)))?;
-                if buf.len() as u64 != declared {
-                    return Err(ReadError::Damaged(archive::entry_damaged(
-                        file,
-                        name,
-                        format!("{} bytes instead of the declared {declared}", buf.len()),
-                    )));
-                }
-            }
-            Source::Dir(root) => {
-                let p = root.join(name);
-                if !p.is_file() {
-                    return Ok(None);
-                }
-                std::fs::File::open(&p)
-                    .and_then(|f| f.take(limit).read_to_end(&mut buf))
-                    .map_err(|e| ReadError::Entry(format!("{name}: {e}")))?;
-            }
-        }
-        Ok(Some(buf))
-    }
-}
-
-/// Opens an app, finding its bundles. Errors are `input-unreadable` (or
-/// `archive-*`) findings naming the file.
+/// Opens an app and checks its code signatures and seals (see
+/// [`integrity`]). Errors are `input-unreadable` (or `archive-*`) findings
+/// naming the file.
 pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
+    open_with(path, ctx, Depth::Full { trust: true })
+}
+
+/// [`open`] at a chosen depth: `Depth::Signatures` reads only what each main
+/// executable's signature says (what `wrapsign sign` plans with).
+pub fn open_with(path: &Path, ctx: &Ctx, depth: Depth) -> Result<App, Finding> {
     let file = path.display().to_string();
-    if path.is_dir() {
-        return open_source(&file, None, Some(path), ctx);
-    }
-    let src = crate::android::apk::zip::Source::open(path).map_err(|e| {
-        Finding::new(
-            Code::InputUnreadable,
-            &file,
-            format!("cannot read {file}: {e}"),
-        )
-    })?;
-    let reader: Box<dyn ReadSeek> = Box::new(std::io::BufReader::new(
-        std::fs::File::open(path).map_err(|e| {
+    let tree = if path.is_dir() {
+        Tree::open_dir(&file, path)?
+    } else {
+        let src = crate::android::apk::zip::Source::open(path).map_err(|e| {
             Finding::new(
                 Code::InputUnreadable,
                 &file,
                 format!("cannot read {file}: {e}"),
             )
-        })?,
-    ));
-    open_source(&file, Some((src, reader)), None, ctx)
+        })?;
+        Tree::open_ipa(&file, src, &ctx.archive)?
+    };
+    from_tree(&file, &tree, ctx, depth)
 }
 
 /// [`open`] over an IPA held in memory, named `file` in findings.
 pub fn open_bytes(file: &str, data: Vec<u8>, ctx: &Ctx) -> Result<App, Finding> {
-    let reader: Box<dyn ReadSeek> = Box::new(std::io::Cursor::new(data.clone()));
     let src = crate::android::apk::zip::Source::from_bytes(data);
-    open_source(file, Some((src, reader)), None, ctx)
+    let tree = Tree::open_ipa(file, src, &ctx.archive)?;
+    from_tree(file, &tree, ctx, Depth::Full { trust: true })
 }
 
-fn open_source(
-    file: &str,
-    zip: Option<(crate::android::apk::zip::Source, Box<dyn ReadSeek>)>,
-    dir: Option<&Path>,
-    ctx: &Ctx,
-) -> Result<App, Finding> {
-    let file = file.to_string();
-    let unreadable = |m: String| Finding::new(Code::InputUnreadable, &file, m);
-    let (mut src, names, root) = match (zip, dir) {
-        (None, Some(path)) => {
-            let mut names = Vec::new();
-            for e in walkdir::WalkDir::new(path).follow_links(false) {
-                let e = e.map_err(|e| unreadable(format!("cannot read {file}: {e}")))?;
-                if e.file_type().is_file() {
-                    if let Ok(rel) = e.path().strip_prefix(path) {
-                        names.push(rel.to_string_lossy().replace('\\', "/"));
-                    }
+/// The integrity findings of an app `wrapsign sign` just wrote (before it is
+/// moved into place): everything but the signer's chain, which the identity
+/// checks judged before signing. Empty when the output verifies.
+pub fn self_check(path: &Path, ctx: &Ctx) -> Vec<Finding> {
+    match open_with(path, ctx, Depth::Full { trust: false }) {
+        Err(f) => vec![f],
+        Ok(app) => {
+            let mut out = app.integrity;
+            for b in &app.bundles {
+                let unsigned = b.executable.is_some()
+                    && (b.executable_missing || !matches!(b.signature, Some(Ok(_))));
+                if unsigned && !b.signature_reported {
+                    out.push(
+                        Finding::new(
+                            Code::AppCodeUnsigned,
+                            &app.file,
+                            format!(
+                                "{}: {} has no readable code signature after signing",
+                                app.file, b.path
+                            ),
+                        )
+                        .subject(b.path.clone()),
+                    );
                 }
             }
-            (Source::Dir(path.to_path_buf()), names, String::new())
+            out
         }
-        (Some((raw, reader)), _) => {
-            // Hostile archives are refused before anything is inflated.
-            let audit = archive::audit(&raw, &ctx.archive).map_err(|p| p.finding(&file))?;
-            drop(raw);
-            let z = zip::ZipArchive::new(reader)
-                .map_err(|e| unreadable(format!("{file} is not a readable zip/IPA: {e}")))?;
-            archive::same_view(&audit, &z).map_err(|p| p.finding(&file))?;
-            let names: Vec<String> = audit.entries.iter().map(|e| e.name.clone()).collect();
-            let root = crate::ios::bundle::payload_app_root(names.iter().map(String::as_str))
-                .ok_or_else(|| unreadable(format!("{file} has no Payload/*.app: not an IPA")))?;
-            archive::check_links(&audit, Some(&root)).map_err(|p| p.finding(&file))?;
-            (Source::Zip(z), names, root)
-        }
-        (None, None) => return Err(unreadable(format!("{file}: nothing to read"))),
-    };
+    }
+}
 
-    // Every folder named *.app / *.appex / *.framework under the main bundle is a
+fn from_tree(file: &str, tree: &Tree, ctx: &Ctx, depth: Depth) -> Result<App, Finding> {
+    let file = file.to_string();
+    let unreadable = |m: String| Finding::new(Code::InputUnreadable, &file, m);
+    let fatal = |e: ReadError| match e {
+        ReadError::Entry(m) => unreadable(format!("{file}: {m}")),
+        ReadError::Damaged(f) => f,
+    };
+    let prefix_of = |rel: &str| -> String {
+        match (tree.app_root.is_empty(), rel.is_empty()) {
+            (true, true) => String::new(),
+            (true, false) => format!("{rel}/"),
+            (false, true) => format!("{}/", tree.app_root),
+            (false, false) => format!("{}/{rel}/", tree.app_root),
+        }
+    };
+    // Every folder named *.app / *.appex / *.framework inside the app is a
     // bundle; debug symbols are not part of the app.
     let mut roots = BTreeSet::new();
-    roots.insert(root.clone());
-    for n in &names {
-        if !n.starts_with(&root) || n.contains(".dSYM/") {
+    roots.insert(String::new());
+    for n in tree.nodes() {
+        let rel = if tree.app_root.is_empty() {
+            n.path.as_str()
+        } else {
+            match n.path.strip_prefix(&format!("{}/", tree.app_root)) {
+                Some(r) => r,
+                None => continue,
+            }
+        };
+        if rel.contains(".dSYM/") || rel.ends_with(".dSYM") {
             continue;
         }
-        let parts: Vec<&str> = n.split('/').collect();
-        for i in 0..parts.len().saturating_sub(1) {
-            let p = parts[i];
+        let parts: Vec<&str> = rel.split('/').collect();
+        // A file's own name is not a folder; a folder's is.
+        let upto = if n.kind == Kind::Dir {
+            parts.len()
+        } else {
+            parts.len().saturating_sub(1)
+        };
+        for i in 0..upto {
+            let p = parts.get(i).copied().unwrap_or("");
             if p.ends_with(".app") || p.ends_with(".appex") || p.ends_with(".framework") {
-                roots.insert(parts[..=i].join("/"));
+                roots.insert(parts.get(..=i).unwrap_or_default().join("/"));
             }
         }
     }
     let mut bundles = Vec::new();
+    let mut metas = Vec::new();
     for r in roots {
-        let prefix = if r.is_empty() {
-            String::new()
-        } else {
-            format!("{r}/")
-        };
-        let kind = if r == root {
+        let prefix = prefix_of(&r);
+        let kind = if r.is_empty() {
             BundleKind::App
         } else if r.ends_with(".appex") {
             BundleKind::AppExtension
         } else if r.ends_with(".framework") {
             BundleKind::Framework
-        } else if r.contains("/Watch/") {
+        } else if r.contains("Watch/") {
             BundleKind::WatchApp
         } else {
             BundleKind::App
         };
-        let fatal = |e: ReadError| match e {
-            ReadError::Entry(m) => unreadable(format!("{file}: {m}")),
-            ReadError::Damaged(f) => f,
+        let read = |name: &str| -> Result<Option<Vec<u8>>, Finding> {
+            match tree.find(&format!("{prefix}{name}")) {
+                Some(n) if n.kind == Kind::File => tree.read(n, MAX_PLIST).map(Some).map_err(fatal),
+                _ => Ok(None),
+            }
         };
-        let info = match src.read(&file, &format!("{prefix}Info.plist"), MAX_PLIST) {
-            Ok(Some(d)) => Some(d),
-            Ok(None) => src
-                .read(&file, &format!("{prefix}Resources/Info.plist"), MAX_PLIST)
-                .map_err(fatal)?,
-            Err(e) => return Err(fatal(e)),
+        let info_bytes = match read("Info.plist")? {
+            Some(d) => Some(d),
+            None => read("Resources/Info.plist")?,
         };
-        let info: Option<Dictionary> = match info {
-            Some(d) => Some(plist::from_bytes(&d).map_err(|e| {
+        let info: Option<Dictionary> = match &info_bytes {
+            Some(d) => Some(plist::from_bytes(d).map_err(|e| {
                 unreadable(format!(
                     "{file}: {prefix}Info.plist is not a valid plist: {e}"
                 ))
@@ -275,93 +236,99 @@ fn open_source(
         };
         let bundle_id = get("CFBundleIdentifier");
         let executable = get("CFBundleExecutable");
-        let profile = src
-            .read(
-                &file,
-                &format!("{prefix}embedded.mobileprovision"),
-                MAX_PLIST,
+        let profile = read("embedded.mobileprovision")?.map(|d| {
+            Profile::parse(
+                &format!("{file}!{prefix}embedded.mobileprovision"),
+                &d,
+                &ctx.trust,
             )
-            .map_err(fatal)?
-            .map(|d| {
-                Profile::parse(
-                    &format!("{file}!{prefix}embedded.mobileprovision"),
-                    &d,
-                    &ctx.trust,
-                )
-            });
-        let mut executable_missing = false;
-        let signature = match &executable {
-            Some(exe) => match src.read(&file, &format!("{prefix}{exe}"), MAX_EXECUTABLE) {
-                Ok(Some(data)) => read_code_signature(&data).transpose(),
-                Ok(None) => {
-                    executable_missing = true;
-                    None
-                }
-                Err(ReadError::Entry(e)) => Some(Err(e)),
-                Err(ReadError::Damaged(f)) => return Err(f),
-            },
-            None => None,
+        });
+        let executable_missing = executable.as_ref().is_some_and(|e| {
+            !tree
+                .find(&format!("{prefix}{e}"))
+                .is_some_and(|n| n.kind == Kind::File)
+        });
+        let shown = if tree.app_root.is_empty() {
+            if r.is_empty() {
+                ".".to_string()
+            } else {
+                r.clone()
+            }
+        } else {
+            prefix.trim_end_matches('/').to_string()
         };
+        metas.push(BundleMeta {
+            rel: r,
+            executable: executable.clone(),
+            bundle_id: bundle_id.clone(),
+            info_plist: info_bytes,
+        });
         bundles.push(Bundle {
-            path: if r.is_empty() { ".".into() } else { r },
+            path: shown,
             kind,
             bundle_id,
             executable,
             profile,
-            signature,
+            signature: None,
             executable_missing,
+            signature_reported: false,
         });
     }
     if bundles.is_empty() {
         return Err(unreadable(format!("{file}: no app bundle found")));
     }
-    Ok(App { file, bundles })
+    let scan = integrity::scan(tree, &file, &metas, depth, ctx)?;
+    for (i, (b, main)) in bundles.iter_mut().zip(&scan.main).enumerate() {
+        b.signature_reported = scan.reported.contains(&i);
+        b.signature = match main {
+            MainCode::Missing => None,
+            MainCode::Unreadable(e) => Some(Err(e.clone())),
+            MainCode::Slices(slices) => code_sig(slices),
+        };
+    }
+    Ok(App {
+        file,
+        bundles,
+        integrity: scan.findings,
+        any_signed: scan.any_signed,
+    })
 }
 
-/// Reads the first signed slice's code signature. `Ok(None)` means unsigned.
+/// The first signed slice's signature. `None` means unsigned.
+fn code_sig(slices: &[SliceCheck]) -> Option<Result<CodeSig, String>> {
+    let c = slices.iter().find(|c| c.signed)?;
+    let Some(identifier) = c.identifier.clone() else {
+        let why = c
+            .problems
+            .iter()
+            .find_map(|p| match p {
+                code_signature::Problem::Invalid(m) => Some(m.clone()),
+                code_signature::Problem::Modified(_) => None,
+            })
+            .unwrap_or_else(|| "no CodeDirectory".into());
+        return Some(Err(format!("unreadable code signature: {why}")));
+    };
+    let entitlements = match &c.entitlements {
+        None => None,
+        Some(Ok(d)) => Some(d.clone()),
+        Some(Err(e)) => return Some(Err(e.clone())),
+    };
+    Some(Ok(CodeSig {
+        identifier,
+        team_id: c.team.clone(),
+        entitlements,
+        signer: c.signer.clone(),
+    }))
+}
+
+/// Reads the first signed slice's code signature of an in-memory Mach-O.
+/// `Ok(None)` means unsigned.
 pub fn read_code_signature(data: &[u8]) -> Result<Option<CodeSig>, String> {
-    let mach =
-        apple_codesign::MachFile::parse(data).map_err(|e| format!("not a valid Mach-O: {e}"))?;
-    for m in mach.iter_macho() {
-        let Some(sig) = m
-            .code_signature()
-            .map_err(|e| format!("unreadable code signature: {e}"))?
-        else {
-            continue;
-        };
-        let cd = sig
-            .code_directory()
-            .map_err(|e| format!("unreadable CodeDirectory: {e}"))?
-            .ok_or("code signature without a CodeDirectory")?;
-        let entitlements = match sig
-            .entitlements()
-            .map_err(|e| format!("unreadable entitlements: {e}"))?
-        {
-            Some(blob) => Some(
-                plist::from_bytes::<Dictionary>(blob.as_str().as_bytes())
-                    .map_err(|e| format!("entitlements are not a valid plist: {e}"))?,
-            ),
-            None => None,
-        };
-        let signer = match sig
-            .signed_data()
-            .map_err(|e| format!("unreadable CMS signature: {e}"))?
-        {
-            Some(sd) => sd.signers().next().and_then(|s| {
-                sd.certificates()
-                    .find(|c| s.signature_verifier(std::iter::once(*c)).is_ok())
-                    .and_then(|c| Cert::from_der(c.constructed_data()).ok())
-            }),
-            None => None,
-        };
-        return Ok(Some(CodeSig {
-            identifier: cd.ident.to_string(),
-            team_id: cd.team_name.as_ref().map(|t| t.to_string()),
-            entitlements,
-            signer,
-        }));
+    match code_signature::verify_bytes(data, &code_signature::Bound::default()) {
+        None => Err("not a valid Mach-O: unknown magic".into()),
+        Some(Err(e)) => Err(format!("not a valid Mach-O: {e}")),
+        Some(Ok(slices)) => code_sig(&slices).transpose(),
     }
-    Ok(None)
 }
 
 /// Where the profiles for an app's bundles come from.
@@ -387,6 +354,9 @@ pub fn check<'a>(
     let given = profiles.candidates;
     let file = &app.file;
     let mut used: Vec<&Profile> = Vec::new();
+    for f in &app.integrity {
+        report.push(f.clone());
+    }
     for b in &app.bundles {
         let subject = match &b.bundle_id {
             Some(id) => format!("{} ({id})", b.path),
@@ -425,6 +395,8 @@ pub fn check<'a>(
                 )
                 .subject(subject.clone()),
             ),
+            // Already an integrity finding (app-signature-invalid, app-code-unsigned...).
+            _ if b.signature_reported => {}
             Some(Err(e)) => report.push(
                 Finding::new(Code::InputUnreadable, file, format!("{}: {e}", b.path)).subject(subject.clone()),
             ),

@@ -5,10 +5,14 @@ pub mod apns;
 pub mod app;
 pub mod bundle;
 pub mod certificate;
+pub mod code_signature;
 pub mod entitlements;
+pub mod integrity;
 pub mod profile;
+pub mod seal;
 pub mod select;
 pub mod sign;
+pub mod tree;
 pub mod trust;
 
 use time::OffsetDateTime;

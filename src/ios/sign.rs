@@ -29,6 +29,7 @@ use crate::ios::app::{self, BundleKind};
 use crate::ios::bundle::{self, Extracted};
 use crate::ios::certificate::{self, Identity};
 use crate::ios::entitlements::{self, DeriveInput};
+use crate::ios::integrity::Depth;
 use crate::ios::profile::{self, Profile};
 use crate::ios::{Ctx, Trust};
 use crate::outcome::Judge;
@@ -337,6 +338,7 @@ pub fn run(
         ));
         return judge.finish(report, None);
     }
+    damage_for_tests(&ex);
     if let Err(msg) = read_back(&ex, &plans, &id, &ctx) {
         report.push(Finding::new(
             Code::SignFailed,
@@ -351,10 +353,21 @@ pub fn run(
     // 5. Output.
     let out_label = dest.display().to_string();
     let write_bar = new_bar(show, 0, "write");
+    // The output is verified as `wrapsign verify` would before it is moved into
+    // place (issue 13); `self_check` collects what it finds.
+    let mut self_check = Vec::new();
     let written = if dest_is_dir {
         let app = ex.app_dir();
-        atomic::replace_dir(&app, &dest)
-            .map_err(|e| format!("cannot move the signed app to {out_label}: {e}"))
+        self_check = app::self_check(&app, &ctx);
+        if self_check.is_empty() {
+            atomic::replace_dir(&app, &dest)
+                .map_err(|e| format!("cannot move the signed app to {out_label}: {e}"))
+        } else {
+            Err(format!(
+                "the signed app does not verify ({} finding(s) above)",
+                self_check.len()
+            ))
+        }
     } else {
         write_ipa_file(
             &ex,
@@ -363,8 +376,15 @@ pub fn run(
             &dest,
             &req.destination,
             &write_bar,
+            &mut |p| {
+                self_check = app::self_check(p, &ctx);
+                self_check.len()
+            },
         )
     };
+    for f in self_check {
+        report.push(f);
+    }
     write_bar.finish_and_clear();
     drop(work);
     if let Err(msg) = written {
@@ -441,6 +461,7 @@ fn write_ipa_file(
     dest: &Path,
     how: &Destination,
     bar: &ProgressBar,
+    verify: &mut dyn FnMut(&Path) -> usize,
 ) -> Result<(), String> {
     let label = dest.display().to_string();
     let mut out = AtomicFile::create(dest).map_err(|e| format!("cannot create {label}: {e}"))?;
@@ -456,6 +477,13 @@ fn write_ipa_file(
     let out = w
         .into_inner()
         .map_err(|e| format!("cannot write {label}: {}", e.error()))?;
+    // Verified as written, before the rename: a failure drops the temporary file.
+    let problems = verify(out.path());
+    if problems > 0 {
+        return Err(format!(
+            "the signed IPA does not verify ({problems} finding(s) above)"
+        ));
+    }
     out.commit()
         .map_err(|e| format!("cannot write {label}: {e}"))
 }
@@ -496,7 +524,7 @@ fn plan(
         Some(dir) => profile::load_dir(dir, &ctx.trust, report),
         None => Vec::new(),
     };
-    let app = match app::open(&ex.app_dir(), ctx) {
+    let app = match app::open_with(&ex.app_dir(), ctx, Depth::Signatures) {
         Ok(a) => a,
         Err(mut f) => {
             f.file = file.to_string();
@@ -980,9 +1008,28 @@ fn sign_tree(
     result
 }
 
+/// Fault injection for the test suite, compiled into debug builds only: flips
+/// one byte of the signed file named by `WRAPSIGN_TEST_DAMAGE_SIGNED` (relative
+/// to the app), so the self-check's refusal is tested end to end.
+#[cfg(debug_assertions)]
+fn damage_for_tests(ex: &Extracted) {
+    if let Some(rel) = std::env::var_os("WRAPSIGN_TEST_DAMAGE_SIGNED") {
+        let p = ex.app_dir().join(rel);
+        if let Ok(mut d) = std::fs::read(&p) {
+            if let Some(b) = d.get_mut(0x2000) {
+                *b ^= 1;
+                let _ = std::fs::write(&p, d);
+            }
+        }
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn damage_for_tests(_: &Extracted) {}
+
 /// Reads every signed executable back: identifier, team and signer must be ours.
 fn read_back(ex: &Extracted, plans: &[Plan], id: &Identity, ctx: &Ctx) -> Result<(), String> {
-    let app = app::open(&ex.app_dir(), ctx).map_err(|f| f.message)?;
+    let app = app::open_with(&ex.app_dir(), ctx, Depth::Signatures).map_err(|f| f.message)?;
     for p in plans {
         let Some(exe) = &p.executable else { continue };
         let Some(b) = app.bundles.iter().find(|b| b.path == p.path) else {

@@ -22,6 +22,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("ipa", wrapsign::fuzzing::ipa),
     ("ipa_extract", wrapsign::fuzzing::ipa_extract),
     ("device_zip", wrapsign::fuzzing::device_zip),
+    ("code_signature", wrapsign::fuzzing::code_signature),
 ];
 
 fn dir(target: &str) -> PathBuf {
@@ -106,4 +107,5 @@ replay_tests!(
     ipa,
     ipa_extract,
     device_zip,
+    code_signature,
 );

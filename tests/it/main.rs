@@ -18,6 +18,7 @@ mod diagnostics;
 mod fuzz_regressions;
 mod hostile_archives;
 mod inventory;
+mod ios_codesig;
 mod ios_sign;
 mod ios_verify;
 mod keystore_oracle;
