@@ -6,6 +6,8 @@ use zeroize::Zeroizing;
 
 use crate::crypto::KeyKind;
 use crate::diag::{Code, Finding};
+use crate::pkcs12::P12Error;
+use crate::secret::{self, PasswordSpec, Secret};
 use crate::x509::{pem_blocks, Cert};
 
 /// Certificates from PEM or DER bytes, with the private key a PEM may carry
@@ -107,6 +109,41 @@ pub fn read_cert_file(
         f.key = Some(key);
     }
     Ok(f)
+}
+
+/// Loads `--cert FILE [--cert-pass SPEC] [--key FILE]`: a `.p12/.pfx`, or PEM/DER
+/// certificates with the key inside or in `key_path`. The one loader of this
+/// material, for `verify` and both signers. The password is resolved (or
+/// prompted for) once, and only for a PKCS#12; it is returned so the caller can
+/// open the same file as a keystore. Errors are `input-unreadable` findings
+/// naming the file, never the password.
+pub fn load_cert_file(
+    path: &std::path::Path,
+    pass: Option<&PasswordSpec>,
+    key_path: Option<&std::path::Path>,
+) -> Result<(CertFile, Option<Secret>), Finding> {
+    let file = path.display().to_string();
+    let unreadable = |msg: String| Finding::new(Code::InputUnreadable, &file, msg);
+    let data = Zeroizing::new(
+        std::fs::read(path).map_err(|e| unreadable(format!("cannot read {file}: {e}")))?,
+    );
+    let mut opened_with = None;
+    let f = read_cert_file(&file, &data, key_path, || {
+        let password = secret::resolve_or_prompt(pass, &file)
+            .map_err(|e| unreadable(format!("{file}: {e}")))?
+            .unwrap_or_default();
+        let id = crate::pkcs12::read_identity(&data, password.expose()).map_err(|e| {
+            let hint = match (&e, pass) {
+                (P12Error::WrongPassword, Some(spec)) => format!(" (password from {spec})"),
+                (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
+                _ => String::new(),
+            };
+            unreadable(format!("cannot open {file}: {e}{hint}"))
+        })?;
+        opened_with = Some(password);
+        Ok(id)
+    })?;
+    Ok((f, opened_with))
 }
 
 /// Reads a private key file given with `--key`, naming the file in errors.

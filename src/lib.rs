@@ -17,6 +17,7 @@ pub mod crypto;
 pub mod diag;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod identity;
 pub mod inventory;
 pub mod ios;
 pub mod keys;
@@ -25,6 +26,7 @@ pub mod outcome;
 pub mod pkcs12;
 pub mod report;
 pub mod secret;
+pub mod signer;
 pub mod signing;
 pub mod sniff;
 pub mod verify;

@@ -26,3 +26,4 @@ mod ocsp;
 mod output_formats;
 mod policy_and_selection;
 mod secrets;
+mod sign_pipeline;
