@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::android::keystore::{self, EntryKind, Keystore, StoreType};
 use crate::android::policy;
-use crate::diag::{Code, Finding, Item, Report, Severity};
+use crate::diag::{Code, Finding, Item, ItemKind, Report, Severity};
 use crate::ios::certificate::{self as apple, CertKind};
 use crate::keys::{self, PrivateKey};
 use crate::secret::{self, PasswordSpec, Secret};
@@ -204,10 +204,6 @@ impl Identity {
     }
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 fn read_small(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
     let shown = path.display();
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
@@ -253,7 +249,7 @@ fn load_cert(
     let file = path.display().to_string();
     if let Ok(m) = std::fs::metadata(path) {
         if m.len() > MAX_KEY_FILE {
-            report.push(unreadable(
+            report.push(Finding::unreadable(
                 &file,
                 format!("{file} is {} bytes, too large to be an identity", m.len()),
             ));
@@ -343,7 +339,7 @@ fn load_keystore(
     let data = match read_small(path) {
         Ok(d) => d,
         Err(e) => {
-            report.push(unreadable(&file, e));
+            report.push(Finding::unreadable(&file, e));
             return None;
         }
     };
@@ -361,7 +357,7 @@ fn load_keystore(
             return None;
         }
         Err(e) => {
-            report.push(unreadable(&file, format!("--ks-pass: {e}")));
+            report.push(Finding::unreadable(&file, format!("--ks-pass: {e}")));
             return None;
         }
     };
@@ -369,7 +365,7 @@ fn load_keystore(
         None => None,
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
-            report.push(unreadable(&file, format!("--key-pass: {e}")));
+            report.push(Finding::unreadable(&file, format!("--key-pass: {e}")));
             return None;
         }
     };
@@ -405,7 +401,7 @@ fn load_keystore(
                 report.push(f);
             }
             if !said {
-                report.push(unreadable(
+                report.push(Finding::unreadable(
                     &file,
                     format!("cannot open the keystore {file}"),
                 ));
@@ -479,7 +475,7 @@ fn load_keystore(
         Ok(c) if !c.is_empty() => c,
         Ok(_) => {
             report.push(
-                unreadable(
+                Finding::unreadable(
                     &file,
                     format!(
                         "{file}: private key entry \"{}\" has no certificate",
@@ -492,7 +488,7 @@ fn load_keystore(
         }
         Err(e) => {
             report.push(
-                unreadable(
+                Finding::unreadable(
                     &file,
                     format!("{file}: certificate of \"{}\": {e}", entry.alias),
                 )
@@ -618,7 +614,7 @@ impl Loaded {
                     ),
                     None => report.push(self.key_missing()),
                 }
-                let mut item = Item::new("signing-key", file)
+                let mut item = Item::new(ItemKind::SigningKey, file)
                     .subject(subject)
                     .not_after(self.cert.not_after)
                     .fact("sha256", self.cert.sha256.as_str())

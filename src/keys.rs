@@ -5,7 +5,7 @@ use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
 use crate::crypto::KeyKind;
-use crate::diag::{Code, Finding};
+use crate::diag::Finding;
 use crate::pkcs12::P12Error;
 use crate::secret::{self, PasswordSpec, Secret};
 use crate::x509::{pem_blocks, Cert};
@@ -69,7 +69,6 @@ pub fn read_cert_file(
     open_p12: impl FnOnce() -> Result<crate::pkcs12::Identity, Finding>,
 ) -> Result<CertFile, Finding> {
     use crate::sniff::{self, Kind};
-    let unreadable = |file: &str, msg: String| Finding::new(Code::InputUnreadable, file, msg);
     let mut f = match sniff::sniff_bytes(data) {
         Kind::Pkcs12 => {
             let id = open_p12()?;
@@ -84,7 +83,8 @@ pub fn read_cert_file(
             }
         }
         Kind::PemCertificate | Kind::DerCertificate => {
-            let m = certs_and_key(data).map_err(|e| unreadable(file, format!("{file}: {e}")))?;
+            let m = certs_and_key(data)
+                .map_err(|e| Finding::unreadable(file, format!("{file}: {e}")))?;
             CertFile {
                 certs: m.certs,
                 leaf: m.leaf,
@@ -94,7 +94,7 @@ pub fn read_cert_file(
             }
         }
         other => {
-            return Err(unreadable(
+            return Err(Finding::unreadable(
                 file,
                 format!(
                     "{file} is a {}, not a certificate or .p12 identity",
@@ -104,7 +104,8 @@ pub fn read_cert_file(
         }
     };
     if let Some(kp) = key_path {
-        let key = read_key_file(kp).map_err(|e| unreadable(&kp.display().to_string(), e))?;
+        let key =
+            read_key_file(kp).map_err(|e| Finding::unreadable(kp.display().to_string(), e))?;
         f.orphan_key = !key.matches(&f.certs[f.leaf]);
         f.key = Some(key);
     }
@@ -123,7 +124,7 @@ pub fn load_cert_file(
     key_path: Option<&std::path::Path>,
 ) -> Result<(CertFile, Option<Secret>), Finding> {
     let file = path.display().to_string();
-    let unreadable = |msg: String| Finding::new(Code::InputUnreadable, &file, msg);
+    let unreadable = |msg: String| Finding::unreadable(&file, msg);
     let data = Zeroizing::new(
         std::fs::read(path).map_err(|e| unreadable(format!("cannot read {file}: {e}")))?,
     );

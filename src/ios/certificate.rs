@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::at;
-use crate::diag::{Code, Finding, Item, Report};
+use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::profile::Profile;
 use crate::ios::Ctx;
 use crate::keys::{self, PrivateKey};
@@ -145,7 +145,7 @@ impl Identity {
 }
 
 /// Facts about a certificate for reports.
-pub fn cert_item(kind: &'static str, file: &str, c: &Cert) -> Item {
+pub fn cert_item(kind: ItemKind, file: &str, c: &Cert) -> Item {
     let mut i = Item::new(kind, file)
         .subject(c.subject.as_str())
         .not_after(c.not_after)
@@ -215,7 +215,8 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
     }
     let mut pool = id.chain.clone();
     pool.extend(ctx.trust.intermediates.iter().cloned());
-    let mut item = cert_item("certificate", file, c).fact("has_private_key", id.key.is_some());
+    let mut item =
+        cert_item(ItemKind::Certificate, file, c).fact("has_private_key", id.key.is_some());
     match build_chain(c, &pool, &ctx.trust.anchors) {
         ChainResult::Trusted(chain) => {
             item = item.fact(

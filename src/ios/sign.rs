@@ -23,7 +23,7 @@ use indicatif::ProgressBar;
 use plist::Dictionary;
 
 pub use crate::atomic::Destination;
-use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report};
+use crate::diag::{Baseline, Code, FailOn, Finding, Item, ItemKind, Policy, Report};
 use crate::identity::{self, Family, Identity};
 use crate::ios::app::{self, BundleKind};
 use crate::ios::bundle::{self, Extracted};
@@ -211,11 +211,7 @@ impl signer::Signer for IpaSigner<'_> {
                         used: false,
                     });
                 }
-                Err(e) => report.push(Finding::new(
-                    Code::InputUnreadable,
-                    &pfile,
-                    format!("{pfile}: {e}"),
-                )),
+                Err(e) => report.push(Finding::unreadable(&pfile, format!("{pfile}: {e}"))),
             }
         }
     }
@@ -227,8 +223,7 @@ impl signer::Signer for IpaSigner<'_> {
         self.kind = match sniff::sniff_path(&req.settings.input) {
             Ok(k) => k,
             Err(e) => {
-                report.push(Finding::new(
-                    Code::InputUnreadable,
+                report.push(Finding::unreadable(
                     &file,
                     format!("cannot read {file}: {e}"),
                 ));
@@ -246,8 +241,7 @@ impl signer::Signer for IpaSigner<'_> {
                 report.push(
                     match crate::archive::audit_path(&req.settings.input, &run.ios.archive) {
                         Err(f) => f,
-                        Ok(_) => Finding::new(
-                            Code::InputUnreadable,
+                        Ok(_) => Finding::unreadable(
                             &file,
                             format!("{file} is a zip archive without Payload/*.app: not an IPA"),
                         ),
@@ -256,8 +250,7 @@ impl signer::Signer for IpaSigner<'_> {
                 return false;
             }
             other => {
-                report.push(Finding::new(
-                    Code::InputUnreadable,
+                report.push(Finding::unreadable(
                     &file,
                     format!(
                         "{file} is a {}, not an IPA or .app bundle",
@@ -371,7 +364,7 @@ impl signer::Signer for IpaSigner<'_> {
         let out_label = run.dest.display().to_string();
         for p in &self.plans {
             let subject = subject_of(&p.shown, p.new_id.as_deref());
-            let mut item = Item::new("signed", &out_label)
+            let mut item = Item::new(ItemKind::Signed, &out_label)
                 .subject(subject)
                 .fact("kind", p.kind.name());
             if let Some(id) = &p.new_id {
@@ -393,7 +386,7 @@ impl signer::Signer for IpaSigner<'_> {
             run.report.item(item);
         }
         run.report.item(
-            Item::new("output", &out_label)
+            Item::new(ItemKind::Output, &out_label)
                 .subject(out_label.clone())
                 .fact(
                     "kind",
@@ -491,8 +484,7 @@ fn plan(
             && n.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
         if !valid {
-            report.push(Finding::new(
-                Code::InputUnreadable,
+            report.push(Finding::unreadable(
                 file,
                 format!("--bundle-id {n} is not a valid bundle id (letters, digits, '-' and '.')"),
             ));
@@ -510,7 +502,7 @@ fn plan(
                 }) {
                 Ok(d) => Some(d),
                 Err(e) => {
-                    report.push(Finding::new(Code::InputUnreadable, &efile, e));
+                    report.push(Finding::unreadable(&efile, e));
                     return None;
                 }
             }
@@ -556,8 +548,7 @@ fn plan(
         if let Some(Err(e)) = &b.signature {
             let inner = exe_path.clone().unwrap_or_else(|| b.path.clone());
             report.push(
-                Finding::new(
-                    Code::InputUnreadable,
+                Finding::unreadable(
                     file,
                     format!(
                         "{file}: {}/{inner}: {e}; rebuild the app, it cannot be signed",
@@ -609,9 +600,7 @@ fn plan(
         }
         let Some(bid) = new_id.as_deref() else {
             report.push(
-                Finding::new(
-                    Code::InputUnreadable,
-                    file,
+                Finding::unreadable(file,
                     format!("{file}: {shown} has no CFBundleIdentifier in its Info.plist; it cannot be provisioned"),
                 )
                 .subject(shown.clone()),

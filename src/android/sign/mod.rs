@@ -33,7 +33,7 @@ use crate::android::apk::zip::{self, Source};
 use crate::android::manifest;
 use crate::atomic::AtomicFile;
 pub use crate::atomic::Destination;
-use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report, Severity};
+use crate::diag::{Baseline, Code, FailOn, Finding, Item, ItemKind, Policy, Report, Severity};
 use crate::identity::{Identity, Loaded};
 use crate::outcome::Judge;
 pub use crate::outcome::Outcome;
@@ -92,13 +92,9 @@ impl Request {
     }
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 fn input_finding(file: &str, e: InputError) -> Finding {
     match e {
-        InputError::Unreadable(m) => unreadable(file, format!("{file}: {m}")),
+        InputError::Unreadable(m) => Finding::unreadable(file, format!("{file}: {m}")),
         InputError::Malformed(m) => Finding::new(
             Code::ApkMalformed,
             file,
@@ -347,7 +343,7 @@ impl signer::Signer for ApkSigner<'_> {
             })
             .count();
         run.report.item(
-            Item::new("signed-apk", &out_label)
+            Item::new(ItemKind::SignedApk, &out_label)
                 .subject(out_label.clone())
                 .fact("input", self.file())
                 .fact("schemes", schemes.join("+"))
