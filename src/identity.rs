@@ -219,8 +219,9 @@ fn read_small(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
 }
 
 /// Loads the identity `src` names. Problems (unreadable file, wrong password,
-/// no such alias) become findings in `report`, and `None` is returned.
-pub fn load(src: &Source, report: &mut Report) -> Option<Loaded> {
+/// no such alias) become findings in `report`, and `None` is returned. The
+/// material's checks are [`Loaded::check`]'s.
+pub fn load(src: &Source, ctx: &Ctx, report: &mut Report) -> Option<Loaded> {
     match src {
         Source::Cert { path, pass, key } => load_cert(path, pass.as_ref(), key.as_deref(), report),
         Source::Keystore {
@@ -235,6 +236,7 @@ pub fn load(src: &Source, report: &mut Report) -> Option<Loaded> {
             store_pass.as_ref(),
             key_pass.as_ref(),
             alias.as_deref(),
+            ctx.android,
             report,
         ),
     }
@@ -333,6 +335,7 @@ fn load_keystore(
     store_spec: Option<&PasswordSpec>,
     key_spec: Option<&PasswordSpec>,
     alias: Option<&str>,
+    ctx: &policy::Ctx,
     report: &mut Report,
 ) -> Option<Loaded> {
     let file = path.display().to_string();
@@ -387,19 +390,11 @@ fn load_keystore(
                 key_source: key_source.as_deref(),
                 aliases: &[],
             };
-            let ctx = policy::Ctx {
-                at: time::OffsetDateTime::UNIX_EPOCH,
-                horizon: crate::at::Horizon::default(),
-                play_min_validity: policy::PLAY_MIN_VALIDITY,
-            };
-            let mut r = Report::default();
-            policy::check_bytes(&file, &data, &open, &ctx, &mut r);
-            // Only the reason it does not open: the store was never read.
-            let mut said = false;
-            for f in r.findings {
-                said |= f.severity == Severity::Error;
-                report.push(f);
-            }
+            let before = report.findings.len();
+            policy::check_bytes(&file, &data, &open, ctx, report);
+            let said = report.findings[before..]
+                .iter()
+                .any(|f| f.severity == Severity::Error);
             if !said {
                 report.push(Finding::unreadable(
                     &file,
@@ -665,6 +660,25 @@ mod tests {
 
     fn pass(s: &str) -> Option<PasswordSpec> {
         Some(format!("pass:{s}").parse().unwrap())
+    }
+
+    /// Loads `src` with the contexts of 2026-06-01.
+    fn load(src: &Source, report: &mut Report) -> Option<Loaded> {
+        let at = time::macros::datetime!(2026-06-01 0:00 UTC);
+        let ios = crate::ios::Ctx::new(at, crate::ios::Trust::default());
+        let android = policy::Ctx {
+            at,
+            horizon: crate::at::Horizon::default(),
+            play_min_validity: policy::PLAY_MIN_VALIDITY,
+        };
+        super::load(
+            src,
+            &Ctx {
+                ios: &ios,
+                android: &android,
+            },
+            report,
+        )
     }
 
     #[test]

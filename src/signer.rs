@@ -156,6 +156,19 @@ impl Run<'_> {
         self.settings.destination == Destination::InPlace
     }
 
+    /// Another identity the signer needs (an older signer of a key rotation,
+    /// say): loaded and checked by the rule of its material, like the main
+    /// one. `None` when it cannot sign; the findings say why.
+    pub fn load_identity(&mut self, src: &identity::Source) -> Option<Identity> {
+        let ctx = identity::Ctx {
+            ios: &self.ios,
+            android: &self.android,
+        };
+        let loaded = identity::load(src, &ctx, &mut self.report)?;
+        loaded.check(&ctx, &mut self.report);
+        loaded.into_identity()
+    }
+
     /// A new temporary file beside the destination, with the permissions the
     /// output should have (the input's when replacing it in place, else 0644).
     pub fn output_file(&self) -> Result<AtomicFile, Finding> {
@@ -339,12 +352,12 @@ pub fn run<S: Signer>(signer: &mut S, settings: &Settings, judge: Judge) -> Outc
     let stop = |run: Run| judge.finish(run.report, nothing.clone());
 
     // 1. The identity and its gate.
-    let Some(loaded) = identity::load(&settings.identity, &mut run.report) else {
-        return stop(run);
-    };
     let ctx = identity::Ctx {
         ios: &run.ios,
         android: &run.android,
+    };
+    let Some(loaded) = identity::load(&settings.identity, &ctx, &mut run.report) else {
+        return stop(run);
     };
     loaded.check(&ctx, &mut run.report);
     signer.review(&loaded, &mut run.report);
