@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::{Entry, What};
 use crate::at;
-use crate::diag::{Finding, Item, Report, Severity};
+use crate::diag::{Code, Finding, Item, Report, Severity};
 use crate::ios::Ctx;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -108,6 +108,13 @@ fn fact(i: &Item, k: &str) -> Option<String> {
     }
 }
 
+/// Findings that say a check could not be made: their item is `unchecked`.
+const NOT_CHECKED: [Code; 3] = [
+    Code::InputUnreadable,
+    Code::KeystoreIntegrityUnchecked,
+    Code::KeystoreUnsupported,
+];
+
 /// The status of an item from its expiry and findings; `read`: whether its
 /// checks could open it at all.
 fn status(
@@ -121,7 +128,7 @@ fn status(
         Status::Expired
     } else if findings.iter().any(|f| f.severity == Severity::Error) {
         Status::Error
-    } else if !read {
+    } else if !read || findings.iter().any(|f| NOT_CHECKED.contains(&f.code)) {
         Status::Unchecked
     } else if days.is_some_and(|d| d < ctx.horizon.warn_days)
         || findings.iter().any(|f| f.severity == Severity::Warning)
@@ -404,7 +411,7 @@ fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
                 clip(&r.team_or_alias, 24),
             ];
             if owners {
-                c.push(clip(r.owner.as_deref().unwrap_or("-"), 24));
+                c.push(clip(r.owner.as_deref().unwrap_or("-"), 32));
             }
             c.push(clip(
                 if r.password_source.is_empty() {
