@@ -16,7 +16,7 @@ use rayon::prelude::*;
 
 use crate::android::apk::zip::Source;
 use crate::archive::{self, Limits};
-use crate::diag::{Code, Finding, Item, Report};
+use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::Ctx;
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
@@ -184,10 +184,6 @@ pub struct Checked {
     pub id_type: Option<IdType>,
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// `(line, entry name, password)` for every credentials line; malformed lines
 /// (no `NAME.p12=`) come back as their line numbers.
 fn read_credentials(text: &str) -> (Vec<(usize, String, Secret)>, Vec<usize>) {
@@ -302,7 +298,7 @@ pub fn read_zip<R: Read + std::io::Seek>(
     let mut zip = match zip::ZipArchive::new(reader) {
         Ok(z) => z,
         Err(e) => {
-            report.push(unreadable(
+            report.push(Finding::unreadable(
                 file,
                 format!("{file} is not a readable zip: {e}"),
             ));
@@ -314,7 +310,7 @@ pub fn read_zip<R: Read + std::io::Seek>(
         return None;
     }
     if zip.len() > MAX_ENTRIES {
-        report.push(unreadable(
+        report.push(Finding::unreadable(
             file,
             format!(
                 "{file} has {} entries, over the {MAX_ENTRIES} limit",
@@ -329,7 +325,7 @@ pub fn read_zip<R: Read + std::io::Seek>(
         let mut entry = match zip.by_index(i) {
             Ok(e) => e,
             Err(e) => {
-                report.push(unreadable(file, format!("{file}: entry {i}: {e}")));
+                report.push(Finding::unreadable(file, format!("{file}: entry {i}: {e}")));
                 continue;
             }
         };
@@ -346,7 +342,7 @@ pub fn read_zip<R: Read + std::io::Seek>(
         if entry.size() > limit || total + entry.size() > MAX_TOTAL_BYTES {
             if device {
                 report.push(
-                    unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
+                    Finding::unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
                         .subject(name.clone()),
                 );
             } else {
@@ -443,7 +439,7 @@ fn choose_inside<'c>(
 
 /// Reads a credentials file beside the zip, bounded; the finding on failure.
 fn read_beside(cfile: &str, path: &Path) -> Result<zeroize::Zeroizing<String>, Finding> {
-    let fail = |e: String| unreadable(cfile, e);
+    let fail = |e: String| Finding::unreadable(cfile, e);
     match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_CREDENTIALS_BYTES => Err(fail(format!(
             "{cfile} is {} bytes, too large for a credentials file",
@@ -494,9 +490,8 @@ fn check_chain(file: &str, name: &str, leaf: &Cert, others: &[Cert], ctx: &Ctx, 
                 .detail("issuer_not_after", crate::at::rfc3339(ca.not_after)),
             );
         } else if days < ctx.horizon.warn_days {
-            let (sev, reminder) = ctx
-                .horizon
-                .expiring(days, Code::ChainCertExpiring.default_severity());
+            let (sev, reminder) =
+                crate::diag::expiring(Code::ChainCertExpiring, &ctx.horizon, days);
             r.push(
                 Finding::new(
                     Code::ChainCertExpiring,
@@ -526,14 +521,20 @@ pub fn check(b: &Bundle, ctx: &Ctx, report: &mut Report) -> Checked {
     let src = match Source::open(b.zip) {
         Ok(s) => s,
         Err(e) => {
-            report.push(unreadable(&file, format!("cannot read {file}: {e}")));
+            report.push(Finding::unreadable(
+                &file,
+                format!("cannot read {file}: {e}"),
+            ));
             return out;
         }
     };
     let reader = match std::fs::File::open(b.zip) {
         Ok(f) => std::io::BufReader::new(f),
         Err(e) => {
-            report.push(unreadable(&file, format!("cannot read {file}: {e}")));
+            report.push(Finding::unreadable(
+                &file,
+                format!("cannot read {file}: {e}"),
+            ));
             return out;
         }
     };
@@ -678,7 +679,7 @@ pub fn check(b: &Bundle, ctx: &Ctx, report: &mut Report) -> Checked {
                     }
                     Err(P12Error::WrongPassword) => wrong.push(l.0),
                     Err(e) => {
-                        r.push(unreadable(&file, format!("{file}: {name}: {e}")).subject(name.clone()));
+                        r.push(Finding::unreadable(&file, format!("{file}: {name}: {e}")).subject(name.clone()));
                         wrong.clear();
                         break;
                     }
@@ -724,7 +725,7 @@ pub fn check(b: &Bundle, ctx: &Ctx, report: &mut Report) -> Checked {
                 check_chain(&file, name, &idn.cert, &idn.others, ctx, &mut r);
                 dev.cert = Some(idn.cert);
             }
-            let mut item = Item::new("device-certificate", &file)
+            let mut item = Item::new(ItemKind::DeviceCertificate, &file)
                 .subject(name.clone())
                 .fact("device_id", id.as_str())
                 .fact("id_type", id_check.id_type().name())
@@ -795,7 +796,7 @@ pub fn check(b: &Bundle, ctx: &Ctx, report: &mut Report) -> Checked {
             .detail("counts", counts.iter().map(|(t, n)| (t.name().to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>()),
         );
     }
-    let mut item = Item::new("device-bundle", &file)
+    let mut item = Item::new(ItemKind::DeviceBundle, &file)
         .fact("devices", devices.len())
         .fact("identity_type", out.id_type.map(IdType::request_name));
     if let Some(c) = &out.credentials {

@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use super::bulk::{self, Credentials, IdType};
 use crate::atomic::AtomicFile;
-use crate::diag::{Item, Report};
+use crate::diag::{Item, ItemKind, Report};
 use crate::ios::Ctx;
 use crate::outcome::{Judge, Outcome};
 use crate::secret::Secret;
@@ -329,7 +329,7 @@ pub fn run(req: &Request, ctx: &Ctx, judge: &Judge) -> Result<Outcome, UsageErro
             .map_err(|e| UsageError(format!("cannot write: {e}")))?;
     }
     let sha256 = sha256_file(&req.out).unwrap_or_default();
-    let mut item = Item::new("upload-bundle", &out_shown)
+    let mut item = Item::new(ItemKind::UploadBundle, &out_shown)
         .fact("devices", checked.devices.len())
         .fact("identity_type", req.id_type.request_name())
         .fact("credentials_name", req.credentials_name.as_str())

@@ -16,6 +16,7 @@ mod conformance_ios;
 mod conformance_pyjks;
 mod device_bundles;
 mod diagnostics;
+mod docs;
 mod expiry_report;
 mod fuzz_regressions;
 mod hostile_archives;
