@@ -387,26 +387,27 @@ a:hover .mark{stroke:var(--fg)}
 .legend span{display:inline-flex;align-items:center;gap:5px}.legend svg{overflow:visible}
 .swatch{display:inline-block;width:18px;height:12px;border:1px solid var(--line)}
 .swatch.band-warn{background:var(--warn-band)}.swatch.band-remind{background:var(--remind-band)}
-table{border-collapse:collapse;width:100%;font-size:13px}
+.table{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:13px;table-layout:fixed}
+col.date{width:6.6em}col.num{width:4.6em}col.status{width:9em}col.kind{width:7.5em}col.team{width:8.5em}col.owner{width:7.5em}col.pw{width:11em}col.file{width:12em}
 th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid var(--line)}
-th{position:sticky;top:0;background:var(--card);font-weight:600;white-space:nowrap}
-td.num{text-align:right;white-space:nowrap}td.date{white-space:nowrap}td.kind{white-space:nowrap}
-td.file,td.pw{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere;min-width:13em}
+th{position:sticky;top:0;background:var(--card);font-weight:600}
+td.num{text-align:right;white-space:nowrap}td.date{white-space:nowrap}
+td{overflow-wrap:break-word}td.file,td.pw,td.team{overflow-wrap:anywhere}td.file,td.pw{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 tr:target{outline:2px solid var(--today)}
 .badge{display:inline-block;border-radius:999px;padding:1px 8px;font-weight:600;font-size:12px;border:1px solid currentColor;white-space:nowrap}
 .findings,.desc,.notes{display:block;color:var(--muted);font-size:12px}
 .findings code{font-size:11px;white-space:nowrap}
 .notes{font-style:italic}
 footer{margin-top:24px;color:var(--muted);font-size:12px}
-@media (max-width:700px){body{padding:12px}
-table,thead,tbody,tr,td{display:block}thead{display:none}
+@media (max-width:820px){body{padding:12px}
+table,thead,tbody,tr,td{display:block}colgroup{display:none}thead{display:none}
 tr{border:1px solid var(--line);border-radius:8px;margin:0 0 10px;padding:6px 8px;background:var(--card)}
 td{border:0;padding:3px 0;display:grid;grid-template-columns:7.5em 1fr;gap:8px}
 td::before{content:attr(data-label);color:var(--muted);font-weight:600}
 td.num{text-align:left}}
 @media print{@page{size:A4 landscape;margin:12mm}
 :root{--bg:#fff;--fg:#000;--muted:#444;--line:#bbb;--card:#fff}
-body{padding:0;font-size:10pt}.scroll{overflow:visible;border:0}.scroll>svg{min-width:0}
+body{padding:0;font-size:10pt}.scroll,.table{overflow:visible;border:0}.scroll>svg{min-width:0}
 th{position:static}tr{break-inside:avoid}h2{break-after:avoid}.timeline{break-inside:avoid}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}a{color:inherit;text-decoration:none}}
 "#;
@@ -459,7 +460,9 @@ pub fn render(rows: &[Row], meta: &Meta) -> String {
     timeline(rows, meta, &mut out);
     out.push_str(
         r#"<h2>Every item</h2>
+<div class="table">
 <table>
+<colgroup><col class="date"><col class="num"><col class="status"><col class="kind"><col class="subject"><col class="team"><col class="owner"><col class="pw"><col class="file"></colgroup>
 <thead><tr><th>Expires</th><th>Days left</th><th>Status</th><th>Kind</th><th>Subject</th><th>Team / alias</th><th>Owner</th><th>Password source</th><th>File</th></tr></thead>
 <tbody>
 "#,
@@ -528,6 +531,7 @@ pub fn render(rows: &[Row], meta: &Meta) -> String {
         out,
         r#"</tbody>
 </table>
+</div>
 </main>
 <footer>Statuses come from wrapsign's checks: <b>expired</b> past its end date; <b>error</b> a check failed (run <code>wrapsign verify</code> for the findings); <b>unchecked</b> could not be opened or checked; <b>expiring</b> within its warning window. Password sources are where passwords come from, never the passwords.</footer>
 </body>
