@@ -21,6 +21,7 @@ mod inventory;
 mod ios_sign;
 mod ios_verify;
 mod keystore_oracle;
+mod layers;
 mod macho_build;
 mod ocsp;
 mod output_formats;
