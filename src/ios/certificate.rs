@@ -354,7 +354,7 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                     "the profile lists \"{}\" (serial {}, SHA-1 {}, expiry {})",
                     c.name(),
                     c.serial_hex,
-                    c.sha1,
+                    c.sha1_fingerprint(),
                     at::day(c.not_after)
                 )
             })
@@ -387,7 +387,7 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                 format!(
                     "profile {pname} does not list \"{who}\" (serial {}, SHA-1 {}) among its {} certificate(s); add it to the profile in the developer portal and download it again",
                     id.cert.serial_hex,
-                    id.cert.sha1,
+                    id.cert.sha1_fingerprint(),
                     p.developer_certs.len()
                 ),
             )

@@ -10,6 +10,7 @@ mod android_keystore_apk;
 mod apk_cli;
 mod apk_oracle;
 mod apk_sign;
+mod cert_display;
 mod cli;
 mod conformance_apksig;
 mod conformance_ios;
