@@ -84,6 +84,21 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Why bytes that are not CMS signed data are no profile, in the user's words:
+/// what the file really is, and the parser's error only when it is CMS-like.
+fn not_a_profile(data: &[u8], err: &str) -> String {
+    use crate::sniff::{self, Kind};
+    match sniff::sniff_bytes(data) {
+        Kind::Empty => "it is empty (0 bytes), not a provisioning profile; download the profile again".into(),
+        Kind::Plist => format!(
+            "it is an unsigned {} plist, not a signed provisioning profile; use the .mobileprovision as downloaded from the Apple Developer portal or Xcode (CMS-signed), not its decoded content (`security cms -D` output)",
+            if data.starts_with(b"bplist") { "binary" } else { "plain-XML" }
+        ),
+        Kind::Cms | Kind::Unknown => format!("not a CMS-signed provisioning profile: {err}"),
+        other => format!("it is a {}, not a provisioning profile", other.describe()),
+    }
+}
+
 fn chrono_to_time(t: &chrono::DateTime<chrono::Utc>) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(t.timestamp()).ok()
 }
@@ -92,7 +107,7 @@ impl Profile {
     /// Parses a profile. Errors mean the file is not a profile at all.
     pub fn parse(file: &str, data: &[u8], trust: &Trust) -> Result<Profile, String> {
         let sd = cryptographic_message_syntax::SignedData::parse_ber(data)
-            .map_err(|e| format!("not a CMS-signed provisioning profile: {e}"))?;
+            .map_err(|e| not_a_profile(data, &e.to_string()))?;
         let content = sd.signed_content().ok_or(
             "the CMS structure has no embedded content (a detached signature, not a profile)",
         )?;

@@ -620,7 +620,7 @@ fn positional_files_are_routed_by_content() {
     assert!(r.finding("input-unreadable")["message"]
         .as_str()
         .unwrap()
-        .contains("it is JKS"));
+        .contains("it is a JKS keystore"));
     let r = verify(&[
         "--ks-pass",
         &p,

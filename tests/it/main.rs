@@ -28,3 +28,4 @@ mod ocsp;
 mod output_formats;
 mod policy_and_selection;
 mod secrets;
+mod user_errors;
