@@ -470,7 +470,6 @@ fn panic_messages_never_carry_passwords() {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            // The test's full name in the one integration-test binary.
             "secrets::panic_messages_never_carry_passwords",
             "--nocapture",
         ])
