@@ -51,28 +51,17 @@ impl StoreType {
 }
 
 /// Why a keystore could not be opened. Never carries a password.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
     /// The store password does not verify the keystore (JKS/JCEKS digest, PKCS#12 MAC).
     /// `given` is false when no password was supplied and the empty one failed.
-    WrongStorePassword {
-        given: bool,
-    },
+    #[error("wrong keystore password (or the file was modified)")]
+    WrongStorePassword { given: bool },
+    #[error("{0}")]
     Malformed(String),
     /// A format recognised but not read (BKS, UBER, a future version).
+    #[error("{0}")]
     Unsupported(String),
-}
-
-impl std::fmt::Display for OpenError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OpenError::WrongStorePassword { .. } => {
-                f.write_str("wrong keystore password (or the file was modified)")
-            }
-            OpenError::Malformed(m) => f.write_str(m),
-            OpenError::Unsupported(m) => f.write_str(m),
-        }
-    }
 }
 
 /// Whether the store password verified the keystore.
