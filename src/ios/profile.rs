@@ -153,7 +153,9 @@ impl Profile {
             .get("get-task-allow")
             .and_then(Value::as_boolean)
             .unwrap_or(false);
-        // Apple's own rule (FIELD-NOTES): devices decide dev/ad-hoc, else all-devices decides.
+        // As Xcode and the developer portal classify them: listed devices mean
+        // development (get-task-allow) or ad-hoc; otherwise ProvisionsAllDevices
+        // means enterprise, and neither means App Store.
         let kind = match (&devices, all_devices) {
             (Some(d), _) if !d.is_empty() => {
                 if get_task_allow {
@@ -371,7 +373,9 @@ pub fn check(p: &Profile, ctx: &Ctx, report: &mut Report) {
             ),
             ChainResult::Trusted(chain) => {
                 // Apple's signer certificates expire long before the profiles they
-                // signed are retired; judge the chain as of signing (FIELD-NOTES).
+                // signed are retired (pre-2022 profiles chain through an
+                // intermediate that expired on 2022-04-12, their signer in 2020);
+                // judge the chain as of signing.
                 let signed_at = signing_time.or(p.creation);
                 let expired: Vec<&Cert> = chain.iter().filter(|c| c.not_after < ctx.at).collect();
                 let valid_when_signed = signed_at
