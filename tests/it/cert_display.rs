@@ -306,3 +306,88 @@ fn human_output_shows_what_keytool_apksigner_and_xcode_show() {
     // Android signers: SHA-256 only.
     assert_eq!(r.stdout.matches("SHA-1 ").count(), 1, "{}", r.stdout);
 }
+
+/// keytool's `Serial number:` line for a certificate file, a keystore or an APK.
+fn keytool_serial(args: &[&str]) -> String {
+    let out = Command::new("keytool")
+        .arg("-J-Duser.language=en")
+        .args(args)
+        .output()
+        .expect("run keytool");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Serial number: "))
+        .unwrap_or_else(|| panic!("keytool {args:?} prints no serial: {text}"))
+        .to_string()
+}
+
+#[test]
+fn the_serial_is_one_format_everywhere() {
+    if !common::tool("keytool") {
+        return;
+    }
+    let r = run(&[
+        "verify",
+        AT,
+        "--format=json",
+        "--trust-root=signing/ca/test-root-ca.pem",
+        "--cert=signing/ios/dist.p12",
+        "--cert-pass=file:signing/ios/p12.pass",
+        "--keystore=signing/android/release.jks",
+        "--ks-pass=pass:wrapsign-test",
+        "samples/android/v1v2v3-rsa.apk",
+    ]);
+    let j = r.json();
+    let serial = |kind: &str| {
+        j["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} item: {}", r.stdout))["facts"]["serial"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let jks = common::repo("signing/android/release.jks");
+    let (jks, apk, pem) = (
+        jks.to_str().unwrap(),
+        common::repo("samples/android/v1v2v3-rsa.apk"),
+        common::repo("signing/ios/dist.pem"),
+    );
+    for (kind, want) in [
+        (
+            "certificate",
+            keytool_serial(&["-printcert", "-file", pem.to_str().unwrap()]),
+        ),
+        (
+            "keystore-entry",
+            keytool_serial(&[
+                "-list",
+                "-v",
+                "-storepass",
+                "wrapsign-test",
+                "-keystore",
+                jks,
+            ]),
+        ),
+        (
+            "apk-signer",
+            keytool_serial(&["-printcert", "-jarfile", apk.to_str().unwrap()]),
+        ),
+    ] {
+        let got = serial(kind);
+        // Lowercase hex of the DER INTEGER, as keytool prints it (keytool drops
+        // the leading zero byte that DER puts before a high bit).
+        assert!(
+            got.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "{kind}: {got}"
+        );
+        assert_eq!(
+            got.trim_start_matches('0'),
+            want.trim_start_matches('0'),
+            "{kind}"
+        );
+    }
+}
