@@ -40,6 +40,8 @@ pub enum ItemKind {
     SignedApk,
     /// The key `sign` signs an APK with.
     SigningKey,
+    /// A device bundle `wrapsign bundle` wrote.
+    UploadBundle,
 }
 
 impl ItemKind {
@@ -59,6 +61,7 @@ impl ItemKind {
             ItemKind::Signed => "signed",
             ItemKind::SignedApk => "signed-apk",
             ItemKind::SigningKey => "signing-key",
+            ItemKind::UploadBundle => "upload-bundle",
         }
     }
 }
