@@ -230,7 +230,7 @@ pub struct IosSignArgs {
     pub identity: IdentityArgs,
     /// Provisioning profile, matched to a bundle by its App ID, or BUNDLE_ID=FILE (repeatable)
     #[arg(long = "profile", value_name = "[BUNDLE_ID=]FILE", value_parser = parse_profile_arg)]
-    pub profiles: Vec<ios::sign::ProfileArg>,
+    pub profiles: Vec<crate::signer::ipa::ProfileArg>,
     /// A folder of candidate profiles: each bundle without a --profile gets the best match
     #[arg(long, value_name = "DIR")]
     pub profiles_dir: Option<PathBuf>,
@@ -245,7 +245,7 @@ pub struct IosSignArgs {
     pub timestamp_url: Option<String>,
 }
 
-fn parse_profile_arg(s: &str) -> Result<ios::sign::ProfileArg, String> {
+fn parse_profile_arg(s: &str) -> Result<crate::signer::ipa::ProfileArg, String> {
     s.parse()
 }
 
@@ -776,7 +776,7 @@ fn finish_sign(
 }
 
 fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
-    use crate::android::sign as apk_sign;
+    use crate::signer::apk as apk_sign;
     let identity = match sign_identity(&a) {
         Ok(Some(s)) => s,
         Ok(None) => {
@@ -865,13 +865,13 @@ fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
         Err(e) => return usage(e),
     };
     let at = settings.at;
-    let mut req = ios::sign::Request::new(settings);
+    let mut req = crate::signer::ipa::Request::new(settings);
     req.profiles = a.ios.profiles.clone();
     req.profiles_dir = a.ios.profiles_dir.clone();
     req.bundle_id = a.ios.bundle_id.clone();
     req.entitlements = a.ios.entitlements.clone();
     req.timestamp_url = a.ios.timestamp_url.clone();
-    let outcome = ios::sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
+    let outcome = crate::signer::ipa::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
     finish_sign(outcome, &a.check, at)
 }
 

@@ -227,7 +227,7 @@ fn scratch() -> Option<tempfile::TempDir> {
 /// TEST ONLY release key into a private folder. Panics if the input file
 /// changes or a failed run leaves an output behind.
 pub fn apk_sign(data: &[u8]) {
-    use crate::android::sign;
+    use crate::signer::apk as sign;
     let Some(dir) = scratch() else {
         return;
     };

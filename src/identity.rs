@@ -25,9 +25,10 @@ use zeroize::Zeroizing;
 
 use crate::android::keystore::{self, EntryKind, Keystore, StoreType};
 use crate::android::policy;
+use crate::certfile;
 use crate::diag::{Code, Finding, Item, ItemKind, Report, Severity};
 use crate::ios::certificate::{self as apple, CertKind};
-use crate::keys::{self, PrivateKey};
+use crate::keys::PrivateKey;
 use crate::secret::{self, PasswordSpec, Secret};
 use crate::x509::Cert;
 
@@ -258,7 +259,7 @@ fn load_cert(
             return None;
         }
     }
-    let (f, password) = match keys::load_cert_file(path, pass, key_path) {
+    let (f, password) = match certfile::load_cert_file(path, pass, key_path) {
         Ok(x) => x,
         Err(finding) => {
             report.push(finding);

@@ -11,6 +11,7 @@ pub mod android;
 pub mod archive;
 pub mod at;
 pub mod atomic;
+pub mod certfile;
 pub mod cli;
 pub mod crypto;
 pub mod diag;

@@ -5,10 +5,11 @@
 use std::path::Path;
 
 use crate::at;
+use crate::certfile;
 use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::profile::Profile;
 use crate::ios::Ctx;
-use crate::keys::{self, PrivateKey};
+use crate::keys::PrivateKey;
 use crate::secret::PasswordSpec;
 use crate::x509::{build_chain, Cert, ChainResult};
 
@@ -118,20 +119,20 @@ impl Identity {
 }
 
 /// Loads an identity from a `.p12/.pfx` or a PEM/DER certificate, with an
-/// optional separate key file ([`keys::load_cert_file`], the loader the signers
+/// optional separate key file ([`certfile::load_cert_file`], the loader the signers
 /// use too). Errors come back as `input-unreadable` findings.
 pub fn load(
     path: &Path,
     pass: Option<&PasswordSpec>,
     key_path: Option<&Path>,
 ) -> Result<Identity, Finding> {
-    let (f, _) = keys::load_cert_file(path, pass, key_path)?;
+    let (f, _) = certfile::load_cert_file(path, pass, key_path)?;
     Ok(Identity::from_cert_file(path.display().to_string(), f))
 }
 
 impl Identity {
     /// The identity a certificate file holds (its leaf, key and the rest).
-    pub fn from_cert_file(file: String, f: keys::CertFile) -> Identity {
+    pub fn from_cert_file(file: String, f: certfile::CertFile) -> Identity {
         let mut chain = f.certs;
         let cert = chain.remove(f.leaf);
         Identity {

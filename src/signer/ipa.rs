@@ -1,6 +1,6 @@
 //! `wrapsign sign` for iOS: re-signs an `.ipa` or `.app` with a distribution
 //! identity and one provisioning profile per app/extension, in the signer
-//! pipeline ([`crate::signer`]) after the checks of `wrapsign verify` pass.
+//! pipeline after the checks of `wrapsign verify` pass.
 //! The identity may come as a `.p12`, a PEM key + certificate, or a keystore
 //! alias, as long as it holds an Apple certificate.
 //!

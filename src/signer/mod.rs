@@ -20,6 +20,13 @@
 //!
 //! [`Outcome::disk`] says what is on disk at the end, in the wording a
 //! SIGINT/SIGTERM uses too ([`Disk`]).
+//!
+//! The signers live here, above the platforms they compose: [`ipa`] (iOS
+//! apps, with apple-codesign) and [`apk`] (Android, with
+//! [`crate::android::sign`]).
+
+pub mod apk;
+pub mod ipa;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
