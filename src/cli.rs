@@ -928,7 +928,7 @@ fn run_inventory(a: InventoryArgs) -> i32 {
         warn_days,
         source: inv.source.as_deref(),
     };
-    let text = inventory::table::render(&out.rows, a.format, &meta);
+    let text = inventory::render::render(&out.rows, a.format, &meta);
     match emit(&text, a.output.as_deref()) {
         Ok(()) => 0,
         Err(e) => usage(e),

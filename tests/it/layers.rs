@@ -24,10 +24,6 @@ const KNOWN_CYCLES: &[&str] = &[
     // verify runs folder scans through inventory, which builds verify's Request;
     // both become one pipeline.
     "crate: inventory, verify",
-    // table::render dispatches to html/ics, which use table's Row, Meta and
-    // counts: the dispatch belongs in their parent (inventory) or the shared
-    // row model in a module of its own.
-    "crate::inventory: html, ics, table",
 ];
 
 type Module = Vec<String>;
