@@ -38,6 +38,8 @@ pub enum Command {
     Sign(Box<SignArgs>),
     /// List every certificate, profile, keystore alias, app and device certificate of wrapsign.toml (or folders), by expiry
     Inventory(InventoryArgs),
+    /// Build a bulk device certificate upload (.zip of DEVICE_ID.p12 files and their credentials), checked as verify would; writes nothing on failure
+    Bundle(Box<BundleArgs>),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(ExplainArgs),
     /// Print a man page or shell completions, generated from these definitions
@@ -80,6 +82,57 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub apk: ApkArgs,
 
+    #[command(flatten)]
+    pub devices: DeviceBundleArgs,
+
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+/// How a device bundle (a .zip of DEVICE_ID.p12 files) is read by verify.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Device bundles")]
+pub struct DeviceBundleArgs {
+    /// The credentials file inside the zip (default: its only text file, else credential.txt)
+    #[arg(long, value_name = "NAME")]
+    pub credentials_name: Option<String>,
+    /// How the .p12 files are named; checked against every name (default: inferred from the names)
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub identity_type: Option<inventory::bulk::IdType>,
+}
+
+/// `wrapsign bundle DIR`: a bulk device certificate upload.
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    /// The folder of DEVICE_ID.p12 files (its subfolders are not read)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Credentials text file, DEVICE_ID.p12=password per line; copied into the zip byte for byte
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "password",
+        conflicts_with = "password"
+    )]
+    pub credentials: Option<PathBuf>,
+    /// One password for every .p12 instead: pass:VALUE, env:VAR, file:PATH or stdin
+    #[arg(long, value_name = "SPEC")]
+    pub password: Option<String>,
+    /// How the .p12 files are named (the request's identityType); every name is checked against it
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub identity_type: inventory::bulk::IdType,
+    /// The credentials file's name inside the zip (the request's credentialFileName)
+    #[arg(long, value_name = "NAME", default_value = inventory::bulk::DEFAULT_CREDENTIALS_NAME)]
+    pub credentials_name: String,
+    /// The upload bundle to write (.zip; mode 0600, it holds the passwords)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also write the bulk upload request body (JSON) here
+    #[arg(long, value_name = "FILE")]
+    pub request: Option<PathBuf>,
+    /// Also write the device ids here, one per line, for bulk deletion
+    #[arg(long, value_name = "FILE")]
+    pub delete_list: Option<PathBuf>,
     #[command(flatten)]
     pub check: CheckArgs,
 }
@@ -177,7 +230,7 @@ pub struct IosSignArgs {
     pub identity: IdentityArgs,
     /// Provisioning profile, matched to a bundle by its App ID, or BUNDLE_ID=FILE (repeatable)
     #[arg(long = "profile", value_name = "[BUNDLE_ID=]FILE", value_parser = parse_profile_arg)]
-    pub profiles: Vec<ios::sign::ProfileArg>,
+    pub profiles: Vec<crate::signer::ipa::ProfileArg>,
     /// A folder of candidate profiles: each bundle without a --profile gets the best match
     #[arg(long, value_name = "DIR")]
     pub profiles_dir: Option<PathBuf>,
@@ -192,7 +245,7 @@ pub struct IosSignArgs {
     pub timestamp_url: Option<String>,
 }
 
-fn parse_profile_arg(s: &str) -> Result<ios::sign::ProfileArg, String> {
+fn parse_profile_arg(s: &str) -> Result<crate::signer::ipa::ProfileArg, String> {
     s.parse()
 }
 
@@ -534,6 +587,10 @@ fn run_verify(a: VerifyArgs, given: Given) -> i32 {
         play_min_validity: a.android.play_min_validity,
         expected_signers: Vec::new(),
         archive: a.check.archive.limits(),
+        devices: verify::DeviceOptions {
+            credentials_name: a.devices.credentials_name,
+            id_type: a.devices.identity_type,
+        },
     };
     let mut report = match &inv {
         Some(inv) => {
@@ -625,8 +682,10 @@ fn run_sign(a: SignArgs) -> i32 {
         .input
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("apk"));
-    let android_flags = !a.android.keystores.is_empty()
-        || (a.ios.identity.key.is_some() && a.ios.profiles.is_empty());
+    // Both signers take --keystore and --cert/--key now: profiles say iOS.
+    let android_flags = (!a.android.keystores.is_empty() || a.ios.identity.key.is_some())
+        && a.ios.profiles.is_empty()
+        && a.ios.profiles_dir.is_none();
     match kind {
         Kind::Apk => run_sign_apk(a, policy),
         Kind::Zip | Kind::Unknown if named_apk || android_flags => run_sign_apk(a, policy),
@@ -639,44 +698,93 @@ fn run_sign(a: SignArgs) -> i32 {
     }
 }
 
-fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
-    use crate::android::sign as apk_sign;
-    let key = match (
-        a.android.keystores.as_slice(),
-        &a.ios.identity.key,
-        &a.ios.identity.cert,
-    ) {
-        ([ks], None, None) => {
+/// The signing identity the flags name, for either signer: `--keystore` (one,
+/// with at most one `--alias`) or `--cert` (a .p12, or a certificate with its
+/// key inside or in `--key`). `None`: no identity flag at all.
+fn sign_identity(a: &SignArgs) -> Result<Option<crate::identity::Source>, String> {
+    use crate::identity::Source;
+    let id = &a.ios.identity;
+    match (a.android.keystores.as_slice(), &id.cert) {
+        ([], None) if id.key.is_some() => {
+            Err("--key needs --cert, the certificate of the key".into())
+        }
+        ([], None) => Ok(None),
+        ([ks], None) if id.key.is_none() => {
             if a.android.aliases.len() > 1 {
-                return usage("--alias: give one alias to sign with");
+                return Err("--alias: give one alias to sign with".into());
             }
-            let store_pass = match password("ks-pass", &a.android.ks_pass) {
-                Ok(p) => p,
-                Err(e) => return usage(e),
-            };
-            let key_pass = match password("key-pass", &a.android.key_pass) {
-                Ok(p) => p,
-                Err(e) => return usage(e),
-            };
-            apk_sign::KeySource::Keystore {
+            Ok(Some(Source::Keystore {
                 path: ks.clone(),
                 ks_type: a.android.ks_type,
-                store_pass,
-                key_pass,
+                store_pass: password("ks-pass", &a.android.ks_pass)?,
+                key_pass: password("key-pass", &a.android.key_pass)?,
                 alias: a.android.aliases.first().cloned(),
-            }
+            }))
         }
-        ([], Some(key), Some(cert)) => apk_sign::KeySource::Files {
-            key: key.clone(),
-            cert: cert.clone(),
-        },
-        ([], _, _) => {
+        ([], Some(cert)) => {
+            // apksigner's habit: --ks-pass for a .p12 given with --cert.
+            let pass = match password("cert-pass", &id.cert_pass)? {
+                Some(p) => Some(p),
+                None => password("ks-pass", &a.android.ks_pass)?,
+            };
+            Ok(Some(Source::Cert {
+                path: cert.clone(),
+                pass,
+                key: id.key.clone(),
+            }))
+        }
+        ([_], _) => Err("give either --keystore or --cert/--key, not both".into()),
+        _ => Err("--keystore: give one keystore to sign with".into()),
+    }
+}
+
+/// What both signers take from the command line besides their own options.
+fn sign_settings(
+    a: &SignArgs,
+    identity: crate::identity::Source,
+) -> Result<crate::signer::Settings, String> {
+    let destination = a
+        .output
+        .destination()
+        .ok_or("give --out PATH or --in-place")?;
+    let mut s = crate::signer::Settings::new(a.input.clone(), destination, identity, a.check.at());
+    s.horizon.warn_days = a.check.warn_days;
+    s.horizon.fail_days = a.check.fail_days;
+    s.play_min_validity = a.android.play_min_validity;
+    s.trust_roots = a.ios.identity.trust_roots.clone();
+    s.online = a
+        .check
+        .online
+        .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1)));
+    s.progress = !a.output.no_progress && !a.check.quiet;
+    s.archive = a.check.archive.limits();
+    Ok(s)
+}
+
+/// Prints the report, then (on stderr) what is on disk, as an interrupt would.
+fn finish_sign(
+    outcome: crate::outcome::Outcome,
+    check: &CheckArgs,
+    at: time::OffsetDateTime,
+) -> i32 {
+    crate::atomic::hold_if_interrupted();
+    let code = render_sign(&outcome.report, outcome.exit_code, check, at);
+    if !check.quiet {
+        eprintln!("wrapsign: {}", outcome.disk);
+    }
+    code
+}
+
+fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
+    use crate::signer::apk as apk_sign;
+    let identity = match sign_identity(&a) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
             return usage(
-                "signing an APK needs --keystore KS [--alias A] --ks-pass SPEC, or --key KEY.pk8 --cert CERT.pem",
+                "signing an APK needs --keystore KS [--alias A] --ks-pass SPEC, --cert ID.p12 --cert-pass SPEC, or --key KEY.pk8 --cert CERT.pem",
             )
         }
-        ([_], _, _) => return usage("give either --keystore or --key/--cert, not both"),
-        _ => return usage("--keystore: give one keystore to sign with"),
+        Err(e) => return usage(e),
     };
     if !a.ios.profiles.is_empty() || a.ios.bundle_id.is_some() || a.ios.entitlements.is_some() {
         return usage("--profile, --bundle-id and --entitlements are for iOS apps, not APKs");
@@ -690,35 +798,25 @@ fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
         Ok(b) => b,
         Err(e) => return usage(e),
     };
-    let Some(destination) = a.output.destination() else {
-        return usage("give --out PATH or --in-place");
+    let settings = match sign_settings(&a, identity) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
     };
-    let at = a.check.at();
-    let req = apk_sign::Request {
-        input: a.input,
-        destination,
-        key,
-        min_sdk: a.apk.sdk.min_sdk.map(|v| v as i32),
-        max_sdk: a.apk.sdk.max_sdk.map(|v| v as i32),
-        v1: a.apk.v1,
-        v2: a.apk.v2,
-        v3: a.apk.v3,
-        alignment: apk_sign::Alignment {
-            preserve: a.apk.alignment_preserved.unwrap_or(false),
-            lib_page: a.apk.lib_page_alignment,
-        },
-        v1_signer_name: a.apk.v1_signer_name,
-        release: a.apk.release,
-        at,
-        warn_days: a.check.warn_days,
-        fail_days: a.check.fail_days,
-        play_min_validity: a.android.play_min_validity,
-        progress: !a.output.no_progress && !a.check.quiet,
-        archive: a.check.archive.limits(),
+    let at = settings.at;
+    let mut req = apk_sign::Request::new(settings);
+    req.min_sdk = a.apk.sdk.min_sdk.map(|v| v as i32);
+    req.max_sdk = a.apk.sdk.max_sdk.map(|v| v as i32);
+    req.v1 = a.apk.v1;
+    req.v2 = a.apk.v2;
+    req.v3 = a.apk.v3;
+    req.alignment = apk_sign::Alignment {
+        preserve: a.apk.alignment_preserved.unwrap_or(false),
+        lib_page: a.apk.lib_page_alignment,
     };
+    req.v1_signer_name = a.apk.v1_signer_name.clone();
+    req.release = a.apk.release;
     let outcome = apk_sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
-    crate::atomic::hold_if_interrupted();
-    render_sign(&outcome.report, outcome.exit_code, &a.check, at)
+    finish_sign(outcome, &a.check, at)
 }
 
 /// Prints a signing run's report (stdout or --output) and returns the exit code.
@@ -744,51 +842,37 @@ fn render_sign(
 }
 
 fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
-    let Some(cert) = a.ios.identity.cert else {
-        return usage("signing an iOS app needs --cert (the distribution identity, .p12)");
+    let identity = match sign_identity(&a) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return usage(
+                "signing an iOS app needs --cert (the distribution identity: a .p12, or a certificate with --key) or --keystore KS --alias A",
+            )
+        }
+        Err(e) => return usage(e),
     };
     if a.ios.profiles.is_empty() && a.ios.profiles_dir.is_none() {
         return usage(
             "signing an iOS app needs --profile (one per app and extension) or --profiles-dir",
         );
     }
-    let cert_pass = match password("cert-pass", &a.ios.identity.cert_pass) {
-        Ok(p) => p,
-        Err(e) => return usage(e),
-    };
     let baseline = match a.check.load_baseline() {
         Ok(b) => b,
         Err(e) => return usage(e),
     };
-    let Some(destination) = a.output.destination() else {
-        return usage("give --out PATH or --in-place");
+    let settings = match sign_settings(&a, identity) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
     };
-    let at = a.check.at();
-    let req = ios::sign::Request {
-        input: a.input,
-        destination,
-        cert,
-        cert_pass,
-        key: a.ios.identity.key,
-        profiles: a.ios.profiles,
-        profiles_dir: a.ios.profiles_dir,
-        bundle_id: a.ios.bundle_id,
-        entitlements: a.ios.entitlements,
-        trust_roots: a.ios.identity.trust_roots,
-        timestamp_url: a.ios.timestamp_url,
-        at,
-        warn_days: a.check.warn_days,
-        fail_days: a.check.fail_days,
-        online: a
-            .check
-            .online
-            .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1))),
-        progress: !a.output.no_progress && !a.check.quiet,
-        archive: a.check.archive.limits(),
-    };
-    let outcome = ios::sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
-    crate::atomic::hold_if_interrupted();
-    render_sign(&outcome.report, outcome.exit_code, &a.check, at)
+    let at = settings.at;
+    let mut req = crate::signer::ipa::Request::new(settings);
+    req.profiles = a.ios.profiles.clone();
+    req.profiles_dir = a.ios.profiles_dir.clone();
+    req.bundle_id = a.ios.bundle_id.clone();
+    req.entitlements = a.ios.entitlements.clone();
+    req.timestamp_url = a.ios.timestamp_url.clone();
+    let outcome = crate::signer::ipa::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
+    finish_sign(outcome, &a.check, at)
 }
 
 fn run_inventory(a: InventoryArgs) -> i32 {
@@ -811,10 +895,14 @@ fn run_inventory(a: InventoryArgs) -> i32 {
     // Unreadable files of a scan are findings of `verify`; the table lists what was read.
     let _ = inventory::add_scans(&mut inv, &a.dirs);
     let mut fallback = Vec::new();
+    let mut sources = Vec::new();
     for (flag, spec) in [("cert-pass", &a.cert_pass), ("ks-pass", &a.ks_pass)] {
         match password(flag, spec) {
             Ok(Some(s)) => match s.resolve() {
-                Ok(v) => fallback.push(v),
+                Ok(v) => {
+                    fallback.push(v);
+                    sources.push(format!("--{flag} {s}"));
+                }
                 Err(e) => return usage(format!("--{flag} {s}: {e}")),
             },
             Ok(None) => {}
@@ -826,6 +914,7 @@ fn run_inventory(a: InventoryArgs) -> i32 {
         cli_warn_days: a.warn_days,
         trust_roots: a.trust_roots.clone(),
         fallback_passwords: fallback,
+        fallback_sources: sources,
         progress: true,
         ..inventory::Options::new(at)
     };
@@ -834,11 +923,85 @@ fn run_inventory(a: InventoryArgs) -> i32 {
         .warn_days
         .or(inv.thresholds.global.warn_days)
         .unwrap_or(crate::at::Horizon::default().warn_days);
-    let text = inventory::table::render(&out.rows, a.format, at, warn_days);
+    let meta = inventory::table::Meta {
+        at,
+        warn_days,
+        source: inv.source.as_deref(),
+    };
+    let text = inventory::render::render(&out.rows, a.format, &meta);
     match emit(&text, a.output.as_deref()) {
         Ok(()) => 0,
         Err(e) => usage(e),
     }
+}
+
+fn run_bundle(a: BundleArgs) -> i32 {
+    use inventory::bundle;
+    let policy = match a.check.policy() {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let baseline = match a.check.load_baseline() {
+        Ok(b) => b,
+        Err(e) => return usage(e),
+    };
+    let passwords = match (&a.credentials, password("password", &a.password)) {
+        (Some(f), Ok(None)) => bundle::Passwords::File(f.clone()),
+        (None, Ok(Some(spec))) => match spec.resolve() {
+            Ok(pw) => bundle::Passwords::One(pw),
+            Err(e) => return usage(format!("--password {spec}: {e}")),
+        },
+        (_, Err(e)) => return usage(e),
+        _ => return usage("give --credentials FILE or --password SPEC"),
+    };
+    let at = a.check.at();
+    let req = bundle::Request {
+        dir: a.dir,
+        passwords,
+        credentials_name: a.credentials_name,
+        id_type: a.identity_type,
+        out: a.out,
+        request: a.request,
+        delete_list: a.delete_list,
+    };
+    let ctx = ios::Ctx {
+        horizon: crate::at::Horizon {
+            warn_days: a.check.warn_days,
+            fail_days: a.check.fail_days,
+            ..Default::default()
+        },
+        archive: a.check.archive.limits(),
+        ..ios::Ctx::new(at, ios::Trust::apple())
+    };
+    let judge = crate::outcome::Judge {
+        policy: &policy,
+        baseline: baseline.as_ref(),
+        fail_on: a.check.fail_on(),
+        at,
+    };
+    let outcome = match bundle::run(&req, &ctx, &judge) {
+        Ok(o) => o,
+        Err(e) => return usage(e.0),
+    };
+    let meta = Meta {
+        command: "bundle",
+        at,
+        warn_days: a.check.warn_days,
+        exit_code: outcome.exit_code,
+        color: a.check.format == Format::Human && a.check.output.is_none() && report::use_color(),
+        verbosity: a.check.verbose as i8 - a.check.quiet as i8,
+    };
+    let out = report::render(&outcome.report, a.check.format, &meta);
+    if let Err(e) = emit(&out, a.check.output.as_deref()) {
+        return usage(e);
+    }
+    if outcome.written.is_none() {
+        eprintln!(
+            "wrapsign: nothing written: the bundle for {} does not pass its checks",
+            req.out.display()
+        );
+    }
+    outcome.exit_code
 }
 
 fn run_explain(a: ExplainArgs) -> i32 {
@@ -933,6 +1096,7 @@ pub fn main() -> i32 {
         Command::Verify(a) => run_verify(*a, given),
         Command::Sign(a) => run_sign(*a),
         Command::Inventory(a) => run_inventory(a),
+        Command::Bundle(a) => run_bundle(*a),
         Command::Explain(a) => run_explain(a),
         Command::Generate(a) => run_generate(a),
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use plist::{Dictionary, Value};
 
-use crate::diag::{Code, Finding, Item, Report};
+use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::certificate::{self, Identity};
 use crate::ios::code_signature::{self, SliceCheck};
 use crate::ios::entitlements;
@@ -101,13 +101,8 @@ pub fn open_with(path: &Path, ctx: &Ctx, depth: Depth) -> Result<App, Finding> {
     let tree = if path.is_dir() {
         Tree::open_dir(&file, path)?
     } else {
-        let src = crate::android::apk::zip::Source::open(path).map_err(|e| {
-            Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("cannot read {file}: {e}"),
-            )
-        })?;
+        let src = crate::android::apk::zip::Source::open(path)
+            .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
         Tree::open_ipa(&file, src, &ctx.archive)?
     };
     from_tree(&file, &tree, ctx, depth)
@@ -152,7 +147,7 @@ pub fn self_check(path: &Path, ctx: &Ctx) -> Vec<Finding> {
 
 fn from_tree(file: &str, tree: &Tree, ctx: &Ctx, depth: Depth) -> Result<App, Finding> {
     let file = file.to_string();
-    let unreadable = |m: String| Finding::new(Code::InputUnreadable, &file, m);
+    let unreadable = |m: String| Finding::unreadable(&file, m);
     let fatal = |e: ReadError| match e {
         ReadError::Entry(m) => unreadable(format!("{file}: {m}")),
         ReadError::Damaged(f) => f,
@@ -275,7 +270,10 @@ fn from_tree(file: &str, tree: &Tree, ctx: &Ctx, depth: Depth) -> Result<App, Fi
         });
     }
     if bundles.is_empty() {
-        return Err(unreadable(format!("{file}: no app bundle found")));
+        return Err(Finding::unreadable(
+            &file,
+            format!("{file}: no app bundle found"),
+        ));
     }
     let scan = integrity::scan(tree, &file, &metas, depth, ctx)?;
     for (i, (b, main)) in bundles.iter_mut().zip(&scan.main).enumerate() {
@@ -362,7 +360,7 @@ pub fn check<'a>(
             Some(id) => format!("{} ({id})", b.path),
             None => b.path.clone(),
         };
-        let mut item = Item::new("bundle", file)
+        let mut item = Item::new(ItemKind::Bundle, file)
             .subject(subject.clone())
             .fact("kind", b.kind.name());
         if let Some(id) = &b.bundle_id {
@@ -370,8 +368,7 @@ pub fn check<'a>(
         }
         if let Some(Err(e)) = &b.profile {
             report.push(
-                Finding::new(
-                    Code::InputUnreadable,
+                Finding::unreadable(
                     file,
                     format!("{}/embedded.mobileprovision cannot be read: {e}", b.path),
                 )
@@ -398,7 +395,7 @@ pub fn check<'a>(
             // Already an integrity finding (app-signature-invalid, app-code-unsigned...).
             _ if b.signature_reported => {}
             Some(Err(e)) => report.push(
-                Finding::new(Code::InputUnreadable, file, format!("{}: {e}", b.path)).subject(subject.clone()),
+                Finding::unreadable(file, format!("{}: {e}", b.path)).subject(subject.clone()),
             ),
             None if b.executable.is_some() && b.kind.needs_profile() => report.push(
                 Finding::new(
@@ -416,8 +413,7 @@ pub fn check<'a>(
         }
         let Some(bundle_id) = b.bundle_id.as_deref() else {
             report.push(
-                Finding::new(
-                    Code::InputUnreadable,
+                Finding::unreadable(
                     file,
                     format!("{} has no CFBundleIdentifier in its Info.plist", b.path),
                 )
@@ -559,7 +555,7 @@ pub fn check<'a>(
                                 "{} was signed by \"{}\" (SHA-1 {}), which its profile {} does not list; re-sign with a listed certificate",
                                 b.path,
                                 signer.name(),
-                                signer.sha1,
+                                signer.sha1_fingerprint(),
                                 p.display_name()
                             ),
                         )

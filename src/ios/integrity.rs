@@ -528,8 +528,7 @@ fn code_findings(
             Some(Ok(s)) => s,
         };
         if let Some(e) = &res.error {
-            scan.findings.push(Finding::new(
-                Code::InputUnreadable,
+            scan.findings.push(Finding::unreadable(
                 r.file,
                 format!("{}: {}: {e}", r.file, r.shown(rel)),
             ));

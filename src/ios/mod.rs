@@ -11,7 +11,6 @@ pub mod integrity;
 pub mod profile;
 pub mod seal;
 pub mod select;
-pub mod sign;
 pub mod tree;
 pub mod trust;
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::android::apk::zip::Source;
 use crate::archive::{self, Audit, Limits};
-use crate::diag::{Code, Finding};
+use crate::diag::Finding;
 
 /// At most this many files in an `.app` folder.
 const MAX_DIR_ENTRIES: usize = archive::MAX_ENTRIES as usize;
@@ -101,11 +101,7 @@ impl Tree {
         let root =
             crate::ios::bundle::payload_app_root(audit.entries.iter().map(|e| e.name.as_str()))
                 .ok_or_else(|| {
-                    Finding::new(
-                        Code::InputUnreadable,
-                        file,
-                        format!("{file} has no Payload/*.app: not an IPA"),
-                    )
+                    Finding::unreadable(file, format!("{file} has no Payload/*.app: not an IPA"))
                 })?;
         archive::check_links(&audit, Some(&root)).map_err(|p| p.finding(file))?;
         let nodes: Vec<Node> = audit
@@ -142,7 +138,7 @@ impl Tree {
 
     /// Lists an `.app` folder (links are listed, never followed).
     pub fn open_dir(file: &str, dir: &Path) -> Result<Tree, Finding> {
-        let unreadable = |m: String| Finding::new(Code::InputUnreadable, file, m);
+        let unreadable = |m: String| Finding::unreadable(file, m);
         let mut nodes = Vec::new();
         let mut paths = Vec::new();
         for e in walkdir::WalkDir::new(dir)
