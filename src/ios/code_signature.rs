@@ -33,8 +33,9 @@ const MAX_HEAD: u64 = 4 << 20;
 /// A signature blob: a CodeDirectory holds 32 bytes per 4 KiB page, so this
 /// covers binaries of several GiB.
 const MAX_SIGNATURE: u64 = 64 << 20;
-/// Slices of a fat file.
-const MAX_SLICES: usize = 64;
+/// Slices of a fat file (Java class files share the fat magic; their version,
+/// in the same place, is 45 or more).
+const MAX_SLICES: usize = 32;
 /// The page size every current signer uses; page hashes are computed at it as
 /// the file streams past, other sizes need a second pass.
 pub const PAGE: u64 = 4096;
@@ -420,9 +421,9 @@ impl SliceState {
                     return;
                 }
                 if self.layout.is_some() {
+                    // Not needed once parsed: hashed, then dropped.
                     let head = std::mem::take(&mut self.head);
                     self.consume(0, &head);
-                    self.head = head;
                 }
             }
         }
@@ -1182,4 +1183,100 @@ pub fn verify_bytes(data: &[u8], bound: &Bound) -> Option<Result<Vec<SliceCheck>
             None => Err("the file changed between two reads".into()),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample app's main executable (arm64, SHA-256, signed by rcodesign).
+    fn sample() -> Vec<u8> {
+        let ipa = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/WrapDemo.ipa");
+        let mut z = zip::ZipArchive::new(std::fs::File::open(ipa).unwrap()).unwrap();
+        let mut f = z.by_name("Payload/WrapDemo.app/WrapDemo").unwrap();
+        let mut d = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut d).unwrap();
+        d
+    }
+
+    #[test]
+    fn magic() {
+        assert!(is_macho_magic(&[0xcf, 0xfa, 0xed, 0xfe, 0, 0, 0, 0]));
+        assert!(is_macho_magic(&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2]));
+        // A Java class file (major version 52) shares the fat magic.
+        assert!(!is_macho_magic(&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52]));
+        assert!(!is_macho_magic(b"PK\x03\x04"));
+    }
+
+    #[test]
+    fn the_stream_is_the_same_whatever_the_chunks() {
+        let d = sample();
+        let whole = verify_bytes(&d, &Bound::default()).unwrap().unwrap();
+        assert!(
+            whole.iter().all(|c| c.signed && c.problems.is_empty()),
+            "{whole:?}"
+        );
+        for chunk in [1, 7, 31, 4095, 4097, 65536] {
+            let mut s = MachoStream::new(d.len() as u64, None);
+            for c in d.chunks(chunk) {
+                s.update(c);
+            }
+            let m = s.finish().unwrap().unwrap();
+            let c: Vec<SliceCheck> = m
+                .slices
+                .iter()
+                .map(|s| verify_slice(s.as_ref().unwrap(), &Bound::default()))
+                .collect();
+            assert_eq!(c.len(), whole.len());
+            assert_eq!(c[0].cdhashes, whole[0].cdhashes, "chunk {chunk}");
+            assert!(
+                c[0].problems.is_empty(),
+                "chunk {chunk}: {:?}",
+                c[0].problems
+            );
+        }
+    }
+
+    #[test]
+    fn a_page_flip_is_named_with_its_page() {
+        let mut d = sample();
+        d[3 * 4096 + 5] ^= 1;
+        let c = verify_bytes(&d, &Bound::default()).unwrap().unwrap();
+        assert!(
+            c[0].problems
+                .iter()
+                .any(|p| matches!(p, Problem::Modified(m) if m.contains("code page 3 "))),
+            "{:?}",
+            c[0].problems
+        );
+    }
+
+    #[test]
+    fn hostile_superblobs_and_code_directories_are_refused_not_indexed() {
+        // Index past the data; offsets out of order.
+        let mut sb = vec![0xfa, 0xde, 0x0c, 0xc0, 0, 0, 0, 28, 0, 0, 0, 2];
+        sb.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 28]);
+        assert!(superblob_sane(&sb).is_err());
+        sb.extend_from_slice(&[0, 0, 0, 2, 0, 0, 0, 20]);
+        assert!(
+            superblob_sane(&sb).is_err(),
+            "second offset before the first"
+        );
+        let mut cd = vec![0u8; 0x58];
+        cd[..4].copy_from_slice(&[0xfa, 0xde, 0x0c, 0x02]);
+        cd[4..8].copy_from_slice(&(0x58u32).to_be_bytes());
+        cd[8..12].copy_from_slice(&0x20400u32.to_be_bytes());
+        cd[36] = 32;
+        // Identifier offset past the end.
+        cd[20..24].copy_from_slice(&0x1000u32.to_be_bytes());
+        assert!(code_directory_sane(&cd).is_err());
+        cd[20..24].copy_from_slice(&0x50u32.to_be_bytes());
+        // More special slots than the hash table's offset leaves room for.
+        cd[16..20].copy_from_slice(&0x50u32.to_be_bytes());
+        cd[24..28].copy_from_slice(&100u32.to_be_bytes());
+        assert!(code_directory_sane(&cd).is_err());
+        cd[24..28].copy_from_slice(&0u32.to_be_bytes());
+        cd[39] = 40;
+        assert!(code_directory_sane(&cd).is_err(), "page size 2^40");
+    }
 }

@@ -855,3 +855,160 @@ fn malformed_real_ipas_get_clear_errors() {
         );
     }
 }
+
+/// The primary CodeDirectory hash of a Mach-O, truncated as seals record it.
+fn cdhash(data: &[u8]) -> Vec<u8> {
+    let bound = wrapsign::ios::code_signature::Bound::default();
+    let slices = wrapsign::ios::code_signature::verify_bytes(data, &bound)
+        .unwrap()
+        .unwrap();
+    slices[0].cdhashes[0].1[..20].to_vec()
+}
+
+/// macOS-style seals record nested code by CodeDirectory hash (`nested`
+/// rules): the sample re-sealed that way verifies, and an extension re-signed
+/// alone then no longer matches its cdhash.
+#[test]
+fn nested_code_sealed_by_cdhash() {
+    use plist::{Dictionary, Value};
+    use sha2::{Digest, Sha256};
+    let mut e = entries(&repo("samples/WrapDemo.ipa"));
+    let kit = format!("{APP}/Frameworks/WrapKit.framework/WrapKit");
+    let share = format!("{APP}/PlugIns/WrapShare.appex/WrapShare");
+    let mut files2 = Dictionary::new();
+    let nested = |id: &str, exe: &str, e: &[(String, Vec<u8>, u32)]| {
+        let mut d = Dictionary::new();
+        d.insert("cdhash".into(), Value::Data(cdhash(get(e, exe))));
+        d.insert(
+            "requirement".into(),
+            Value::String(format!("identifier \"{id}\" and anchor apple generic")),
+        );
+        Value::Dictionary(d)
+    };
+    files2.insert(
+        "Frameworks/WrapKit.framework".into(),
+        nested("com.example.wrapdemo.WrapKit", &kit, &e),
+    );
+    files2.insert(
+        "PlugIns/WrapShare.appex".into(),
+        nested("com.example.wrapdemo.share", &share, &e),
+    );
+    for (rel, optional) in [
+        ("wrap.png", false),
+        ("embedded.mobileprovision", false),
+        ("en.lproj/Localizable.strings", true),
+    ] {
+        let mut d = Dictionary::new();
+        d.insert(
+            "hash2".into(),
+            Value::Data(Sha256::digest(get(&e, &format!("{APP}/{rel}"))).to_vec()),
+        );
+        if optional {
+            d.insert("optional".into(), Value::Boolean(true));
+        }
+        files2.insert(rel.into(), Value::Dictionary(d));
+    }
+    let rule = |pairs: &[(&str, Value)]| {
+        Value::Dictionary(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    };
+    let mut rules2 = Dictionary::new();
+    rules2.insert("^.*".into(), Value::Boolean(true));
+    rules2.insert(
+        "^Info\\.plist$".into(),
+        rule(&[
+            ("omit", Value::Boolean(true)),
+            ("weight", Value::Real(20.0)),
+        ]),
+    );
+    rules2.insert(
+        "^.*\\.lproj/".into(),
+        rule(&[
+            ("optional", Value::Boolean(true)),
+            ("weight", Value::Real(1000.0)),
+        ]),
+    );
+    rules2.insert(
+        "^(Frameworks|PlugIns)/".into(),
+        rule(&[
+            ("nested", Value::Boolean(true)),
+            ("weight", Value::Real(10.0)),
+        ]),
+    );
+    let mut root = Dictionary::new();
+    root.insert("files".into(), Value::Dictionary(Dictionary::new()));
+    root.insert("files2".into(), Value::Dictionary(files2));
+    root.insert("rules".into(), Value::Dictionary(Dictionary::new()));
+    root.insert("rules2".into(), Value::Dictionary(rules2));
+    let mut xml = Vec::new();
+    Value::Dictionary(root).to_writer_xml(&mut xml).unwrap();
+    // The old `files`/`rules` are left empty: with files2/rules2 present they are not read.
+    let cr = format!("{APP}/_CodeSignature/CodeResources");
+    set(&mut e, &cr, xml.clone());
+    let info = get(&e, &format!("{APP}/Info.plist")).to_vec();
+    let main = resign_macho(get(&e, &main_exe()), Some("dist"), &info, &xml);
+    set(&mut e, &main_exe(), main);
+    let t = tempfile::tempdir().unwrap();
+    let ok = t.path().join("cdhash.ipa");
+    write_ipa(&ok, &e);
+    let r = verify(&ok);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    // The extension re-signed alone: its cdhash moves, its parent's seal does not.
+    resign_extension_alone(&mut e);
+    let bad = t.path().join("cdhash-bad.ipa");
+    write_ipa(&bad, &e);
+    let r = verify(&bad);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let f = r.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "app-nested-code-modified")
+        .cloned()
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(f["message"].as_str().unwrap().contains("cdhash"), "{f}");
+    assert_eq!(f["subject"], "WrapDemo.app/PlugIns/WrapShare.appex");
+}
+
+/// AppStub's slices carry a SHA-1 CodeDirectory and a SHA-256 alternate; the
+/// CMS signs the first and names both in Apple's CDHashes attributes. An
+/// alternate changed (here its identifier, so no page hash moves) is caught
+/// there.
+#[test]
+fn a_swapped_alternate_code_directory_breaks_the_cdhashes() {
+    let Some(ipa) = common::conformance("ios/calabash-iOSDeviceManager/AppStub.ipa") else {
+        return;
+    };
+    let exe = "Payload/AppStub.app/AppStub";
+    let mut e = entries(&ipa);
+    let mut d = get(&e, exe).to_vec();
+    let cds: Vec<usize> = d
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == [0xfa, 0xde, 0x0c, 0x02])
+        .map(|(i, _)| i)
+        .collect();
+    assert!(cds.len() >= 2, "two CodeDirectories per slice");
+    let alt = cds[1];
+    let ident = u32::from_be_bytes([d[alt + 20], d[alt + 21], d[alt + 22], d[alt + 23]]) as usize;
+    d[alt + ident + 2] ^= 0x20;
+    set(&mut e, exe, d);
+    let t = tempfile::tempdir().unwrap();
+    let bad = t.path().join("alt.ipa");
+    write_ipa(&bad, &e);
+    let r = verify_at(&bad, "2020-06-01");
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let f = r.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "app-signature-invalid")
+        .cloned()
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(f["message"].as_str().unwrap().contains("CDHashes"), "{f}");
+    assert!(!r.has("app-code-modified"), "{}", r.stdout);
+}
