@@ -12,7 +12,8 @@ use crate::inventory::{self, config, table::TableFormat, Inventory};
 use crate::report::{self, Format, Meta};
 use crate::secret::PasswordSpec;
 use crate::sniff::{self, Kind};
-use crate::{archive, at, ios, verify};
+use crate::zip as archive;
+use crate::{at, ios, verify};
 
 #[derive(Parser, Debug)]
 #[command(

@@ -8,7 +8,6 @@
 #![allow(clippy::result_large_err)]
 
 pub mod android;
-pub mod archive;
 pub mod at;
 pub mod atomic;
 pub mod cli;
@@ -29,3 +28,4 @@ pub mod signing;
 pub mod sniff;
 pub mod verify;
 pub mod x509;
+pub mod zip;

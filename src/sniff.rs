@@ -165,14 +165,11 @@ fn looks_like_cert(head: &[u8]) -> bool {
 
 /// Looks inside a zip: IPA if it has `Payload/`, APK if it has `AndroidManifest.xml`.
 fn sniff_zip(path: &Path) -> Kind {
-    let Ok(f) = std::fs::File::open(path) else {
-        return Kind::Zip;
-    };
-    let Ok(z) = zip::ZipArchive::new(std::io::BufReader::new(f)) else {
+    let Some(names) = crate::zip::names(path) else {
         return Kind::Zip;
     };
     let mut kind = Kind::Zip;
-    for name in z.file_names() {
+    for name in &names {
         if name == "AndroidManifest.xml" {
             return Kind::Apk;
         }

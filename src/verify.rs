@@ -52,7 +52,7 @@ pub struct Request {
     /// keystore aliases' certificates are added to them.
     pub expected_signers: Vec<Cert>,
     /// How far an archive (IPA, APK, device zip) may expand.
-    pub archive: crate::archive::Limits,
+    pub archive: crate::zip::Limits,
 }
 
 impl Request {
@@ -80,7 +80,7 @@ impl Request {
             ks_type: None,
             play_min_validity: keystore_policy::PLAY_MIN_VALIDITY,
             expected_signers: Vec::new(),
-            archive: crate::archive::Limits::default(),
+            archive: crate::zip::Limits::default(),
         }
     }
 }
@@ -143,7 +143,7 @@ pub fn run(req: &Request) -> Report {
             }
             // Any other zip: say what is wrong with it if something is.
             Ok(Kind::Zip) => report.push(
-                crate::archive::audit_path(p, &req.archive)
+                crate::zip::Archive::open_path(p, &req.archive)
                     .err()
                     .unwrap_or_else(|| not_checked(&file, Kind::Zip)),
             ),

@@ -6,18 +6,16 @@
 //! extracted. Passwords never leave this module: messages cite line numbers.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::android::apk::zip::Source;
-use crate::archive::{self, Limits};
 use crate::at::Horizon;
 use crate::diag::{Code, Finding, Item, Report};
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
 use crate::x509::{self, Cert};
+use crate::zip::{audit::entry_damaged, Archive, Limits, Source};
 
 const MAX_ENTRIES: usize = 100_000;
 /// A device .p12 is a few kilobytes.
@@ -156,21 +154,20 @@ pub type DeviceFile = (String, Vec<u8>);
 /// The device files of a bundle zip, after the archive audit; `None` (with the
 /// finding reported) when the archive is refused; also how many other files it
 /// holds (counted, not read).
-pub fn read_zip<R: Read + std::io::Seek>(
+pub fn read_zip(
     file: &str,
-    src: &Source,
-    reader: R,
+    src: Source,
     limits: &Limits,
     report: &mut Report,
 ) -> Option<(Vec<DeviceFile>, usize)> {
-    let audit = match archive::audit(src, limits) {
+    let zip = match Archive::open(src, limits) {
         Ok(a) => a,
         Err(p) => {
             report.push(p.finding(file));
             return None;
         }
     };
-    if let Some(link) = audit.entries.iter().find(|e| e.is_symlink()) {
+    if let Some(link) = zip.entries().iter().find(|e| e.is_symlink()) {
         report.push(
             Finding::new(
                 Code::ArchiveUnsafe,
@@ -181,26 +178,12 @@ pub fn read_zip<R: Read + std::io::Seek>(
         );
         return None;
     }
-    let mut zip = match zip::ZipArchive::new(reader) {
-        Ok(z) => z,
-        Err(e) => {
-            report.push(unreadable(
-                file,
-                format!("{file} is not a readable zip: {e}"),
-            ));
-            return None;
-        }
-    };
-    if let Err(p) = archive::same_view(&audit, &zip) {
-        report.push(p.finding(file));
-        return None;
-    }
-    if zip.len() > MAX_ENTRIES {
+    if zip.entries().len() > MAX_ENTRIES {
         report.push(unreadable(
             file,
             format!(
                 "{file} has {} entries, over the {MAX_ENTRIES} limit",
-                zip.len()
+                zip.entries().len()
             ),
         ));
         return None;
@@ -208,15 +191,8 @@ pub fn read_zip<R: Read + std::io::Seek>(
     let mut files: Vec<DeviceFile> = Vec::new();
     let mut total = 0u64;
     let mut skipped = 0usize;
-    for i in 0..zip.len() {
-        let mut entry = match zip.by_index(i) {
-            Ok(e) => e,
-            Err(e) => {
-                report.push(unreadable(file, format!("{file}: entry {i}: {e}")));
-                continue;
-            }
-        };
-        let name = entry.name().to_string();
+    for entry in zip.entries() {
+        let name = entry.name.clone();
         let junk = name.starts_with("__MACOSX/") || base_name(&name).starts_with("._");
         if entry.is_dir() || junk || !is_p12_name(base_name(&name)) {
             if !entry.is_dir() && !junk {
@@ -224,27 +200,21 @@ pub fn read_zip<R: Read + std::io::Seek>(
             }
             continue;
         }
-        if entry.size() > MAX_P12_BYTES || total + entry.size() > MAX_TOTAL_BYTES {
+        if entry.size > MAX_P12_BYTES || total + entry.size > MAX_TOTAL_BYTES {
             report.push(
-                unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
+                unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size))
                     .subject(name.clone()),
             );
             continue;
         }
-        let declared = entry.size();
-        let mut data = Vec::new();
-        if let Err(e) = entry.by_ref().take(declared + 1).read_to_end(&mut data) {
-            report.push(archive::entry_damaged(file, &name, e));
-            return None;
-        }
-        if data.len() as u64 != declared {
-            report.push(archive::entry_damaged(
-                file,
-                &name,
-                format!("{} bytes instead of the declared {declared}", data.len()),
-            ));
-            return None;
-        }
+        // The reader stops at the declared size and checks it and the CRC.
+        let data = match zip.read(entry, MAX_P12_BYTES) {
+            Ok(d) => d,
+            Err(e) => {
+                report.push(entry_damaged(file, &name, e));
+                return None;
+            }
+        };
         total += data.len() as u64;
         files.push((name, data));
     }
@@ -304,14 +274,7 @@ pub fn check(
             return Vec::new();
         }
     };
-    let reader = match std::fs::File::open(zip_path) {
-        Ok(f) => std::io::BufReader::new(f),
-        Err(e) => {
-            report.push(unreadable(&file, format!("cannot read {file}: {e}")));
-            return Vec::new();
-        }
-    };
-    let (files, skipped) = match read_zip(&file, &src, reader, limits, report) {
+    let (files, skipped) = match read_zip(&file, src, limits, report) {
         Some(f) => f,
         None => return Vec::new(),
     };

@@ -231,7 +231,7 @@ pub struct Options {
     pub progress: bool,
     pub policy: Policy,
     /// How far an archive (IPA, APK, device zip) may expand.
-    pub archive: crate::archive::Limits,
+    pub archive: crate::zip::Limits,
 }
 
 impl Options {
@@ -246,7 +246,7 @@ impl Options {
             fallback_passwords: Vec::new(),
             progress: false,
             policy: Policy::default(),
-            archive: crate::archive::Limits::default(),
+            archive: crate::zip::Limits::default(),
         }
     }
 }

@@ -169,14 +169,11 @@ fn app(file: PathBuf) -> AppSpec {
 
 /// Base names of the `.p12` entries of a zip that holds only those (plus folders).
 fn p12_names(path: &Path) -> Vec<String> {
-    let Ok(f) = std::fs::File::open(path) else {
-        return Vec::new();
-    };
-    let Ok(z) = zip::ZipArchive::new(std::io::BufReader::new(f)) else {
+    let Some(names) = crate::zip::names(path) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for n in z.file_names() {
+    for n in &names {
         if n.ends_with('/') || n.starts_with("__MACOSX/") {
             continue;
         }

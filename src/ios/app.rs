@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use plist::{Dictionary, Value};
 
-use crate::archive;
 use crate::diag::{Code, Finding, Item, Report};
 use crate::ios::certificate::{self, Identity};
 use crate::ios::entitlements;
@@ -16,6 +15,7 @@ use crate::ios::profile::{self, Profile};
 use crate::ios::select;
 use crate::ios::Ctx;
 use crate::x509::Cert;
+use crate::zip::{audit::entry_damaged, Archive};
 
 /// Limits on what one entry may expand to, so a hostile IPA cannot exhaust memory.
 const MAX_PLIST: u64 = 8 << 20;
@@ -80,15 +80,11 @@ impl App {
     }
 }
 
-/// Read access to the files of an IPA or an app directory.
+/// Read access to the files of an IPA (audited, read in place) or an app directory.
 enum Source {
-    Zip(zip::ZipArchive<Box<dyn ReadSeek>>),
+    Zip(Archive),
     Dir(PathBuf),
 }
-
-/// What the zip reader reads from: a file, or bytes (the fuzzers).
-trait ReadSeek: Read + std::io::Seek + Send {}
-impl<T: Read + std::io::Seek + Send> ReadSeek for T {}
 
 /// Why an entry could not be read.
 enum ReadError {
@@ -103,32 +99,20 @@ impl Source {
         let mut buf = Vec::new();
         match self {
             Source::Zip(z) => {
-                let mut f = match z.by_name(name) {
-                    Ok(f) => f,
-                    Err(zip::result::ZipError::FileNotFound) => return Ok(None),
-                    Err(e) => {
-                        return Err(ReadError::Damaged(archive::entry_damaged(file, name, e)))
-                    }
+                let Some(e) = z.entry(name) else {
+                    return Ok(None);
                 };
-                let declared = f.size();
-                if declared > limit {
+                if e.size > limit {
                     return Err(ReadError::Entry(format!(
-                        "{name} expands to {declared} bytes, over the {limit}-byte limit"
+                        "{name} expands to {} bytes, over the {limit}-byte limit",
+                        e.size
                     )));
                 }
-                // Never more than declared (plus one byte to notice a lie); reading to
-                // the end makes the zip crate check the CRC.
-                f.by_ref()
-                    .take(declared + 1)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| ReadError::Damaged(archive::entry_damaged(file, name, e)))?;
-                if buf.len() as u64 != declared {
-                    return Err(ReadError::Damaged(archive::entry_damaged(
-                        file,
-                        name,
-                        format!("{} bytes instead of the declared {declared}", buf.len()),
-                    )));
-                }
+                // The reader stops at the declared size and checks it and the CRC.
+                buf.reserve(e.size as usize);
+                z.reader(e)
+                    .and_then(|mut r| r.read_to_end(&mut buf))
+                    .map_err(|x| ReadError::Damaged(entry_damaged(file, name, x)))?;
             }
             Source::Dir(root) => {
                 let p = root.join(name);
@@ -151,35 +135,24 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
     if path.is_dir() {
         return open_source(&file, None, Some(path), ctx);
     }
-    let src = crate::android::apk::zip::Source::open(path).map_err(|e| {
+    let src = crate::zip::Source::open(path).map_err(|e| {
         Finding::new(
             Code::InputUnreadable,
             &file,
             format!("cannot read {file}: {e}"),
         )
     })?;
-    let reader: Box<dyn ReadSeek> = Box::new(std::io::BufReader::new(
-        std::fs::File::open(path).map_err(|e| {
-            Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("cannot read {file}: {e}"),
-            )
-        })?,
-    ));
-    open_source(&file, Some((src, reader)), None, ctx)
+    open_source(&file, Some(src), None, ctx)
 }
 
 /// [`open`] over an IPA held in memory, named `file` in findings.
 pub fn open_bytes(file: &str, data: Vec<u8>, ctx: &Ctx) -> Result<App, Finding> {
-    let reader: Box<dyn ReadSeek> = Box::new(std::io::Cursor::new(data.clone()));
-    let src = crate::android::apk::zip::Source::from_bytes(data);
-    open_source(file, Some((src, reader)), None, ctx)
+    open_source(file, Some(crate::zip::Source::from_bytes(data)), None, ctx)
 }
 
 fn open_source(
     file: &str,
-    zip: Option<(crate::android::apk::zip::Source, Box<dyn ReadSeek>)>,
+    zip: Option<crate::zip::Source>,
     dir: Option<&Path>,
     ctx: &Ctx,
 ) -> Result<App, Finding> {
@@ -198,17 +171,13 @@ fn open_source(
             }
             (Source::Dir(path.to_path_buf()), names, String::new())
         }
-        (Some((raw, reader)), _) => {
+        (Some(raw), _) => {
             // Hostile archives are refused before anything is inflated.
-            let audit = archive::audit(&raw, &ctx.archive).map_err(|p| p.finding(&file))?;
-            drop(raw);
-            let z = zip::ZipArchive::new(reader)
-                .map_err(|e| unreadable(format!("{file} is not a readable zip/IPA: {e}")))?;
-            archive::same_view(&audit, &z).map_err(|p| p.finding(&file))?;
-            let names: Vec<String> = audit.entries.iter().map(|e| e.name.clone()).collect();
+            let z = Archive::open(raw, &ctx.archive).map_err(|p| p.finding(&file))?;
+            let names: Vec<String> = z.entries().iter().map(|e| e.name.clone()).collect();
             let root = crate::ios::bundle::payload_app_root(names.iter().map(String::as_str))
                 .ok_or_else(|| unreadable(format!("{file} has no Payload/*.app: not an IPA")))?;
-            archive::check_links(&audit, Some(&root)).map_err(|p| p.finding(&file))?;
+            z.check_links(Some(&root)).map_err(|p| p.finding(&file))?;
             (Source::Zip(z), names, root)
         }
         (None, None) => return Err(unreadable(format!("{file}: nothing to read"))),

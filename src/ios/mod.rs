@@ -26,7 +26,7 @@ pub struct Ctx {
     /// `--online`: check revocation by OCSP with this timeout. `None`: never touch the network.
     pub online: Option<std::time::Duration>,
     /// How far an IPA may expand (`--max-expanded-size`, `--max-expand-ratio`).
-    pub archive: crate::archive::Limits,
+    pub archive: crate::zip::Limits,
 }
 
 impl Ctx {
@@ -36,7 +36,7 @@ impl Ctx {
             horizon: Horizon::default(),
             trust,
             online: None,
-            archive: crate::archive::Limits::default(),
+            archive: crate::zip::Limits::default(),
         }
     }
 }

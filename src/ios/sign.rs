@@ -102,7 +102,7 @@ pub struct Request {
     /// Show a progress bar on stderr (only honoured when stderr is a terminal).
     pub progress: bool,
     /// How far the input IPA may expand (`--max-expanded-size`, `--max-expand-ratio`).
-    pub archive: crate::archive::Limits,
+    pub archive: crate::zip::Limits,
 }
 
 struct Loaded {
@@ -241,14 +241,16 @@ pub fn run(
             .is_some_and(|e| e.eq_ignore_ascii_case("ipa")),
         Kind::Zip => {
             // A damaged or hostile IPA is still an IPA: say what is wrong with it.
-            report.push(match crate::archive::audit_path(&req.input, &ctx.archive) {
-                Err(f) => f,
-                Ok(_) => Finding::new(
-                    Code::InputUnreadable,
-                    &file,
-                    format!("{file} is a zip archive without Payload/*.app: not an IPA"),
-                ),
-            });
+            report.push(
+                match crate::zip::Archive::open_path(&req.input, &ctx.archive) {
+                    Err(f) => f,
+                    Ok(_) => Finding::new(
+                        Code::InputUnreadable,
+                        &file,
+                        format!("{file} is a zip archive without Payload/*.app: not an IPA"),
+                    ),
+                },
+            );
             return judge.finish(report, None);
         }
         other => {

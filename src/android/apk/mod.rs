@@ -15,7 +15,6 @@ pub mod pkcs7;
 pub mod signing_block;
 pub mod v1;
 pub mod v2v3;
-pub mod zip;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -26,11 +25,12 @@ use crate::android::manifest::ManifestInfo;
 use crate::at;
 use crate::diag::{Code, Finding, Item, Report, Severity};
 use crate::x509::Cert;
+use crate::zip::android::{self as zip, CdRecord};
+use crate::zip::{Source, ZipError};
 use digest::{Content, ContentDigest, DigestError};
 use signing_block::{V2_BLOCK_ID, V31_BLOCK_ID, V3_BLOCK_ID};
 use v1::V1Result;
 use v2v3::{Lineage, ParseCtx, Scheme, SchemeResult, StoredCert, SDK_P, SDK_T};
-use zip::{CdRecord, Source, ZipError};
 
 const SDK_N: i32 = 24;
 const SDK_O: i32 = 26;
@@ -76,7 +76,7 @@ pub struct Options {
     /// alias): an update signed otherwise cannot replace the installed app.
     pub expected_signers: Vec<Cert>,
     /// How far the APK may expand (v1 verification inflates every entry).
-    pub archive: crate::archive::Limits,
+    pub archive: crate::zip::Limits,
 }
 
 /// Why an APK could not be verified at all.
@@ -89,7 +89,7 @@ pub enum Fatal {
     /// The SDK range asked for contradicts the APK.
     Usage(String),
     /// A hostile or cut archive (`archive-*`): unsafe names, a zip bomb, truncation.
-    Archive(crate::archive::Problem),
+    Archive(crate::zip::Problem),
 }
 
 fn fatal(e: ZipError) -> Fatal {
@@ -202,35 +202,12 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
 
 /// [`verify`] over an already opened file or in-memory APK.
 pub fn verify_source(src: Source, opts: &Options) -> Result<Outcome, Fatal> {
-    let sections = match zip::find_sections(&src) {
-        Ok(s) => s,
-        // Cut before its end record: name it, and the entry it ends in.
-        Err(ZipError::NotZip(m)) => {
-            return Err(match crate::archive::truncation(&src) {
-                Some(p) => Fatal::Archive(p),
-                None => Fatal::Unreadable(m),
-            })
-        }
-        Err(e) => return Err(fatal(e)),
-    };
-    let cd = src
-        .read_vec(sections.cd_offset, sections.cd_size)
-        .map_err(fatal)?;
-    let records = zip::parse_cd(&cd, sections.cd_count, sections.cd_offset).map_err(fatal)?;
-    drop(cd);
-    // Android never extracts links or climbs folders, but an APK with such
-    // entries was crafted; a bomb would make v1 verification inflate forever.
-    crate::archive::check_apk_entries(
-        records.iter().map(|r| crate::archive::Declared {
-            name: r.name.as_bytes(),
-            compressed_size: r.compressed_size,
-            size: r.uncompressed_size,
-            is_symlink: r.is_symlink(),
-        }),
-        src.len(),
-        &opts.archive,
-    )
-    .map_err(Fatal::Archive)?;
+    let zip::Directory {
+        sections, records, ..
+    } = zip::open(&src, &opts.archive, false).map_err(|e| match e {
+        zip::OpenError::Zip(e) => fatal(e),
+        zip::OpenError::Archive(p) => Fatal::Archive(p),
+    })?;
     let apk = Apk {
         src,
         sections,

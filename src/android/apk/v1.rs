@@ -12,11 +12,12 @@ use rayon::prelude::*;
 
 use super::pkcs7;
 use super::v2v3::{StoredCert, MAX_SIGNERS};
-use super::zip::{read_entry, stream_entry, CdRecord, Source, ZipError};
 use super::Issue;
 use crate::crypto::{self, Hash, SigAlg, VerifyError};
 use crate::diag::Code;
 use crate::x509::Cert;
+use crate::zip::android::{read_entry, stream_entry, CdRecord};
+use crate::zip::{Source, ZipError};
 
 pub const MANIFEST: &str = "META-INF/MANIFEST.MF";
 const SDK_JB_MR2: i32 = 18;

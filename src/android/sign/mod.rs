@@ -28,7 +28,6 @@ use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::android::apk::digest::{self, Content};
-use crate::android::apk::zip::{self, Source};
 use crate::android::keystore::{self, EntryKind, StoreType};
 use crate::android::manifest;
 use crate::android::policy;
@@ -41,6 +40,7 @@ use crate::outcome::Judge;
 pub use crate::outcome::Outcome;
 use crate::secret::{self, PasswordSpec, Secret};
 use crate::x509::{self, Cert};
+use crate::zip::{android as zip, Source};
 use blocks::Algorithm;
 use jar::V1Digest;
 pub use zipout::Alignment;
@@ -93,7 +93,7 @@ pub struct Request {
     pub play_min_validity: OffsetDateTime,
     pub progress: bool,
     /// Limits against zip bombs (`--max-expanded-size`, `--max-expand-ratio`).
-    pub archive: crate::archive::Limits,
+    pub archive: crate::zip::Limits,
 }
 
 /// The signing identity, once it passed the gate.
