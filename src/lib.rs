@@ -11,7 +11,6 @@ pub mod android;
 pub mod at;
 pub mod atomic;
 pub mod cli;
-pub mod codes;
 pub mod crypto;
 pub mod diag;
 #[doc(hidden)]

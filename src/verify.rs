@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::android::keystore::StoreType;
 use crate::android::policy::{self as keystore_policy, Signer};
 use crate::at::Horizon;
-use crate::diag::{Code, Finding, Report};
+use crate::diag::{Finding, Report};
 use crate::ios::certificate::CertKind;
 use crate::ios::{self, profile::Profile, Ctx, Trust};
 use crate::secret::{self, PasswordSpec, Secret};
@@ -53,6 +53,16 @@ pub struct Request {
     pub expected_signers: Vec<Cert>,
     /// How far an archive (IPA, APK, device zip) may expand.
     pub archive: crate::zip::Limits,
+    /// Device bundles: the credentials entry inside the zip (`--credentials-name`)
+    /// and the declared identity type (`--identity-type`).
+    pub devices: DeviceOptions,
+}
+
+/// How device bundles named on the command line are read.
+#[derive(Clone, Debug, Default)]
+pub struct DeviceOptions {
+    pub credentials_name: Option<String>,
+    pub id_type: Option<crate::inventory::bulk::IdType>,
 }
 
 impl Request {
@@ -81,6 +91,7 @@ impl Request {
             play_min_validity: keystore_policy::PLAY_MIN_VALIDITY,
             expected_signers: Vec::new(),
             archive: crate::zip::Limits::default(),
+            devices: DeviceOptions::default(),
         }
     }
 }
@@ -120,6 +131,7 @@ pub fn run(req: &Request) -> Report {
     let mut keystore_paths: Vec<(PathBuf, Option<Secret>)> =
         req.keystores.iter().map(|p| (p.clone(), None)).collect();
     let mut apk_paths: Vec<PathBuf> = Vec::new();
+    let mut device_paths: Vec<PathBuf> = Vec::new();
     for p in &req.paths {
         let file = display(p);
         match sniff::sniff_path(p) {
@@ -141,6 +153,10 @@ pub fn run(req: &Request) -> Report {
             {
                 app_paths.push(p.clone())
             }
+            // A zip of DEVICE_ID.p12 files: a device bundle (bulk upload).
+            Ok(Kind::Zip) if crate::inventory::bulk::sniff(p).is_some() => {
+                device_paths.push(p.clone())
+            }
             // Any other zip: say what is wrong with it if something is.
             Ok(Kind::Zip) => report.push(
                 crate::zip::Archive::open_path(p, &req.archive)
@@ -152,8 +168,7 @@ pub fn run(req: &Request) -> Report {
             Ok(Kind::Ipa | Kind::AppDir) => app_paths.push(p.clone()),
             Ok(Kind::Dir) => dir_paths.push(p.clone()),
             Ok(other) => report.push(not_checked(&file, other)),
-            Err(e) => report.push(Finding::new(
-                Code::InputUnreadable,
+            Err(e) => report.push(Finding::unreadable(
                 &file,
                 format!("cannot read {file}: {e}"),
             )),
@@ -192,11 +207,7 @@ pub fn run(req: &Request) -> Report {
                 }
                 profiles.push(pr);
             }
-            Err(e) => report.push(Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("{file}: {e}"),
-            )),
+            Err(e) => report.push(Finding::unreadable(&file, format!("{file}: {e}"))),
         }
     }
 
@@ -257,11 +268,7 @@ pub fn run(req: &Request) -> Report {
             (None, None) => match secret::resolve_or_prompt(None, &format!("keystore {file}")) {
                 Ok(s) => s,
                 Err(e) => {
-                    report.push(Finding::new(
-                        Code::InputUnreadable,
-                        &file,
-                        format!("{file}: {e}"),
-                    ));
+                    report.push(Finding::unreadable(&file, format!("{file}: {e}")));
                     continue;
                 }
             },
@@ -288,6 +295,18 @@ pub fn run(req: &Request) -> Report {
         );
     }
 
+    for p in &device_paths {
+        use crate::inventory::bulk;
+        let credentials = bulk::Credentials::Inside(req.devices.credentials_name.clone());
+        let bundle = bulk::Bundle {
+            zip: p,
+            shown: display(p),
+            credentials: &credentials,
+            id_type: req.devices.id_type,
+        };
+        bulk::check(&bundle, &ctx, &mut report);
+    }
+
     if !dir_paths.is_empty() {
         // The passwords given are tried on every PKCS#12 and keystore found
         // (a stdin --cert-pass is left to the identity loader, which reads it).
@@ -305,10 +324,10 @@ pub fn run(req: &Request) -> Report {
         && app_paths.is_empty()
         && keystore_paths.is_empty()
         && apk_paths.is_empty()
+        && device_paths.is_empty()
         && report.findings.is_empty()
     {
-        report.push(Finding::new(
-            Code::InputUnreadable,
+        report.push(Finding::unreadable(
             "<none>",
             "nothing to verify: give files, or --cert/--profile/--app/--keystore",
         ));
@@ -317,9 +336,7 @@ pub fn run(req: &Request) -> Report {
 }
 
 fn not_checked(file: &str, kind: Kind) -> Finding {
-    Finding::new(
-        Code::InputUnreadable,
-        file,
+    Finding::unreadable(file,
         format!(
             "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles, Android keystores and APKs",
             kind.describe()
@@ -344,8 +361,7 @@ fn resolve_once(spec: Option<&PasswordSpec>, flag: &str, report: &mut Report) ->
     match spec.resolve() {
         Ok(s) => Some(s),
         Err(e) => {
-            report.push(Finding::new(
-                Code::InputUnreadable,
+            report.push(Finding::unreadable(
                 format!("--{flag}"),
                 format!("--{flag} {spec}: {e}"),
             ));
@@ -418,8 +434,7 @@ fn check_apks(req: &Request, apks: &[PathBuf], from_keystores: Vec<Cert>, report
                 .filter_map(|d| Cert::from_der(d).ok())
                 .collect(),
             Err(e) => {
-                report.push(Finding::new(
-                    Code::InputUnreadable,
+                report.push(Finding::unreadable(
                     &file,
                     format!("cannot read {file}: {e}"),
                 ));
@@ -427,8 +442,7 @@ fn check_apks(req: &Request, apks: &[PathBuf], from_keystores: Vec<Cert>, report
             }
         };
         if certs.is_empty() {
-            report.push(Finding::new(
-                Code::InputUnreadable,
+            report.push(Finding::unreadable(
                 &file,
                 format!("--signer-cert {file} holds no PEM or DER certificate"),
             ));

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::CertClass;
 use crate::at;
-use crate::diag::{Code, Finding, Report};
+use crate::diag::{Code, Finding, ItemKind, Report};
 use crate::ios::{self, apns, certificate::CertKind, Ctx};
 use crate::keys::{self, PrivateKey};
 use crate::pkcs12::{self, P12Error};
@@ -65,10 +65,6 @@ impl Material {
     }
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// Reads a certificate file (PEM bundle, DER, PKCS#12) with an optional separate
 /// key. `passwords` are tried in turn on a PKCS#12 (the empty one when there is
 /// none); `source` names where they came from, for messages.
@@ -80,16 +76,16 @@ pub fn load(
 ) -> Result<Material, Finding> {
     let file = path.display().to_string();
     let size = std::fs::metadata(path)
-        .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?
         .len();
     if size > MAX_CERT_BYTES {
-        return Err(unreadable(
+        return Err(Finding::unreadable(
             &file,
             format!("{file} is {size} bytes, too large to be a certificate file"),
         ));
     }
-    let data =
-        std::fs::read(path).map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let data = std::fs::read(path)
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
     let f = keys::read_cert_file(&file, &data, key_path, || {
         let empty = [Secret::default()];
         let tries: &[Secret] = if passwords.is_empty() {
@@ -101,7 +97,12 @@ pub fn load(
             match pkcs12::read_identity(&data, pw.expose()) {
                 Ok(id) => return Ok(id),
                 Err(P12Error::WrongPassword) => continue,
-                Err(e) => return Err(unreadable(&file, format!("cannot open {file}: {e}"))),
+                Err(e) => {
+                    return Err(Finding::unreadable(
+                        &file,
+                        format!("cannot open {file}: {e}"),
+                    ))
+                }
             }
         }
         let from = match source {
@@ -111,7 +112,7 @@ pub fn load(
             }
             None => " (no password given: add password = \"env:VAR\" to its entry in wrapsign.toml, or pass --cert-pass)".into(),
         };
-        Err(unreadable(
+        Err(Finding::unreadable(
             &file,
             format!("cannot open {file}: {}{from}", P12Error::WrongPassword),
         )
@@ -142,7 +143,7 @@ pub fn detect(c: &Cert) -> CertClass {
     if apns::read(c).is_some() {
         return CertClass::Apns;
     }
-    if c.is_ca {
+    if acts_as_ca(c) {
         return CertClass::Ca;
     }
     let has = |o: &str| c.eku.iter().any(|e| e == o);
@@ -153,6 +154,29 @@ pub fn detect(c: &Cert) -> CertClass {
         return CertClass::PkiUser;
     }
     CertClass::Other
+}
+
+/// Whether a certificate can issue certificates, from its extensions alone
+/// (being self-signed says nothing: `openssl req -x509` marks its server
+/// certificates CA:TRUE). A keyUsage without keyCertSign cannot sign
+/// certificates (RFC 5280 4.2.1.3); without a keyUsage, basicConstraints CA:TRUE
+/// decides, unless a self-signed certificate's extended key usage names only
+/// end-entity purposes (TLS server or client, e-mail).
+pub fn acts_as_ca(c: &Cert) -> bool {
+    const KEY_CERT_SIGN: u16 = 1 << 5;
+    if !c.is_ca {
+        return false;
+    }
+    match c.key_usage {
+        Some(ku) => ku & KEY_CERT_SIGN != 0,
+        None => {
+            let leaf_only = !c.eku.is_empty()
+                && c.eku
+                    .iter()
+                    .all(|e| [EKU_SERVER, EKU_CLIENT, EKU_EMAIL].contains(&e.as_str()));
+            !(c.is_self_issued() && leaf_only)
+        }
+    }
 }
 
 /// What the inventory asks of a certificate entry.
@@ -296,24 +320,24 @@ fn check_generic(m: &Material, class: CertClass, expect: &Expect, ctx: &Ctx, rep
         CertClass::Apns if apns::read(c).is_none() => {
             Some("has no Apple Push Services marker (1.2.840.113635.100.6.3.1/.2/.6)".to_string())
         }
-        CertClass::Ssl if c.is_ca => Some("is a CA certificate".into()),
+        CertClass::Ssl if acts_as_ca(c) => Some("is a CA certificate".into()),
         CertClass::Ssl if !c.eku.is_empty() && !has(EKU_SERVER) => {
             Some("its extended key usage does not allow TLS server authentication".into())
         }
-        CertClass::PkiUser if c.is_ca => Some("is a CA certificate".into()),
+        CertClass::PkiUser if acts_as_ca(c) => Some("is a CA certificate".into()),
         CertClass::PkiUser if !c.eku.is_empty() && !has(EKU_CLIENT) && !has(EKU_EMAIL) => {
             Some("its extended key usage allows neither client authentication nor e-mail".into())
         }
-        CertClass::Ca if !c.is_ca => {
-            Some("is not a CA certificate (basicConstraints CA:FALSE or absent)".into())
-        }
+        CertClass::Ca if !acts_as_ca(c) => Some(
+            "is not a CA certificate (basicConstraints CA:FALSE or absent, or a keyUsage without keyCertSign)".into(),
+        ),
         _ => None,
     };
     if let Some(what) = mismatch {
         report.push(kind_mismatch(m, class, &what));
     }
 
-    let mut item = ios::certificate::cert_item("certificate", file, c)
+    let mut item = ios::certificate::cert_item(ItemKind::Certificate, file, c)
         .fact("kind", class.name())
         .fact("inventory_kind", class.name())
         .fact("has_private_key", m.key.is_some());
@@ -480,9 +504,7 @@ fn validity_of_chain_cert(file: &str, who: &str, ca: &Cert, ctx: &Ctx, report: &
             .detail("issuer_not_after", at::rfc3339(ca.not_after)),
         );
     } else if days < ctx.horizon.warn_days {
-        let (sev, reminder) = ctx
-            .horizon
-            .expiring(days, Code::ChainCertExpiring.default_severity());
+        let (sev, reminder) = crate::diag::expiring(Code::ChainCertExpiring, &ctx.horizon, days);
         report.push(
             Finding::new(
                 Code::ChainCertExpiring,

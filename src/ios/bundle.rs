@@ -56,10 +56,6 @@ fn unsafe_entry(file: &str, name: &str, why: &str) -> Finding {
     .subject(shown)
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// The main app folder of an IPA: the shortest `Payload/X.app` (or `Top/Payload/X.app`).
 pub fn payload_app_root<'a>(names: impl Iterator<Item = &'a str>) -> Option<String> {
     names
@@ -118,9 +114,9 @@ fn check_links_physically(
     links: &[(String, String)],
     app_rel: &str,
 ) -> Result<(), Finding> {
-    let croot = root
-        .canonicalize()
-        .map_err(|e| unreadable(file, format!("cannot resolve {}: {e}", root.display())))?;
+    let croot = root.canonicalize().map_err(|e| {
+        Finding::unreadable(file, format!("cannot resolve {}: {e}", root.display()))
+    })?;
     for (name, target) in links {
         let limit = croot.join(link_limit(name, app_rel));
         match root.join(name).canonicalize() {
@@ -178,8 +174,9 @@ pub fn scan_ipa(path: &Path, limits: &Limits) -> Result<(Archive, String), Findi
     let file = path.display().to_string();
     let archive = Archive::open_path(path, limits)?;
     let entries = archive.entries();
-    let app_rel = payload_app_root(entries.iter().map(|e| e.name.as_str()))
-        .ok_or_else(|| unreadable(&file, format!("{file} has no Payload/*.app: not an IPA")))?;
+    let app_rel = payload_app_root(entries.iter().map(|e| e.name.as_str())).ok_or_else(|| {
+        Finding::unreadable(&file, format!("{file} has no Payload/*.app: not an IPA"))
+    })?;
     archive
         .check_links(Some(&app_rel))
         .map_err(|p| p.finding(&file))?;
@@ -228,7 +225,7 @@ pub fn extract_ipa(
             .sum(),
     );
     let io_err = |name: &str, e: &dyn std::fmt::Display| {
-        unreadable(&file, format!("{file}: cannot extract {name}: {e}"))
+        Finding::unreadable(&file, format!("{file}: cannot extract {name}: {e}"))
     };
     // Pass 1 (sequential, cheap): folders, and link targets (read by the audit) checked.
     let mut links = Vec::new();
@@ -299,7 +296,7 @@ pub fn extract_ipa(
         let _ = set_mode(&d, safe_mode(mode, true));
     }
     if !root.join(&app_rel).is_dir() {
-        return Err(unreadable(
+        return Err(Finding::unreadable(
             &file,
             format!("{file}: {app_rel} is not a folder: not an IPA"),
         ));
@@ -320,7 +317,7 @@ pub fn copy_app_dir(src: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "App.app".into());
     let io_err = |name: &str, e: &dyn std::fmt::Display| {
-        unreadable(&file, format!("{file}: cannot copy {name}: {e}"))
+        Finding::unreadable(&file, format!("{file}: cannot copy {name}: {e}"))
     };
     let mut links = Vec::new();
     let mut count = 0usize;
@@ -328,10 +325,10 @@ pub fn copy_app_dir(src: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
         .follow_links(false)
         .sort_by_file_name()
     {
-        let e = e.map_err(|x| unreadable(&file, format!("cannot read {file}: {x}")))?;
+        let e = e.map_err(|x| Finding::unreadable(&file, format!("cannot read {file}: {x}")))?;
         count += 1;
         if count > MAX_FILES {
-            return Err(unreadable(
+            return Err(Finding::unreadable(
                 &file,
                 format!("{file} has more than {MAX_FILES} files"),
             ));

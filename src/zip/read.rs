@@ -16,7 +16,7 @@ use super::records::{
     DosTime, DEFLATED, FLAG_ENCRYPTED, STORED, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
 };
 use super::Source;
-use crate::diag::{Code, Finding};
+use crate::diag::Finding;
 
 const IO_CHUNK: usize = 64 << 10;
 
@@ -112,13 +112,8 @@ impl Archive {
     /// Opens and audits the archive at `path`; errors are findings naming it.
     pub fn open_path(path: &Path, limits: &Limits) -> Result<Archive, Finding> {
         let file = path.display().to_string();
-        let src = Source::open(path).map_err(|e| {
-            Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("cannot read {file}: {e}"),
-            )
-        })?;
+        let src = Source::open(path)
+            .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
         Archive::open(src, limits).map_err(|p| p.finding(&file))
     }
 
