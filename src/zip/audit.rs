@@ -30,8 +30,7 @@ use crate::diag::{Code, Finding};
 
 /// More entries than any real app has (a big IPA has tens of thousands).
 pub const MAX_ENTRIES: u64 = 2_000_000;
-/// The central directory is read into memory; 2 million entries fit.
-pub const MAX_CD_BYTES: u64 = 256 << 20;
+pub use super::records::MAX_CD_BYTES;
 /// A symbolic link's target is a path, not content.
 pub const MAX_LINK: u64 = 4096;
 

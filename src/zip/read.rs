@@ -12,9 +12,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use super::audit::{self, Limits, Problem};
-use super::records::{
-    DosTime, DEFLATED, FLAG_ENCRYPTED, STORED, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG,
-};
+use super::records::{DosTime, DEFLATED, FLAG_ENCRYPTED, STORED, S_IFLNK, S_IFMT};
 use super::Source;
 use crate::diag::Finding;
 
@@ -66,13 +64,6 @@ impl Entry {
     /// A regular file (neither folder nor link).
     pub fn is_file(&self) -> bool {
         !self.is_dir() && !self.is_symlink()
-    }
-
-    /// Permission bits, when the archive was made on Unix.
-    pub fn permissions(&self) -> Option<u32> {
-        self.unix_mode
-            .filter(|m| m & S_IFMT == 0 || m & S_IFMT == S_IFREG || m & S_IFMT == S_IFDIR)
-            .map(|m| m & 0o7777)
     }
 
     pub fn data_end(&self) -> u64 {
@@ -292,11 +283,6 @@ impl<'a> EntryReader<'a> {
             crc: crc32.map(|c| (crc32fast::Hasher::new(), c)),
             done: false,
         }
-    }
-
-    /// Bytes produced so far.
-    pub fn produced(&self) -> u64 {
-        self.produced
     }
 
     fn finish(&mut self) -> io::Result<usize> {

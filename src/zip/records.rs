@@ -19,6 +19,8 @@ pub const EOCD64_LEN: u64 = 56;
 pub const LOCATOR_LEN: u64 = 20;
 pub const CD_HEADER: usize = 46;
 pub const LFH_HEADER: usize = 30;
+/// The central directory is read into memory; 2 million entries fit.
+pub const MAX_CD_BYTES: u64 = 256 << 20;
 /// The longest comment an end record can carry.
 pub const MAX_COMMENT: u64 = 0xffff;
 
@@ -540,9 +542,7 @@ pub fn list_names(src: &Source) -> Option<Vec<String>> {
             u64::from(end.cd_offset),
         ),
     };
-    if cd_size > super::audit::MAX_CD_BYTES
-        || cd_offset.checked_add(cd_size).is_none_or(|e| e > src.len())
-    {
+    if cd_size > MAX_CD_BYTES || cd_offset.checked_add(cd_size).is_none_or(|e| e > src.len()) {
         return None;
     }
     let mut cd = vec![0u8; cd_size as usize];
