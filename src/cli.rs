@@ -231,7 +231,7 @@ pub struct IosSignArgs {
     pub identity: IdentityArgs,
     /// Provisioning profile, matched to a bundle by its App ID, or BUNDLE_ID=FILE (repeatable)
     #[arg(long = "profile", value_name = "[BUNDLE_ID=]FILE", value_parser = parse_profile_arg)]
-    pub profiles: Vec<ios::sign::ProfileArg>,
+    pub profiles: Vec<crate::signer::ipa::ProfileArg>,
     /// A folder of candidate profiles: each bundle without a --profile gets the best match
     #[arg(long, value_name = "DIR")]
     pub profiles_dir: Option<PathBuf>,
@@ -246,7 +246,7 @@ pub struct IosSignArgs {
     pub timestamp_url: Option<String>,
 }
 
-fn parse_profile_arg(s: &str) -> Result<ios::sign::ProfileArg, String> {
+fn parse_profile_arg(s: &str) -> Result<crate::signer::ipa::ProfileArg, String> {
     s.parse()
 }
 
@@ -683,8 +683,10 @@ fn run_sign(a: SignArgs) -> i32 {
         .input
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("apk"));
-    let android_flags = !a.android.keystores.is_empty()
-        || (a.ios.identity.key.is_some() && a.ios.profiles.is_empty());
+    // Both signers take --keystore and --cert/--key now: profiles say iOS.
+    let android_flags = (!a.android.keystores.is_empty() || a.ios.identity.key.is_some())
+        && a.ios.profiles.is_empty()
+        && a.ios.profiles_dir.is_none();
     match kind {
         Kind::Apk => run_sign_apk(a, policy),
         Kind::Zip | Kind::Unknown if named_apk || android_flags => run_sign_apk(a, policy),
@@ -697,44 +699,93 @@ fn run_sign(a: SignArgs) -> i32 {
     }
 }
 
-fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
-    use crate::android::sign as apk_sign;
-    let key = match (
-        a.android.keystores.as_slice(),
-        &a.ios.identity.key,
-        &a.ios.identity.cert,
-    ) {
-        ([ks], None, None) => {
+/// The signing identity the flags name, for either signer: `--keystore` (one,
+/// with at most one `--alias`) or `--cert` (a .p12, or a certificate with its
+/// key inside or in `--key`). `None`: no identity flag at all.
+fn sign_identity(a: &SignArgs) -> Result<Option<crate::identity::Source>, String> {
+    use crate::identity::Source;
+    let id = &a.ios.identity;
+    match (a.android.keystores.as_slice(), &id.cert) {
+        ([], None) if id.key.is_some() => {
+            Err("--key needs --cert, the certificate of the key".into())
+        }
+        ([], None) => Ok(None),
+        ([ks], None) if id.key.is_none() => {
             if a.android.aliases.len() > 1 {
-                return usage("--alias: give one alias to sign with");
+                return Err("--alias: give one alias to sign with".into());
             }
-            let store_pass = match password("ks-pass", &a.android.ks_pass) {
-                Ok(p) => p,
-                Err(e) => return usage(e),
-            };
-            let key_pass = match password("key-pass", &a.android.key_pass) {
-                Ok(p) => p,
-                Err(e) => return usage(e),
-            };
-            apk_sign::KeySource::Keystore {
+            Ok(Some(Source::Keystore {
                 path: ks.clone(),
                 ks_type: a.android.ks_type,
-                store_pass,
-                key_pass,
+                store_pass: password("ks-pass", &a.android.ks_pass)?,
+                key_pass: password("key-pass", &a.android.key_pass)?,
                 alias: a.android.aliases.first().cloned(),
-            }
+            }))
         }
-        ([], Some(key), Some(cert)) => apk_sign::KeySource::Files {
-            key: key.clone(),
-            cert: cert.clone(),
-        },
-        ([], _, _) => {
+        ([], Some(cert)) => {
+            // apksigner's habit: --ks-pass for a .p12 given with --cert.
+            let pass = match password("cert-pass", &id.cert_pass)? {
+                Some(p) => Some(p),
+                None => password("ks-pass", &a.android.ks_pass)?,
+            };
+            Ok(Some(Source::Cert {
+                path: cert.clone(),
+                pass,
+                key: id.key.clone(),
+            }))
+        }
+        ([_], _) => Err("give either --keystore or --cert/--key, not both".into()),
+        _ => Err("--keystore: give one keystore to sign with".into()),
+    }
+}
+
+/// What both signers take from the command line besides their own options.
+fn sign_settings(
+    a: &SignArgs,
+    identity: crate::identity::Source,
+) -> Result<crate::signer::Settings, String> {
+    let destination = a
+        .output
+        .destination()
+        .ok_or("give --out PATH or --in-place")?;
+    let mut s = crate::signer::Settings::new(a.input.clone(), destination, identity, a.check.at());
+    s.horizon.warn_days = a.check.warn_days;
+    s.horizon.fail_days = a.check.fail_days;
+    s.play_min_validity = a.android.play_min_validity;
+    s.trust_roots = a.ios.identity.trust_roots.clone();
+    s.online = a
+        .check
+        .online
+        .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1)));
+    s.progress = !a.output.no_progress && !a.check.quiet;
+    s.archive = a.check.archive.limits();
+    Ok(s)
+}
+
+/// Prints the report, then (on stderr) what is on disk, as an interrupt would.
+fn finish_sign(
+    outcome: crate::outcome::Outcome,
+    check: &CheckArgs,
+    at: time::OffsetDateTime,
+) -> i32 {
+    crate::atomic::hold_if_interrupted();
+    let code = render_sign(&outcome.report, outcome.exit_code, check, at);
+    if !check.quiet {
+        eprintln!("wrapsign: {}", outcome.disk);
+    }
+    code
+}
+
+fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
+    use crate::signer::apk as apk_sign;
+    let identity = match sign_identity(&a) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
             return usage(
-                "signing an APK needs --keystore KS [--alias A] --ks-pass SPEC, or --key KEY.pk8 --cert CERT.pem",
+                "signing an APK needs --keystore KS [--alias A] --ks-pass SPEC, --cert ID.p12 --cert-pass SPEC, or --key KEY.pk8 --cert CERT.pem",
             )
         }
-        ([_], _, _) => return usage("give either --keystore or --key/--cert, not both"),
-        _ => return usage("--keystore: give one keystore to sign with"),
+        Err(e) => return usage(e),
     };
     if !a.ios.profiles.is_empty() || a.ios.bundle_id.is_some() || a.ios.entitlements.is_some() {
         return usage("--profile, --bundle-id and --entitlements are for iOS apps, not APKs");
@@ -748,35 +799,25 @@ fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
         Ok(b) => b,
         Err(e) => return usage(e),
     };
-    let Some(destination) = a.output.destination() else {
-        return usage("give --out PATH or --in-place");
+    let settings = match sign_settings(&a, identity) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
     };
-    let at = a.check.at();
-    let req = apk_sign::Request {
-        input: a.input,
-        destination,
-        key,
-        min_sdk: a.apk.sdk.min_sdk.map(|v| v as i32),
-        max_sdk: a.apk.sdk.max_sdk.map(|v| v as i32),
-        v1: a.apk.v1,
-        v2: a.apk.v2,
-        v3: a.apk.v3,
-        alignment: apk_sign::Alignment {
-            preserve: a.apk.alignment_preserved.unwrap_or(false),
-            lib_page: a.apk.lib_page_alignment,
-        },
-        v1_signer_name: a.apk.v1_signer_name,
-        release: a.apk.release,
-        at,
-        warn_days: a.check.warn_days,
-        fail_days: a.check.fail_days,
-        play_min_validity: a.android.play_min_validity,
-        progress: !a.output.no_progress && !a.check.quiet,
-        archive: a.check.archive.limits(),
+    let at = settings.at;
+    let mut req = apk_sign::Request::new(settings);
+    req.min_sdk = a.apk.sdk.min_sdk.map(|v| v as i32);
+    req.max_sdk = a.apk.sdk.max_sdk.map(|v| v as i32);
+    req.v1 = a.apk.v1;
+    req.v2 = a.apk.v2;
+    req.v3 = a.apk.v3;
+    req.alignment = apk_sign::Alignment {
+        preserve: a.apk.alignment_preserved.unwrap_or(false),
+        lib_page: a.apk.lib_page_alignment,
     };
+    req.v1_signer_name = a.apk.v1_signer_name.clone();
+    req.release = a.apk.release;
     let outcome = apk_sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
-    crate::atomic::hold_if_interrupted();
-    render_sign(&outcome.report, outcome.exit_code, &a.check, at)
+    finish_sign(outcome, &a.check, at)
 }
 
 /// Prints a signing run's report (stdout or --output) and returns the exit code.
@@ -802,51 +843,37 @@ fn render_sign(
 }
 
 fn run_sign_ios(a: SignArgs, policy: Policy) -> i32 {
-    let Some(cert) = a.ios.identity.cert else {
-        return usage("signing an iOS app needs --cert (the distribution identity, .p12)");
+    let identity = match sign_identity(&a) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return usage(
+                "signing an iOS app needs --cert (the distribution identity: a .p12, or a certificate with --key) or --keystore KS --alias A",
+            )
+        }
+        Err(e) => return usage(e),
     };
     if a.ios.profiles.is_empty() && a.ios.profiles_dir.is_none() {
         return usage(
             "signing an iOS app needs --profile (one per app and extension) or --profiles-dir",
         );
     }
-    let cert_pass = match password("cert-pass", &a.ios.identity.cert_pass) {
-        Ok(p) => p,
-        Err(e) => return usage(e),
-    };
     let baseline = match a.check.load_baseline() {
         Ok(b) => b,
         Err(e) => return usage(e),
     };
-    let Some(destination) = a.output.destination() else {
-        return usage("give --out PATH or --in-place");
+    let settings = match sign_settings(&a, identity) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
     };
-    let at = a.check.at();
-    let req = ios::sign::Request {
-        input: a.input,
-        destination,
-        cert,
-        cert_pass,
-        key: a.ios.identity.key,
-        profiles: a.ios.profiles,
-        profiles_dir: a.ios.profiles_dir,
-        bundle_id: a.ios.bundle_id,
-        entitlements: a.ios.entitlements,
-        trust_roots: a.ios.identity.trust_roots,
-        timestamp_url: a.ios.timestamp_url,
-        at,
-        warn_days: a.check.warn_days,
-        fail_days: a.check.fail_days,
-        online: a
-            .check
-            .online
-            .then(|| std::time::Duration::from_secs(a.check.ocsp_timeout.max(1))),
-        progress: !a.output.no_progress && !a.check.quiet,
-        archive: a.check.archive.limits(),
-    };
-    let outcome = ios::sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
-    crate::atomic::hold_if_interrupted();
-    render_sign(&outcome.report, outcome.exit_code, &a.check, at)
+    let at = settings.at;
+    let mut req = crate::signer::ipa::Request::new(settings);
+    req.profiles = a.ios.profiles.clone();
+    req.profiles_dir = a.ios.profiles_dir.clone();
+    req.bundle_id = a.ios.bundle_id.clone();
+    req.entitlements = a.ios.entitlements.clone();
+    req.timestamp_url = a.ios.timestamp_url.clone();
+    let outcome = crate::signer::ipa::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
+    finish_sign(outcome, &a.check, at)
 }
 
 fn run_inventory(a: InventoryArgs) -> i32 {
@@ -902,7 +929,7 @@ fn run_inventory(a: InventoryArgs) -> i32 {
         warn_days,
         source: inv.source.as_deref(),
     };
-    let text = inventory::table::render(&out.rows, a.format, &meta);
+    let text = inventory::render::render(&out.rows, a.format, &meta);
     match emit(&text, a.output.as_deref()) {
         Ok(()) => 0,
         Err(e) => usage(e),

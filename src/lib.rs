@@ -10,11 +10,13 @@
 pub mod android;
 pub mod at;
 pub mod atomic;
+pub mod certfile;
 pub mod cli;
 pub mod crypto;
 pub mod diag;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod identity;
 pub mod inventory;
 pub mod ios;
 pub mod keys;
@@ -23,6 +25,7 @@ pub mod outcome;
 pub mod pkcs12;
 pub mod report;
 pub mod secret;
+pub mod signer;
 pub mod signing;
 pub mod sniff;
 pub mod verify;

@@ -11,6 +11,7 @@ pub mod config;
 pub mod html;
 pub mod ics;
 pub mod keys;
+pub mod render;
 pub mod scan;
 pub mod table;
 

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use crate::at;
+use crate::certfile;
 use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::profile::Profile;
 use crate::ios::Ctx;
-use crate::keys::{self, PrivateKey};
-use crate::pkcs12::{self, P12Error};
-use crate::secret::{self, PasswordSpec};
+use crate::keys::PrivateKey;
+use crate::secret::PasswordSpec;
 use crate::x509::{build_chain, Cert, ChainResult};
 
 /// Apple's certificate kinds, from the marker extensions Apple puts on them.
@@ -36,8 +36,9 @@ const OID_PUSH_TOPICS: &str = "1.2.840.113635.100.6.3.6";
 const EKU_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
 
 impl CertKind {
-    /// Classifies from OIDs, not names: apple-codesign's guess misses the legacy
-    /// "iPhone" kinds (FIELD-NOTES).
+    /// Classifies from OIDs, not names: apple-codesign's
+    /// `apple_guess_profile()` returns None for the legacy "iPhone Distribution"
+    /// (6.1.4 only) and "iPhone Developer" (6.1.2) certificates.
     pub fn of(c: &Cert) -> CertKind {
         let code_signing = c.eku.is_empty() || c.eku.iter().any(|e| e == EKU_CODE_SIGNING);
         let has = |o| c.has_extension(o);
@@ -118,38 +119,31 @@ impl Identity {
 }
 
 /// Loads an identity from a `.p12/.pfx` or a PEM/DER certificate, with an
-/// optional separate key file. Errors come back as `input-unreadable` findings.
+/// optional separate key file ([`certfile::load_cert_file`], the loader the signers
+/// use too). Errors come back as `input-unreadable` findings.
 pub fn load(
     path: &Path,
     pass: Option<&PasswordSpec>,
     key_path: Option<&Path>,
 ) -> Result<Identity, Finding> {
-    let file = path.display().to_string();
-    let data = std::fs::read(path)
-        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let f = keys::read_cert_file(&file, &data, key_path, || {
-        let password = secret::resolve_or_prompt(pass, &file)
-            .map_err(|e| Finding::unreadable(&file, format!("{file}: {e}")))?;
-        let pw = password.as_ref().map(|s| s.expose()).unwrap_or("");
-        pkcs12::read_identity(&data, pw).map_err(|e| {
-            let hint = match (&e, pass) {
-                (P12Error::WrongPassword, Some(spec)) => format!(" (password from {spec})"),
-                (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
-                _ => String::new(),
-            };
-            Finding::unreadable(&file, format!("cannot open {file}: {e}{hint}"))
-        })
-    })?;
-    let mut chain = f.certs;
-    let cert = chain.remove(f.leaf);
-    Ok(Identity {
-        file,
-        cert,
-        key: f.key,
-        from_p12: f.from_p12,
-        orphan_key: f.orphan_key,
-        chain,
-    })
+    let (f, _) = certfile::load_cert_file(path, pass, key_path)?;
+    Ok(Identity::from_cert_file(path.display().to_string(), f))
+}
+
+impl Identity {
+    /// The identity a certificate file holds (its leaf, key and the rest).
+    pub fn from_cert_file(file: String, f: certfile::CertFile) -> Identity {
+        let mut chain = f.certs;
+        let cert = chain.remove(f.leaf);
+        Identity {
+            file,
+            cert,
+            key: f.key,
+            from_p12: f.from_p12,
+            orphan_key: f.orphan_key,
+            chain,
+        }
+    }
 }
 
 /// Facts about a certificate for reports.
@@ -354,7 +348,7 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                     "the profile lists \"{}\" (serial {}, SHA-1 {}, expiry {})",
                     c.name(),
                     c.serial_hex,
-                    c.sha1,
+                    c.sha1_fingerprint(),
                     at::day(c.not_after)
                 )
             })
@@ -387,7 +381,7 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                 format!(
                     "profile {pname} does not list \"{who}\" (serial {}, SHA-1 {}) among its {} certificate(s); add it to the profile in the developer portal and download it again",
                     id.cert.serial_hex,
-                    id.cert.sha1,
+                    id.cert.sha1_fingerprint(),
                     p.developer_certs.len()
                 ),
             )

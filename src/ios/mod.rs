@@ -8,7 +8,6 @@ pub mod certificate;
 pub mod entitlements;
 pub mod profile;
 pub mod select;
-pub mod sign;
 pub mod trust;
 
 use time::OffsetDateTime;

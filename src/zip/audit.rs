@@ -20,10 +20,9 @@
 
 use std::collections::HashSet;
 
-use super::read::Entry;
 use super::records::{
-    self, Central, CentralError, End64Error, Local, CD_HEADER, FLAG_DATA_DESCRIPTOR,
-    FLAG_ENCRYPTED, LFH_HEADER, LFH_SIG, MAX32, STORED,
+    self, Central, CentralError, DosTime, End64Error, Local, CD_HEADER, FLAG_DATA_DESCRIPTOR,
+    FLAG_ENCRYPTED, LFH_HEADER, LFH_SIG, MAX32, STORED, S_IFLNK, S_IFMT,
 };
 use super::{le16, le32, Source};
 use crate::diag::{Code, Finding};
@@ -177,6 +176,59 @@ pub fn resolve_link(name: &str, target: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// One entry of an audited archive: its central directory record, checked
+/// against its local header.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Position in the central directory.
+    pub index: usize,
+    /// The name as stored.
+    pub raw_name: Vec<u8>,
+    /// The name decoded (UTF-8, or code page 437 for old archives).
+    pub name: String,
+    pub made_by: u16,
+    pub version_needed: u16,
+    pub flags: u16,
+    pub method: u16,
+    pub time: DosTime,
+    pub crc32: u32,
+    pub compressed_size: u64,
+    pub size: u64,
+    pub internal_attrs: u16,
+    pub external_attrs: u32,
+    pub lfh_offset: u64,
+    pub data_offset: u64,
+    /// End of the local record: the data and any data descriptor.
+    pub record_end: u64,
+    /// Unix mode (type and permission bits), for archives made on Unix.
+    pub unix_mode: Option<u32>,
+    /// For symbolic links: the target, read by the audit.
+    pub link_target: Option<String>,
+    /// The central record's extra field (without its Zip64 field) and comment,
+    /// kept for raw copies.
+    pub central_extra: Vec<u8>,
+    pub comment: Vec<u8>,
+}
+
+impl Entry {
+    pub fn is_dir(&self) -> bool {
+        self.raw_name.last() == Some(&b'/')
+    }
+
+    pub fn is_symlink(&self) -> bool {
+        self.unix_mode.is_some_and(|m| m & S_IFMT == S_IFLNK)
+    }
+
+    /// A regular file (neither folder nor link).
+    pub fn is_file(&self) -> bool {
+        !self.is_dir() && !self.is_symlink()
+    }
+
+    pub fn data_end(&self) -> u64 {
+        self.data_offset.saturating_add(self.compressed_size)
+    }
 }
 
 /// What [`audit`] learnt about a sane archive.
@@ -803,171 +855,4 @@ fn check_declared<'a>(
         ));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::zip::write::stored_zip;
-    use crate::zip::Archive;
-
-    fn audit_bytes(b: &[u8]) -> Result<Archive, Problem> {
-        Archive::open(Source::from_bytes(b.to_vec()), &Limits::default())
-    }
-
-    fn code(b: &[u8]) -> Code {
-        match audit_bytes(b) {
-            Ok(_) => panic!("accepted"),
-            Err(p) => p.code,
-        }
-    }
-
-    #[test]
-    fn sane_archives_pass() {
-        let z = stored_zip(&[
-            ("Payload/A.app/Info.plist", b"<plist/>"),
-            ("Payload/A.app/x", b""),
-        ]);
-        let a = audit_bytes(&z).unwrap();
-        assert_eq!(a.entries().len(), 2);
-        assert_eq!(a.entries()[0].name, "Payload/A.app/Info.plist");
-        assert_eq!(a.expanded(), 8);
-        assert_eq!(
-            code(b"not a zip at all, but long enough to look"),
-            Code::InputUnreadable
-        );
-    }
-
-    #[test]
-    fn names_that_escape_or_repeat() {
-        for bad in [
-            "../x",
-            "a/../../x",
-            "/etc/passwd",
-            "C:/x",
-            "a\\b",
-            "a\0b",
-            "",
-        ] {
-            let z = stored_zip(&[("ok", b"1"), (bad, b"2")]);
-            assert_eq!(code(&z), Code::ArchiveUnsafe, "{bad:?}");
-        }
-        let z = stored_zip(&[("a/b", b"1"), ("a/b", b"2")]);
-        assert_eq!(code(&z), Code::ArchiveUnsafe);
-        // A folder entry and a file of the same name.
-        let z = stored_zip(&[("a/", b""), ("a", b"2")]);
-        assert_eq!(code(&z), Code::ArchiveUnsafe);
-        assert!(unsafe_name(b"a/..b/c..").is_none());
-    }
-
-    #[test]
-    fn bombs_by_size_and_ratio() {
-        let z = stored_zip(&[("a", &[0u8; 2048])]);
-        let small = Limits {
-            max_expanded: 1024,
-            ..Limits::default()
-        };
-        let p = Archive::open(Source::from_bytes(z.clone()), &small).unwrap_err();
-        assert_eq!(p.code, Code::ArchiveBomb);
-        // A deflated entry declaring 4 GB: the ratio gives it away before anything inflates.
-        let mut z = stored_zip(&[("big", b"xx")]);
-        let cd = z.len() - 22 - 46 - 3;
-        z[cd + 10] = 8; // method: deflate
-        z[cd + 24..cd + 28].copy_from_slice(&0xffff_0000u32.to_le_bytes());
-        z[8] = 8;
-        z[22..26].copy_from_slice(&0xffff_0000u32.to_le_bytes());
-        let p = audit_bytes(&z).unwrap_err();
-        assert_eq!(p.code, Code::ArchiveBomb, "{p:?}");
-        assert_eq!(p.entry.as_deref(), Some("big"));
-    }
-
-    #[test]
-    fn truncation_names_the_entry() {
-        let z = stored_zip(&[("first", &[1u8; 100]), ("second", &[2u8; 100])]);
-        let p = audit_bytes(&z[..180]).unwrap_err();
-        assert_eq!(p.code, Code::ArchiveTruncated);
-        assert_eq!(p.entry.as_deref(), Some("second"));
-        assert!(
-            p.message.contains("ends inside the entry \"second\""),
-            "{}",
-            p.message
-        );
-        // Cut inside the second local header: after the first entry.
-        let p = audit_bytes(&z[..150]).unwrap_err();
-        assert!(
-            p.message.contains("ends after the entry \"first\""),
-            "{}",
-            p.message
-        );
-        let p = audit_bytes(&z[..10]).unwrap_err();
-        assert_eq!(p.code, Code::ArchiveTruncated);
-        // Every cut is an error, never a panic.
-        for n in 0..z.len() {
-            assert!(audit_bytes(&z[..n]).is_err(), "{n}");
-        }
-    }
-
-    #[test]
-    fn directory_and_headers_must_agree() {
-        let z = stored_zip(&[("a.txt", b"hello"), ("b.txt", b"world")]);
-        // The local header of b.txt says another name.
-        let mut m = z.clone();
-        let at = m.windows(5).rposition(|w| w == b"b.txt").unwrap();
-        let lfh = m.windows(5).position(|w| w == b"b.txt").unwrap();
-        assert!(lfh < at);
-        m[lfh] = b'c';
-        assert_eq!(code(&m), Code::ArchiveInconsistent);
-        // The end record counts one entry: the second is hidden from some readers.
-        let mut h = z.clone();
-        let n = h.len();
-        h[n - 12] = 1;
-        h[n - 14] = 1;
-        assert_eq!(code(&h), Code::ArchiveInconsistent);
-        // Both records point at the same bytes (overlap).
-        let mut o = z.clone();
-        let cd = n - 22 - (46 + 5) * 2;
-        let second = cd + 46 + 5;
-        o[second + 42..second + 46].copy_from_slice(&0u32.to_le_bytes());
-        o[second + 46] = b'a';
-        assert!(audit_bytes(&o).is_err());
-        // Every single-byte corruption is an error or a sane archive, never a panic.
-        for i in 0..z.len() {
-            let mut c = z.clone();
-            c[i] ^= 0x5a;
-            let _ = audit_bytes(&c);
-        }
-    }
-
-    #[test]
-    fn links_stay_inside() {
-        assert_eq!(
-            resolve_link("P/A.app/F.framework/Current", "A").as_deref(),
-            Some("P/A.app/F.framework/A")
-        );
-        assert_eq!(resolve_link("P/x", "../../y"), None);
-        assert_eq!(resolve_link("P/x", "/etc"), None);
-        let a = audit_bytes(&stored_zip(&[("Payload/A.app/l", b"x")])).unwrap();
-        let mut entries = a.entries().to_vec();
-        entries[0].link_target = Some("../../../etc".into());
-        assert_eq!(
-            check_links(&entries, Some("Payload/A.app"))
-                .unwrap_err()
-                .code,
-            Code::ArchiveUnsafe
-        );
-        entries[0].link_target = Some("Info.plist".into());
-        assert!(check_links(&entries, Some("Payload/A.app")).is_ok());
-        entries[0].link_target = Some("../B.app/x".into());
-        assert!(check_links(&entries, Some("Payload/A.app")).is_err());
-    }
-
-    #[test]
-    fn sizes_parse() {
-        assert_eq!(parse_size("8G"), Ok(8 << 30));
-        assert_eq!(parse_size("512m"), Ok(512 << 20));
-        assert_eq!(parse_size("100"), Ok(100));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("99999999999T").is_err());
-    }
 }

@@ -11,65 +11,13 @@ use std::collections::HashMap;
 use std::io::{self, Read};
 use std::path::Path;
 
+pub use super::audit::Entry;
 use super::audit::{self, Limits, Problem};
-use super::records::{DosTime, DEFLATED, FLAG_ENCRYPTED, STORED, S_IFLNK, S_IFMT};
+use super::records::{DEFLATED, FLAG_ENCRYPTED, STORED};
 use super::Source;
 use crate::diag::Finding;
 
 const IO_CHUNK: usize = 64 << 10;
-
-/// One entry of an audited archive: its central directory record, checked
-/// against its local header.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    /// Position in the central directory.
-    pub index: usize,
-    /// The name as stored.
-    pub raw_name: Vec<u8>,
-    /// The name decoded (UTF-8, or code page 437 for old archives).
-    pub name: String,
-    pub made_by: u16,
-    pub version_needed: u16,
-    pub flags: u16,
-    pub method: u16,
-    pub time: DosTime,
-    pub crc32: u32,
-    pub compressed_size: u64,
-    pub size: u64,
-    pub internal_attrs: u16,
-    pub external_attrs: u32,
-    pub lfh_offset: u64,
-    pub data_offset: u64,
-    /// End of the local record: the data and any data descriptor.
-    pub record_end: u64,
-    /// Unix mode (type and permission bits), for archives made on Unix.
-    pub unix_mode: Option<u32>,
-    /// For symbolic links: the target, read by the audit.
-    pub link_target: Option<String>,
-    /// The central record's extra field (without its Zip64 field) and comment,
-    /// kept for raw copies.
-    pub central_extra: Vec<u8>,
-    pub comment: Vec<u8>,
-}
-
-impl Entry {
-    pub fn is_dir(&self) -> bool {
-        self.raw_name.last() == Some(&b'/')
-    }
-
-    pub fn is_symlink(&self) -> bool {
-        self.unix_mode.is_some_and(|m| m & S_IFMT == S_IFLNK)
-    }
-
-    /// A regular file (neither folder nor link).
-    pub fn is_file(&self) -> bool {
-        !self.is_dir() && !self.is_symlink()
-    }
-
-    pub fn data_end(&self) -> u64 {
-        self.data_offset.saturating_add(self.compressed_size)
-    }
-}
 
 /// An archive that passed the audit; the only way to read an entry's data
 /// (outside the APK reader, which has Android's own rules).
@@ -375,115 +323,5 @@ impl Read for EntryReader<'_> {
                 );
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::zip::write::{Options, Writer};
-    use std::io::Cursor;
-
-    fn archive(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
-        let mut w = Writer::new(Cursor::new(Vec::new()));
-        for (name, data, deflate) in entries {
-            let o = if *deflate {
-                Options::deflated()
-            } else {
-                Options::stored()
-            };
-            w.add_bytes(name, data, &o).unwrap();
-        }
-        w.finish().unwrap().into_inner()
-    }
-
-    #[test]
-    fn entries_stream_and_check() {
-        let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-        let z = archive(&[
-            ("a.txt", b"hello", true),
-            ("big", &big, true),
-            ("s", &big, false),
-        ]);
-        let a = Archive::open(Source::from_bytes(z), &Limits::default()).unwrap();
-        for e in a.entries() {
-            let mut v = Vec::new();
-            // One byte at a time, to exercise every refill.
-            let mut r = a.reader(e).unwrap();
-            let mut b = [0u8; 7];
-            loop {
-                let n = r.read(&mut b).unwrap();
-                if n == 0 {
-                    break;
-                }
-                v.extend_from_slice(&b[..n]);
-            }
-            let want: &[u8] = if e.name == "a.txt" { b"hello" } else { &big };
-            assert_eq!(v, want, "{}", e.name);
-        }
-        assert_eq!(a.read(a.entry("a.txt").unwrap(), 5).unwrap(), b"hello");
-        assert!(a.read(a.entry("a.txt").unwrap(), 4).is_err());
-    }
-
-    #[test]
-    fn lies_are_refused_while_reading() {
-        let z = archive(&[("a.txt", b"hello world hello world", true)]);
-        let a = Archive::open(Source::from_bytes(z.clone()), &Limits::default()).unwrap();
-        let mut e = a.entries()[0].clone();
-        let mut sink = Vec::new();
-        e.size = 5;
-        let err = a.reader(&e).unwrap().read_to_end(&mut sink).unwrap_err();
-        assert!(
-            matches!(DataError::of(&err), Some(DataError::TooLong { .. })),
-            "{err}"
-        );
-        e.size = 500;
-        let err = a.reader(&e).unwrap().read_to_end(&mut sink).unwrap_err();
-        assert!(
-            matches!(DataError::of(&err), Some(DataError::TooShort { .. })),
-            "{err}"
-        );
-        e.size = 23;
-        e.crc32 ^= 1;
-        let err = a.reader(&e).unwrap().read_to_end(&mut sink).unwrap_err();
-        assert!(
-            matches!(DataError::of(&err), Some(DataError::Crc { .. })),
-            "{err}"
-        );
-        e.method = 12;
-        assert!(a.reader(&e).is_err());
-    }
-
-    #[test]
-    fn entries_read_in_parallel() {
-        use rayon::prelude::*;
-        let files: Vec<(String, Vec<u8>)> = (0..64u32)
-            .map(|i| (format!("f{i}"), vec![i as u8; 10_000 + i as usize * 997]))
-            .collect();
-        let mut w = Writer::new(Cursor::new(Vec::new()));
-        for (n, d) in &files {
-            w.add_bytes(n, d, &Options::deflated()).unwrap();
-        }
-        let z = w.finish().unwrap().into_inner();
-        let a = Archive::open(Source::from_bytes(z), &Limits::default()).unwrap();
-        let got: Vec<u32> = a
-            .entries()
-            .par_iter()
-            .map(|e| {
-                let mut h = crc32fast::Hasher::new();
-                let mut r = a.reader(e).unwrap();
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = r.read(&mut buf).unwrap();
-                    if n == 0 {
-                        break;
-                    }
-                    h.update(&buf[..n]);
-                }
-                h.finalize()
-            })
-            .collect();
-        let want: Vec<u32> = files.iter().map(|(_, d)| crc32fast::hash(d)).collect();
-        assert_eq!(got, want);
     }
 }

@@ -1,11 +1,10 @@
 //! The ZIP layer against independent readers: what [`Writer`] writes (Zip64
 //! end records and fields, data descriptors copied raw, streamed entries) is
 //! read back by [`Archive`], by the `zip` crate and by Info-ZIP's `unzip -t`
-//! and `zipinfo` (a SKIP line when they are absent); and every reader of
-//! content in wrapsign refuses a hostile archive through the audit.
+//! and `zipinfo` (a SKIP line when they are absent); and both ways to read
+//! content (an [`Archive`], the APK reader) refuse a hostile archive.
 
 use std::io::{Cursor, Read, Write};
-use std::path::Path;
 use std::process::Command;
 
 use super::write::{Writer, Zip64};
@@ -331,76 +330,23 @@ fn the_writer_refuses_what_readers_refuse() {
     assert_eq!(open(z).entries().len(), 1);
 }
 
-/// A hostile archive named `name` with a zip-slip entry, for every reader.
-fn hostile(dir: &Path, name: &str, base: &[(&str, &[u8])]) -> std::path::PathBuf {
-    let mut entries = base.to_vec();
-    entries.push(("Payload/A.app/../../../evil", b"x"));
-    let p = dir.join(name);
-    std::fs::write(&p, write::stored_zip(&entries)).unwrap();
-    p
-}
-
 #[test]
-fn every_reader_goes_through_the_audit() {
-    let dir = tempfile::tempdir().unwrap();
-    let ipa = hostile(
-        dir.path(),
-        "a.ipa",
-        &[("Payload/A.app/Info.plist", b"<plist/>")],
-    );
-    let unsafe_ = |code: Code, what: &str| assert_eq!(code, Code::ArchiveUnsafe, "{what}");
-
-    // The archive itself, and its name listing stays a listing.
-    let e = Archive::open_path(&ipa, &Limits::default()).unwrap_err();
-    unsafe_(e.code, "Archive::open");
-    assert!(names(&ipa).is_some_and(|n| n.len() == 2));
-    // IPA verify (read in place) and IPA sign (extraction).
-    let ctx = crate::ios::Ctx::new(time::OffsetDateTime::UNIX_EPOCH, crate::ios::Trust::apple());
-    let e = crate::ios::app::open(&ipa, &ctx).unwrap_err();
-    unsafe_(e.code, "ios::app::open");
-    let e = crate::ios::app::open_bytes("a.ipa", std::fs::read(&ipa).unwrap(), &ctx).unwrap_err();
-    unsafe_(e.code, "ios::app::open_bytes");
-    let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    let bar = indicatif::ProgressBar::hidden();
-    let e = crate::ios::bundle::extract_ipa(&ipa, &root, &Limits::default(), &bar).unwrap_err();
-    unsafe_(e.code, "ios::bundle::extract_ipa");
-    assert!(
-        std::fs::read_dir(&root).unwrap().next().is_none(),
-        "nothing extracted"
-    );
-    // The device bundle.
-    let mut report = crate::diag::Report::default();
-    let got = crate::inventory::bulk::read_zip(
-        "d.zip",
-        Source::open(&ipa).unwrap(),
-        &Limits::default(),
-        &mut report,
-    );
-    assert!(got.is_none());
-    unsafe_(report.findings[0].code, "inventory::bulk::read_zip");
-    // APK verify and APK sign: Android's reader with the shared checks.
-    let apk = hostile(
-        dir.path(),
-        "a.apk",
-        &[("AndroidManifest.xml", b"\x03\x00\x08\x00")],
-    );
-    let src = Source::open(&apk).unwrap();
-    match android::open(&src, &Limits::default(), false) {
-        Err(android::OpenError::Archive(p)) => unsafe_(p.code, "zip::android::open"),
+fn both_ways_in_go_through_the_audit() {
+    // Content is read through Archive (audited) or the APK reader (the shared
+    // checks); tests/it/zip_readers.rs checks every reader built on them.
+    let slip = write::stored_zip(&[("AndroidManifest.xml", b"x"), ("a/../../evil", b"y")]);
+    let p = Archive::open(Source::from_bytes(slip.clone()), &Limits::default()).unwrap_err();
+    assert_eq!(p.code, Code::ArchiveUnsafe);
+    match android::open(&Source::from_bytes(slip.clone()), &Limits::default(), false) {
+        Err(android::OpenError::Archive(p)) => assert_eq!(p.code, Code::ArchiveUnsafe),
         _ => panic!("the APK reader accepted a zip slip"),
     }
-    match crate::android::apk::verify(&apk, &crate::android::apk::Options::default()) {
-        Err(crate::android::apk::Fatal::Archive(p)) => unsafe_(p.code, "android::apk::verify"),
-        other => panic!("APK verify: {:?}", other.map(|o| o.verified)),
-    }
-    match crate::android::sign::zipout::open(&apk, &Limits::default()) {
-        Err(crate::android::sign::zipout::InputError::Archive(p)) => {
-            unsafe_(p.code, "android::sign::zipout::open")
-        }
-        _ => panic!("the APK signer accepted a zip slip"),
-    }
-    // A bomb is refused by every one of them before anything inflates.
+    // The name listing (to tell an IPA from an APK) reads no content.
+    assert_eq!(
+        names_of(&Source::from_bytes(slip)).map(|n| n.len()),
+        Some(2)
+    );
+    // A bomb is refused by both before anything inflates.
     let small = Limits {
         max_expanded: 4,
         ..Limits::default()
@@ -412,4 +358,284 @@ fn every_reader_goes_through_the_audit() {
         android::open(&Source::from_bytes(fine), &small, false),
         Err(android::OpenError::Archive(_))
     ));
+}
+
+/// The audit's verdicts, case by case.
+mod audit_cases {
+    use crate::diag::Code;
+    use crate::zip::audit::*;
+    use crate::zip::write::stored_zip;
+    use crate::zip::{Archive, Source};
+
+    fn audit_bytes(b: &[u8]) -> Result<Archive, Problem> {
+        Archive::open(Source::from_bytes(b.to_vec()), &Limits::default())
+    }
+
+    fn code(b: &[u8]) -> Code {
+        match audit_bytes(b) {
+            Ok(_) => panic!("accepted"),
+            Err(p) => p.code,
+        }
+    }
+
+    #[test]
+    fn sane_archives_pass() {
+        let z = stored_zip(&[
+            ("Payload/A.app/Info.plist", b"<plist/>"),
+            ("Payload/A.app/x", b""),
+        ]);
+        let a = audit_bytes(&z).unwrap();
+        assert_eq!(a.entries().len(), 2);
+        assert_eq!(a.entries()[0].name, "Payload/A.app/Info.plist");
+        assert_eq!(a.expanded(), 8);
+        assert_eq!(
+            code(b"not a zip at all, but long enough to look"),
+            Code::InputUnreadable
+        );
+    }
+
+    #[test]
+    fn names_that_escape_or_repeat() {
+        for bad in [
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "C:/x",
+            "a\\b",
+            "a\0b",
+            "",
+        ] {
+            let z = stored_zip(&[("ok", b"1"), (bad, b"2")]);
+            assert_eq!(code(&z), Code::ArchiveUnsafe, "{bad:?}");
+        }
+        let z = stored_zip(&[("a/b", b"1"), ("a/b", b"2")]);
+        assert_eq!(code(&z), Code::ArchiveUnsafe);
+        // A folder entry and a file of the same name.
+        let z = stored_zip(&[("a/", b""), ("a", b"2")]);
+        assert_eq!(code(&z), Code::ArchiveUnsafe);
+        assert!(unsafe_name(b"a/..b/c..").is_none());
+    }
+
+    #[test]
+    fn bombs_by_size_and_ratio() {
+        let z = stored_zip(&[("a", &[0u8; 2048])]);
+        let small = Limits {
+            max_expanded: 1024,
+            ..Limits::default()
+        };
+        let p = Archive::open(Source::from_bytes(z.clone()), &small).unwrap_err();
+        assert_eq!(p.code, Code::ArchiveBomb);
+        // A deflated entry declaring 4 GB: the ratio gives it away before anything inflates.
+        let mut z = stored_zip(&[("big", b"xx")]);
+        let cd = z.len() - 22 - 46 - 3;
+        z[cd + 10] = 8; // method: deflate
+        z[cd + 24..cd + 28].copy_from_slice(&0xffff_0000u32.to_le_bytes());
+        z[8] = 8;
+        z[22..26].copy_from_slice(&0xffff_0000u32.to_le_bytes());
+        let p = audit_bytes(&z).unwrap_err();
+        assert_eq!(p.code, Code::ArchiveBomb, "{p:?}");
+        assert_eq!(p.entry.as_deref(), Some("big"));
+    }
+
+    #[test]
+    fn truncation_names_the_entry() {
+        let z = stored_zip(&[("first", &[1u8; 100]), ("second", &[2u8; 100])]);
+        let p = audit_bytes(&z[..180]).unwrap_err();
+        assert_eq!(p.code, Code::ArchiveTruncated);
+        assert_eq!(p.entry.as_deref(), Some("second"));
+        assert!(
+            p.message.contains("ends inside the entry \"second\""),
+            "{}",
+            p.message
+        );
+        // Cut inside the second local header: after the first entry.
+        let p = audit_bytes(&z[..150]).unwrap_err();
+        assert!(
+            p.message.contains("ends after the entry \"first\""),
+            "{}",
+            p.message
+        );
+        let p = audit_bytes(&z[..10]).unwrap_err();
+        assert_eq!(p.code, Code::ArchiveTruncated);
+        // Every cut is an error, never a panic.
+        for n in 0..z.len() {
+            assert!(audit_bytes(&z[..n]).is_err(), "{n}");
+        }
+    }
+
+    #[test]
+    fn directory_and_headers_must_agree() {
+        let z = stored_zip(&[("a.txt", b"hello"), ("b.txt", b"world")]);
+        // The local header of b.txt says another name.
+        let mut m = z.clone();
+        let at = m.windows(5).rposition(|w| w == b"b.txt").unwrap();
+        let lfh = m.windows(5).position(|w| w == b"b.txt").unwrap();
+        assert!(lfh < at);
+        m[lfh] = b'c';
+        assert_eq!(code(&m), Code::ArchiveInconsistent);
+        // The end record counts one entry: the second is hidden from some readers.
+        let mut h = z.clone();
+        let n = h.len();
+        h[n - 12] = 1;
+        h[n - 14] = 1;
+        assert_eq!(code(&h), Code::ArchiveInconsistent);
+        // Both records point at the same bytes (overlap).
+        let mut o = z.clone();
+        let cd = n - 22 - (46 + 5) * 2;
+        let second = cd + 46 + 5;
+        o[second + 42..second + 46].copy_from_slice(&0u32.to_le_bytes());
+        o[second + 46] = b'a';
+        assert!(audit_bytes(&o).is_err());
+        // Every single-byte corruption is an error or a sane archive, never a panic.
+        for i in 0..z.len() {
+            let mut c = z.clone();
+            c[i] ^= 0x5a;
+            let _ = audit_bytes(&c);
+        }
+    }
+
+    #[test]
+    fn links_stay_inside() {
+        assert_eq!(
+            resolve_link("P/A.app/F.framework/Current", "A").as_deref(),
+            Some("P/A.app/F.framework/A")
+        );
+        assert_eq!(resolve_link("P/x", "../../y"), None);
+        assert_eq!(resolve_link("P/x", "/etc"), None);
+        let a = audit_bytes(&stored_zip(&[("Payload/A.app/l", b"x")])).unwrap();
+        let mut entries = a.entries().to_vec();
+        entries[0].link_target = Some("../../../etc".into());
+        assert_eq!(
+            check_links(&entries, Some("Payload/A.app"))
+                .unwrap_err()
+                .code,
+            Code::ArchiveUnsafe
+        );
+        entries[0].link_target = Some("Info.plist".into());
+        assert!(check_links(&entries, Some("Payload/A.app")).is_ok());
+        entries[0].link_target = Some("../B.app/x".into());
+        assert!(check_links(&entries, Some("Payload/A.app")).is_err());
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+}
+
+/// Streaming reads: every refill, lies refused, entries read in parallel.
+mod reading {
+    use crate::zip::read::*;
+    use crate::zip::write::{Options, Writer};
+    use crate::zip::{Limits, Source};
+    use std::io::Cursor;
+    use std::io::Read;
+
+    fn archive(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+        let mut w = Writer::new(Cursor::new(Vec::new()));
+        for (name, data, deflate) in entries {
+            let o = if *deflate {
+                Options::deflated()
+            } else {
+                Options::stored()
+            };
+            w.add_bytes(name, data, &o).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn entries_stream_and_check() {
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let z = archive(&[
+            ("a.txt", b"hello", true),
+            ("big", &big, true),
+            ("s", &big, false),
+        ]);
+        let a = Archive::open(Source::from_bytes(z), &Limits::default()).unwrap();
+        for e in a.entries() {
+            let mut v = Vec::new();
+            // One byte at a time, to exercise every refill.
+            let mut r = a.reader(e).unwrap();
+            let mut b = [0u8; 7];
+            loop {
+                let n = r.read(&mut b).unwrap();
+                if n == 0 {
+                    break;
+                }
+                v.extend_from_slice(&b[..n]);
+            }
+            let want: &[u8] = if e.name == "a.txt" { b"hello" } else { &big };
+            assert_eq!(v, want, "{}", e.name);
+        }
+        assert_eq!(a.read(a.entry("a.txt").unwrap(), 5).unwrap(), b"hello");
+        assert!(a.read(a.entry("a.txt").unwrap(), 4).is_err());
+    }
+
+    #[test]
+    fn lies_are_refused_while_reading() {
+        let z = archive(&[("a.txt", b"hello world hello world", true)]);
+        let a = Archive::open(Source::from_bytes(z.clone()), &Limits::default()).unwrap();
+        let mut e = a.entries()[0].clone();
+        let mut sink = Vec::new();
+        e.size = 5;
+        let err = a.reader(&e).unwrap().read_to_end(&mut sink).unwrap_err();
+        assert!(
+            matches!(DataError::of(&err), Some(DataError::TooLong { .. })),
+            "{err}"
+        );
+        e.size = 500;
+        let err = a.reader(&e).unwrap().read_to_end(&mut sink).unwrap_err();
+        assert!(
+            matches!(DataError::of(&err), Some(DataError::TooShort { .. })),
+            "{err}"
+        );
+        e.size = 23;
+        e.crc32 ^= 1;
+        let err = a.reader(&e).unwrap().read_to_end(&mut sink).unwrap_err();
+        assert!(
+            matches!(DataError::of(&err), Some(DataError::Crc { .. })),
+            "{err}"
+        );
+        e.method = 12;
+        assert!(a.reader(&e).is_err());
+    }
+
+    #[test]
+    fn entries_read_in_parallel() {
+        use rayon::prelude::*;
+        let files: Vec<(String, Vec<u8>)> = (0..64u32)
+            .map(|i| (format!("f{i}"), vec![i as u8; 10_000 + i as usize * 997]))
+            .collect();
+        let mut w = Writer::new(Cursor::new(Vec::new()));
+        for (n, d) in &files {
+            w.add_bytes(n, d, &Options::deflated()).unwrap();
+        }
+        let z = w.finish().unwrap().into_inner();
+        let a = Archive::open(Source::from_bytes(z), &Limits::default()).unwrap();
+        let got: Vec<u32> = a
+            .entries()
+            .par_iter()
+            .map(|e| {
+                let mut h = crc32fast::Hasher::new();
+                let mut r = a.reader(e).unwrap();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = r.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                }
+                h.finalize()
+            })
+            .collect();
+        let want: Vec<u32> = files.iter().map(|(_, d)| crc32fast::hash(d)).collect();
+        assert_eq!(got, want);
+    }
 }
