@@ -263,12 +263,11 @@ pub fn apk_sign(data: &[u8]) {
         },
         v1_signer_name: None,
         release: false,
-        at: at(),
-        warn_days: 30,
-        fail_days: 0,
-        play_min_validity: crate::android::policy::PLAY_MIN_VALIDITY,
         progress: false,
-        archive: limits(),
+        ctx: Ctx {
+            archive: limits(),
+            ..ctx()
+        },
     };
     let outcome = sign::run(
         &req,

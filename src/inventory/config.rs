@@ -76,7 +76,8 @@ struct RawThresholds {
 #[serde(deny_unknown_fields)]
 struct RawCert {
     name: Option<String>,
-    kind: CertClass,
+    /// What the certificate is for; detected from it when absent.
+    kind: Option<CertClass>,
     file: Spanned<String>,
     password: Option<Spanned<String>>,
     key: Option<Spanned<String>>,
@@ -432,7 +433,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             origin: Origin::Config { line },
             description: v.description.clone(),
             what: What::Certificate(CertSpec {
-                class: Some(v.kind),
+                class: v.kind,
                 file,
                 password,
                 key,
@@ -440,6 +441,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
                 topic: v.topic.clone(),
                 hosts: v.hosts.clone(),
             }),
+            problem: None,
         });
     }
     for k in &raw.keystore {
@@ -465,6 +467,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
                     StoreTypeName::Pkcs12 => StoreType::Pkcs12,
                 }),
             }),
+            problem: None,
         });
     }
     for d in &raw.devices {
@@ -478,6 +481,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             origin: Origin::Config { line },
             description: v.description.clone(),
             what: What::Devices(DevicesSpec { zip, credentials }),
+            problem: None,
         });
     }
     // Profiles and apps refer to the entries above (and apps to profiles) by name.
@@ -521,7 +525,11 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             name: v.name.clone(),
             origin: Origin::Config { line },
             description: v.description.clone(),
-            what: What::Profile(ProfileSpec { file, certificate }),
+            what: What::Profile(ProfileSpec {
+                file,
+                certificates: certificate.into_iter().collect(),
+            }),
+            problem: None,
         });
     }
     for a in &raw.app {
@@ -553,12 +561,14 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             origin: Origin::Config { line },
             description: v.description.clone(),
             what: What::App(AppSpec {
-                file,
-                certificate,
+                embedded: profiles.is_empty(),
+                certificates: certificate.into_iter().collect(),
                 profiles,
-                keystore,
+                keystores: keystore.into_iter().collect(),
                 alias: v.alias.clone(),
+                ..AppSpec::new(file)
             }),
+            problem: None,
         });
     }
     Ok(Inventory {
@@ -568,6 +578,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
         thresholds: Thresholds { global, per_kind },
         levels,
         warnings,
+        items: Vec::new(),
     })
 }
 

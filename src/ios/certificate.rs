@@ -141,7 +141,14 @@ pub fn load(
                 (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
                 _ => String::new(),
             };
-            unreadable(&file, format!("cannot open {file}: {e}{hint}"))
+            // One name for a password that opens nothing, whatever the container.
+            let msg = format!("cannot open {file}: {e}{hint}");
+            match e {
+                P12Error::WrongPassword => {
+                    Finding::new(Code::PasswordWrong, &file, msg).detail("password", "store")
+                }
+                _ => unreadable(&file, msg),
+            }
         })
     })?;
     let mut chain = f.certs;

@@ -19,9 +19,7 @@ use std::sync::Mutex;
 use apple_codesign::{SettingsScope, SigningSettings, UnifiedSigner};
 use indicatif::{ProgressBar, ProgressStyle};
 use plist::Dictionary;
-use time::OffsetDateTime;
 
-use crate::at::Horizon;
 pub use crate::atomic::Destination;
 use crate::atomic::{self, AtomicFile, WorkDir};
 use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report};
@@ -30,7 +28,7 @@ use crate::ios::bundle::{self, Extracted};
 use crate::ios::certificate::{self, Identity};
 use crate::ios::entitlements::{self, DeriveInput};
 use crate::ios::profile::{self, Profile};
-use crate::ios::{Ctx, Trust};
+use crate::ios::Ctx;
 use crate::outcome::Judge;
 pub use crate::outcome::Outcome;
 use crate::secret::PasswordSpec;
@@ -92,17 +90,11 @@ pub struct Request {
     pub profiles_dir: Option<PathBuf>,
     pub bundle_id: Option<String>,
     pub entitlements: Option<PathBuf>,
-    pub trust_roots: Vec<PathBuf>,
     pub timestamp_url: Option<String>,
-    pub at: OffsetDateTime,
-    pub warn_days: i64,
-    pub fail_days: i64,
-    /// `--online`: OCSP for the identity with this timeout; `None` stays offline.
-    pub online: Option<std::time::Duration>,
     /// Show a progress bar on stderr (only honoured when stderr is a terminal).
     pub progress: bool,
-    /// How far the input IPA may expand (`--max-expanded-size`, `--max-expand-ratio`).
-    pub archive: crate::archive::Limits,
+    /// The run's context: instant, horizon, trust anchors, `--online`, archive limits.
+    pub ctx: Ctx,
 }
 
 struct Loaded {
@@ -153,20 +145,10 @@ pub fn run(
         policy,
         baseline,
         fail_on,
-        at: req.at,
+        at: req.ctx.at,
     };
     let mut report = Report::default();
-    let trust = Trust::with_roots(&req.trust_roots, &mut report);
-    let ctx = Ctx {
-        horizon: Horizon {
-            warn_days: req.warn_days,
-            fail_days: req.fail_days,
-            ..Horizon::default()
-        },
-        online: req.online,
-        archive: req.archive,
-        ..Ctx::new(req.at, trust)
-    };
+    let ctx = req.ctx.clone();
     let file = req.input.display().to_string();
 
     // 1. Identity and profiles.

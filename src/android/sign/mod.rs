@@ -24,7 +24,6 @@ use std::io::{BufWriter, IsTerminal, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
 use crate::android::apk::digest::{self, Content};
@@ -32,7 +31,6 @@ use crate::android::apk::zip::{self, Source};
 use crate::android::keystore::{self, EntryKind, StoreType};
 use crate::android::manifest;
 use crate::android::policy;
-use crate::at::Horizon;
 pub use crate::atomic::Destination;
 use crate::atomic::{self, AtomicFile};
 use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report, Severity};
@@ -87,13 +85,9 @@ pub struct Request {
     pub v1_signer_name: Option<String>,
     /// A release build: the Android debug key is an error, not a warning.
     pub release: bool,
-    pub at: OffsetDateTime,
-    pub warn_days: i64,
-    pub fail_days: i64,
-    pub play_min_validity: OffsetDateTime,
     pub progress: bool,
-    /// Limits against zip bombs (`--max-expanded-size`, `--max-expand-ratio`).
-    pub archive: crate::archive::Limits,
+    /// The run's context: instant, horizon, Play's date, archive limits.
+    pub ctx: policy::Ctx,
 }
 
 /// The signing identity, once it passed the gate.
@@ -365,19 +359,11 @@ pub fn run(
         policy: policy_levels,
         baseline,
         fail_on,
-        at: req.at,
+        at: req.ctx.at,
     };
     let mut report = Report::default();
     let file = req.input.display().to_string();
-    let ctx = policy::Ctx {
-        at: req.at,
-        horizon: Horizon {
-            warn_days: req.warn_days,
-            fail_days: req.fail_days,
-            ..Horizon::default()
-        },
-        play_min_validity: req.play_min_validity,
-    };
+    let ctx = req.ctx.clone();
 
     // 1. The key and the gate.
     let id = match &req.key {
@@ -415,7 +401,7 @@ pub fn run(
     }
 
     // 2. The input.
-    let input = match zipout::open(&req.input, &req.archive) {
+    let input = match zipout::open(&req.input, &req.ctx.archive) {
         Ok(i) => i,
         Err(e) => {
             report.push(input_finding(&file, e));

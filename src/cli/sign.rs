@@ -1,0 +1,287 @@
+//! `wrapsign sign`: re-sign an IPA, `.app` or APK after the checks pass. The
+//! settings (trust roots, thresholds, levels) come from the command line over
+//! wrapsign.toml over the defaults, as for `verify`.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::args::{
+    edit, reword, AndroidArgs, ArchiveArgs, ConfigArgs, KeyArgs, PasswordArgs, PolicyArgs,
+    ProfileArgs, ReportArgs, TimeArgs, TrustArgs,
+};
+use super::settings::{self, Raw, Settings};
+use super::{output, usage};
+use crate::atomic::Destination;
+use crate::sniff::{self, Kind};
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The app to sign, recognised by content: .ipa, .app folder or .apk
+    #[arg(value_name = "INPUT")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
+    #[command(flatten)]
+    pub profiles: ProfileArgs,
+    #[command(flatten)]
+    pub ios: IosSignArgs,
+    #[command(flatten)]
+    pub apk: ApkSignArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub android: AndroidArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Where the signed app goes.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Signed output")]
+pub struct OutputArgs {
+    /// Write the signed app here (.ipa or .apk file; a folder for .app input unless it ends in .ipa)
+    #[arg(long, value_name = "PATH", conflicts_with = "in_place")]
+    pub out: Option<PathBuf>,
+    /// Replace the input, atomically, only after signing succeeded
+    #[arg(long)]
+    pub in_place: bool,
+    /// Show no progress bar (it is only shown on a terminal)
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(next_help_heading = "iOS signing")]
+pub struct IosSignArgs {
+    /// New bundle id for the main app; nested ids that extend the old one follow
+    #[arg(long, value_name = "ID")]
+    pub bundle_id: Option<String>,
+    /// Entitlements plist for the main app instead of the ones it is signed with
+    #[arg(long, value_name = "FILE")]
+    pub entitlements: Option<PathBuf>,
+    /// RFC 3161 time-stamp server (none is contacted unless given)
+    #[arg(long, value_name = "URL")]
+    pub timestamp_url: Option<String>,
+}
+
+/// How an APK is signed (the key comes from --keystore, or --key with --cert).
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Android signing")]
+pub struct ApkSignArgs {
+    /// JAR signing (v1): true|false (default: only when minSdk < 24)
+    #[arg(long, visible_alias = "v1-signing-enabled", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub v1: Option<bool>,
+    /// APK Signature Scheme v2: true|false (default: when --max-sdk is 24 or more)
+    #[arg(long, visible_alias = "v2-signing-enabled", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub v2: Option<bool>,
+    /// APK Signature Scheme v3: true|false (default: when --max-sdk is 28 or more)
+    #[arg(long, visible_alias = "v3-signing-enabled", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub v3: Option<bool>,
+    /// Keep the input's alignment (apksig's rule) instead of aligning every uncompressed entry
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub alignment_preserved: Option<bool>,
+    /// Boundary for uncompressed native libraries (.so), in bytes: a power of two
+    #[arg(long, value_name = "BYTES", default_value_t = 16384, value_parser = parse_page)]
+    pub lib_page_alignment: u64,
+    /// Base name of the JAR signature files (default: the alias, or the key file name)
+    #[arg(long, value_name = "NAME")]
+    pub v1_signer_name: Option<String>,
+    /// A release build: signing with the Android debug key is an error (otherwise a warning)
+    #[arg(long)]
+    pub release: bool,
+}
+
+fn parse_page(s: &str) -> Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if n.is_power_of_two() && (4..=32768).contains(&n) => Ok(n),
+        _ => Err("expected a power of two from 4 to 32768 (16384 for 16 KiB pages)".into()),
+    }
+}
+
+/// The shared flags, worded for signing.
+pub fn tailor(cmd: clap::Command) -> clap::Command {
+    let cmd = reword(
+        cmd,
+        &[
+            ("cert", "The signing identity: a .p12/.pfx (iOS), or a PEM/DER certificate with --key (iOS or APK)"),
+            ("key", "The private key (PEM/DER, e.g. apksigner's key.pk8) for --cert"),
+            ("keystores", "The keystore holding the APK signing key: JKS, JCEKS or PKCS#12"),
+            ("aliases", "The keystore alias to sign with (default: the keystore's only private key)"),
+            ("cert_pass", "Password of the --cert .p12"),
+            ("ks_pass", "Password of the --keystore"),
+            ("key_pass", "Password of the signing key (default: the keystore password, as keytool does)"),
+            ("profiles", "Provisioning profile, matched to a bundle by its App ID, or BUNDLE_ID=FILE (repeatable)"),
+            ("profiles_dir", "A folder of candidate profiles: each bundle without a --profile gets the best match"),
+            ("min_sdk", "Lowest API level to sign for (default: the APK's minSdkVersion)"),
+            ("max_sdk", "Highest API level to sign for (default: every future level)"),
+            ("report", "Write the report to FILE instead of standard output (the signed app goes to --out)"),
+        ],
+    );
+    edit(cmd, "profiles", |a| a.value_name("[BUNDLE_ID=]FILE"))
+}
+
+pub fn run(a: SignArgs) -> i32 {
+    // A missing destination is a usage error that says both ways to give one.
+    let destination = match (&a.output.out, a.output.in_place) {
+        (_, true) => Destination::InPlace,
+        (Some(p), false) => Destination::To(p.clone()),
+        (None, false) => {
+            return usage(format!(
+                "where should the signed app go? give --out PATH for a new file, or --in-place to replace {} (atomically, once signing succeeded)",
+                a.input.display()
+            ))
+        }
+    };
+    let mut writes: Vec<(&str, &Path)> = Vec::new();
+    if let Some(p) = &a.output.out {
+        writes.push(("--out", p.as_path()));
+    }
+    if let Some(p) = &a.report.file.report {
+        writes.push(("--report", p.as_path()));
+    }
+    let s = match settings::resolve(Raw {
+        config: &a.config,
+        time: &a.time,
+        trust: &a.trust,
+        passwords: &a.passwords,
+        android: &a.android,
+        archive: &a.archive,
+        policy: Some(&a.policy),
+        signer_certs: &[],
+        writes: &writes,
+    }) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    // The gate cannot be trusted without its anchors: refuse before any work.
+    if let Some(f) = s.problems.first() {
+        return usage(&f.message);
+    }
+    // Dispatch on what the input is, not its name.
+    let kind = match sniff::sniff_path(&a.input) {
+        Ok(k) => k,
+        Err(e) => return usage(format!("cannot read {}: {e}", a.input.display())),
+    };
+    // A damaged APK does not sniff as one: the name and the Android flags say
+    // what was meant, and the APK signer then names the damage precisely.
+    let named_apk = a
+        .input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("apk"));
+    let android_flags =
+        !a.keys.keystores.is_empty() || (a.keys.key.is_some() && a.profiles.profiles.is_empty());
+    match kind {
+        Kind::Apk => sign_apk(a, s, destination),
+        Kind::Zip | Kind::Unknown if named_apk || android_flags => sign_apk(a, s, destination),
+        Kind::Ipa | Kind::AppDir | Kind::Zip => sign_ios(a, s, destination),
+        other => usage(format!(
+            "{} is a {}; wrapsign sign takes an .ipa, an .app folder or an .apk",
+            a.input.display(),
+            other.describe()
+        )),
+    }
+}
+
+fn sign_apk(a: SignArgs, s: Settings, destination: Destination) -> i32 {
+    use crate::android::sign as apk_sign;
+    let key = match (a.keys.keystores.as_slice(), &a.keys.key, &a.keys.cert) {
+        ([ks], None, None) => {
+            if a.keys.aliases.len() > 1 {
+                return usage("--alias: give one alias to sign with");
+            }
+            apk_sign::KeySource::Keystore {
+                path: ks.clone(),
+                ks_type: a.keys.ks_type,
+                store_pass: s.passwords.store.clone(),
+                key_pass: s.passwords.key.clone(),
+                alias: a.keys.aliases.first().cloned(),
+            }
+        }
+        ([], Some(key), Some(cert)) => apk_sign::KeySource::Files {
+            key: key.clone(),
+            cert: cert.clone(),
+        },
+        ([], _, _) => {
+            return usage(
+                "signing an APK needs --keystore KS [--alias A] --ks-pass SPEC, or --key KEY.pk8 --cert CERT.pem",
+            )
+        }
+        ([_], _, _) => return usage("give either --keystore or --key/--cert, not both"),
+        _ => return usage("--keystore: give one keystore to sign with"),
+    };
+    if !a.profiles.profiles.is_empty() || a.ios.bundle_id.is_some() || a.ios.entitlements.is_some()
+    {
+        return usage("--profile, --bundle-id and --entitlements are for iOS apps, not APKs");
+    }
+    let ctx = s.context.ctx("keystore").clone();
+    let req = apk_sign::Request {
+        input: a.input,
+        destination,
+        key,
+        min_sdk: ctx.sdk.min,
+        max_sdk: ctx.sdk.max,
+        v1: a.apk.v1,
+        v2: a.apk.v2,
+        v3: a.apk.v3,
+        alignment: apk_sign::Alignment {
+            preserve: a.apk.alignment_preserved.unwrap_or(false),
+            lib_page: a.apk.lib_page_alignment,
+        },
+        v1_signer_name: a.apk.v1_signer_name,
+        release: a.apk.release,
+        progress: !a.output.no_progress && !a.report.quiet,
+        ctx,
+    };
+    let outcome = apk_sign::run(&req, &s.policy, s.baseline.as_ref(), s.fail_on);
+    crate::atomic::hold_if_interrupted();
+    finish(&outcome.report, outcome.exit_code, &s, &a.report)
+}
+
+fn sign_ios(a: SignArgs, s: Settings, destination: Destination) -> i32 {
+    let Some(cert) = a.keys.cert else {
+        return usage("signing an iOS app needs --cert (the distribution identity, .p12)");
+    };
+    if a.profiles.profiles.is_empty() && a.profiles.profiles_dir.is_none() {
+        return usage(
+            "signing an iOS app needs --profile (one per app and extension) or --profiles-dir",
+        );
+    }
+    if !a.keys.keystores.is_empty() {
+        return usage("--keystore is for APKs; an iOS app is signed with --cert (and --key)");
+    }
+    let req = crate::ios::sign::Request {
+        input: a.input,
+        destination,
+        cert,
+        cert_pass: s.passwords.cert.clone(),
+        key: a.keys.key,
+        profiles: a.profiles.profiles,
+        profiles_dir: a.profiles.profiles_dir,
+        bundle_id: a.ios.bundle_id,
+        entitlements: a.ios.entitlements,
+        timestamp_url: a.ios.timestamp_url,
+        progress: !a.output.no_progress && !a.report.quiet,
+        ctx: s.context.ctx("distribution").clone(),
+    };
+    let outcome = crate::ios::sign::run(&req, &s.policy, s.baseline.as_ref(), s.fail_on);
+    crate::atomic::hold_if_interrupted();
+    finish(&outcome.report, outcome.exit_code, &s, &a.report)
+}
+
+fn finish(report: &crate::diag::Report, exit_code: i32, s: &Settings, out: &ReportArgs) -> i32 {
+    let warn_days = s.context.base().horizon.warn_days;
+    output::render("sign", report, exit_code, s.context.at(), warn_days, out)
+}
