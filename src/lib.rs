@@ -13,7 +13,6 @@ pub mod archive;
 pub mod at;
 pub mod atomic;
 pub mod cli;
-pub mod codes;
 pub mod context;
 pub mod crypto;
 pub mod diag;

@@ -98,10 +98,10 @@ pub fn detect(c: &Cert) -> CertClass {
         return CertClass::Apns;
     }
     let has = |o: &str| c.eku.iter().any(|e| e == o);
-    if has(EKU_CODE_SIGNING) && !c.is_ca {
+    if has(EKU_CODE_SIGNING) && !acts_as_ca(c) {
         return CertClass::Distribution;
     }
-    if c.is_ca {
+    if acts_as_ca(c) {
         return CertClass::Ca;
     }
     if has(EKU_SERVER) {
@@ -111,6 +111,29 @@ pub fn detect(c: &Cert) -> CertClass {
         return CertClass::PkiUser;
     }
     CertClass::Other
+}
+
+/// Whether a certificate can issue certificates, from its extensions alone
+/// (being self-signed says nothing: `openssl req -x509` marks its server
+/// certificates CA:TRUE). A keyUsage without keyCertSign cannot sign
+/// certificates (RFC 5280 4.2.1.3); without a keyUsage, basicConstraints CA:TRUE
+/// decides, unless a self-signed certificate's extended key usage names only
+/// end-entity purposes (TLS server or client, e-mail).
+pub fn acts_as_ca(c: &Cert) -> bool {
+    const KEY_CERT_SIGN: u16 = 1 << 5;
+    if !c.is_ca {
+        return false;
+    }
+    match c.key_usage {
+        Some(ku) => ku & KEY_CERT_SIGN != 0,
+        None => {
+            let leaf_only = !c.eku.is_empty()
+                && c.eku
+                    .iter()
+                    .all(|e| [EKU_SERVER, EKU_CLIENT, EKU_EMAIL].contains(&e.as_str()));
+            !(c.is_self_issued() && leaf_only)
+        }
+    }
 }
 
 /// The extended key usages the certificate checks compare against.
@@ -134,9 +157,9 @@ pub enum Material {
     Apk,
     /// An Android keystore; `None`: a format recognised but not read (BKS, UBER).
     Keystore(Option<StoreType>),
-    /// A zip of device `.p12` files, with the credentials file found beside it.
+    /// A zip of device `.p12` files; `None`: no credentials file inside it or beside it.
     Devices {
-        credentials: Option<PathBuf>,
+        credentials: Option<Credentials>,
     },
     /// A container no password opens.
     Locked(Locked),
@@ -146,6 +169,15 @@ pub enum Material {
     Other(Kind),
     /// The file could not be read at all (missing, a permission, a broken PKCS#12).
     Unreadable(String),
+}
+
+/// Where a device bundle's passwords are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// A text file inside the zip (an upload bundle: the zip holds more than `.p12` files).
+    Inside,
+    /// A text file beside the zip whose lines name its entries.
+    Beside(PathBuf),
 }
 
 /// A container that no password opened: what it is and what was tried.
@@ -248,9 +280,15 @@ pub fn classify(path: &Path, tries: &Tries, hint: Hint) -> Classified {
         // A damaged archive is still what its name says: its check names the damage.
         Kind::Zip | Kind::Unknown if named(&["apk"]) => Classified::is(Material::Apk),
         Kind::Zip | Kind::Unknown if named(&["ipa"]) => Classified::is(Material::App),
-        Kind::Zip if !device_p12_names(path).is_empty() => Classified::is(Material::Devices {
-            credentials: credentials_beside(path),
-        }),
+        Kind::Zip => match sniff::device_bundle(path) {
+            Some((_, others)) if !others.is_empty() => Classified::is(Material::Devices {
+                credentials: Some(Credentials::Inside),
+            }),
+            Some((p12, _)) => Classified::is(Material::Devices {
+                credentials: credentials_beside(path, &p12).map(Credentials::Beside),
+            }),
+            None => Classified::is(Material::Other(Kind::Zip)),
+        },
         Kind::Dir => Classified::is(Material::Folder),
         other => Classified::is(Material::Other(other)),
     }
@@ -363,7 +401,7 @@ fn pkcs12_is_keystore(certs: &[Cert], keys: usize, leaf: &Cert) -> bool {
     if apple || leaf.eku.iter().any(|e| e == EKU_CODE_SIGNING) {
         return false;
     }
-    keys > 1 || (leaf.is_self_issued() && !leaf.is_ca && leaf.eku.is_empty())
+    keys > 1 || (leaf.is_self_issued() && !acts_as_ca(leaf) && leaf.eku.is_empty())
 }
 
 fn keystore(
@@ -430,9 +468,7 @@ pub fn password_wrong(file: &str, l: &Locked) -> Finding {
 
 /// The finding for a named file that is not signing material.
 pub fn not_material(file: &str, kind: Kind) -> Finding {
-    Finding::new(
-        Code::InputUnreadable,
-        file,
+    Finding::unreadable(file,
         format!(
             "{file} is not something wrapsign checks ({}); wrapsign checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles, Android keystores, APKs and device bundles",
             kind.describe()
@@ -440,37 +476,16 @@ pub fn not_material(file: &str, kind: Kind) -> Finding {
     )
 }
 
-/// Base names of the `.p12` entries of a zip that holds only those (plus
-/// folders): a device bundle. Empty for any other zip.
-pub fn device_p12_names(path: &Path) -> Vec<String> {
-    let Ok(f) = std::fs::File::open(path) else {
-        return Vec::new();
-    };
-    let Ok(z) = zip::ZipArchive::new(std::io::BufReader::new(f)) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for n in z.file_names() {
-        if n.ends_with('/') || n.starts_with("__MACOSX/") {
-            continue;
-        }
-        let base = n.rsplit('/').next().unwrap_or(n);
-        let l = base.to_ascii_lowercase();
-        if !(l.ends_with(".p12") || l.ends_with(".pfx")) {
-            return Vec::new();
-        }
-        out.push(base.to_string());
-    }
-    out
-}
-
 /// Credentials files are small text files; bigger ones are not looked at.
 pub const MAX_CREDENTIALS_PROBE: u64 = 1 << 20;
 
 /// The credentials file of a device bundle: a small text file in the same
 /// folder whose first meaningful line is `NAME.p12=...` for one of its entries.
-pub fn credentials_beside(zip: &Path) -> Option<PathBuf> {
-    let names = device_p12_names(zip);
+pub fn credentials_beside(zip: &Path, entries: &[String]) -> Option<PathBuf> {
+    let names: Vec<String> = entries
+        .iter()
+        .map(|n| sniff::base_name(n).to_string())
+        .collect();
     let dir = crate::atomic::parent_dir(zip);
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?

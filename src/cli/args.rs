@@ -147,6 +147,29 @@ pub struct AndroidArgs {
     pub max_sdk: Option<u32>,
 }
 
+impl AndroidArgs {
+    /// The defaults, for subcommands without these flags.
+    pub fn defaults() -> AndroidArgs {
+        AndroidArgs {
+            play_min_validity: crate::context::PLAY_MIN_VALIDITY,
+            min_sdk: None,
+            max_sdk: None,
+        }
+    }
+}
+
+/// How device bundles (zips of `DEVICE_ID.p12` files) named or found are read.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Device bundles")]
+pub struct DeviceArgs {
+    /// The credentials file inside a bundle zip (default: its only text file, else credential.txt)
+    #[arg(long, value_name = "NAME")]
+    pub credentials_name: Option<String>,
+    /// How the .p12 files are named; checked against every name (default: inferred from the names)
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub identity_type: Option<crate::inventory::bulk::IdType>,
+}
+
 /// Limits against zip bombs, for every archive read (IPA, APK, device zip).
 #[derive(Args, Debug, Clone, Copy)]
 #[command(next_help_heading = "Archives")]

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::args::{
-    report_aliases, reword, AndroidArgs, AppArgs, ArchiveArgs, ConfigArgs, KeyArgs, PasswordArgs,
-    ProfileArgs, ReportFileArgs, TimeArgs, TrustArgs,
+    report_aliases, reword, AndroidArgs, AppArgs, ArchiveArgs, ConfigArgs, DeviceArgs, KeyArgs,
+    PasswordArgs, ProfileArgs, ReportFileArgs, TimeArgs, TrustArgs,
 };
 use super::settings::{self, Raw};
 use super::verify::{config_entries, inputs, password_problems};
@@ -27,6 +27,8 @@ pub struct InventoryArgs {
     pub profiles: ProfileArgs,
     #[command(flatten)]
     pub apps: AppArgs,
+    #[command(flatten)]
+    pub devices: DeviceArgs,
     #[command(flatten)]
     pub passwords: PasswordArgs,
     #[command(flatten)]
@@ -68,7 +70,7 @@ pub fn tailor(cmd: clap::Command) -> clap::Command {
 }
 
 pub fn run(a: InventoryArgs) -> i32 {
-    let inputs = match inputs(&a.paths, &a.keys, &a.profiles, &a.apps) {
+    let inputs = match inputs(&a.paths, &a.keys, &a.profiles, &a.apps, &a.devices) {
         Ok(i) => i,
         Err(e) => return usage(e),
     };
@@ -110,7 +112,12 @@ pub fn run(a: InventoryArgs) -> i32 {
     let out = inventory::check(&inv, &s.context, &s.policy, true);
     let at = s.context.at();
     let warn_days = s.context.base().horizon.warn_days;
-    let text = inventory::table::render(&out.rows, a.table.format, at, warn_days);
+    let meta = inventory::table::Meta {
+        at,
+        warn_days,
+        source: inv.source.as_deref(),
+    };
+    let text = inventory::table::render(&out.rows, a.table.format, &meta);
     match output::emit(&text, a.table.file.report.as_deref()) {
         Ok(()) => 0,
         Err(e) => usage(e),

@@ -18,6 +18,7 @@
 //! `Args`, `tailor` and `run`, a variant of [`Command`] and a line in [`main`].
 
 pub mod args;
+pub mod bundle;
 pub mod explain;
 pub mod generate;
 pub mod inventory;
@@ -52,6 +53,8 @@ pub enum Command {
     Sign(Box<sign::SignArgs>),
     /// List every certificate, profile, keystore alias, app and device certificate, soonest expiry first
     Inventory(Box<inventory::InventoryArgs>),
+    /// Build a bulk device certificate upload (.zip of DEVICE_ID.p12 files and their credentials), checked as verify would; writes nothing on failure
+    Bundle(Box<bundle::BundleArgs>),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(explain::ExplainArgs),
     /// Print a man page or shell completions, generated from these definitions
@@ -85,6 +88,7 @@ pub fn main() -> i32 {
         Command::Verify(a) => verify::run(*a),
         Command::Sign(a) => sign::run(*a),
         Command::Inventory(a) => inventory::run(*a),
+        Command::Bundle(a) => bundle::run(*a),
         Command::Explain(a) => explain::run(a),
         Command::Generate(a) => generate::run(a),
     }

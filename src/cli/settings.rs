@@ -10,7 +10,7 @@ use super::args::{
     AndroidArgs, ArchiveArgs, ConfigArgs, PasswordArgs, PolicyArgs, TimeArgs, TrustArgs,
 };
 use crate::context::{Context, Ctx, Sdk, Threshold};
-use crate::diag::{Baseline, Code, FailOn, Finding, Level, Policy};
+use crate::diag::{Baseline, FailOn, Finding, Level, Policy};
 use crate::inventory::{config, Inventory};
 use crate::secret::{PasswordSpec, PasswordSpecs};
 use crate::trust::Trust;
@@ -122,13 +122,11 @@ pub fn resolve(raw: Raw) -> Result<Settings, Usage> {
         let file = root.display().to_string();
         match std::fs::read(root) {
             Ok(d) if trust.add_roots_from(&d) > 0 => {}
-            Ok(_) => problems.push(Finding::new(
-                Code::InputUnreadable,
+            Ok(_) => problems.push(Finding::unreadable(
                 &file,
                 format!("trust root {file} holds no certificate"),
             )),
-            Err(e) => problems.push(Finding::new(
-                Code::InputUnreadable,
+            Err(e) => problems.push(Finding::unreadable(
                 &file,
                 format!("cannot read trust root {file}: {e}"),
             )),
@@ -210,8 +208,7 @@ fn signer_certs(files: &[PathBuf], problems: &mut Vec<Finding>) -> Vec<Cert> {
                 .filter_map(|d| Cert::from_der(d).ok())
                 .collect(),
             Err(e) => {
-                problems.push(Finding::new(
-                    Code::InputUnreadable,
+                problems.push(Finding::unreadable(
                     &file,
                     format!("cannot read {file}: {e}"),
                 ));
@@ -219,8 +216,7 @@ fn signer_certs(files: &[PathBuf], problems: &mut Vec<Finding>) -> Vec<Cert> {
             }
         };
         if certs.is_empty() {
-            problems.push(Finding::new(
-                Code::InputUnreadable,
+            problems.push(Finding::unreadable(
                 &file,
                 format!("--signer-cert {file} holds no PEM or DER certificate"),
             ));

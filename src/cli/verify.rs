@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::args::{
-    report_aliases, AndroidArgs, AppArgs, ArchiveArgs, ConfigArgs, KeyArgs, PasswordArgs,
-    PolicyArgs, ProfileArgs, ReportArgs, TimeArgs, TrustArgs,
+    report_aliases, AndroidArgs, AppArgs, ArchiveArgs, ConfigArgs, DeviceArgs, KeyArgs,
+    PasswordArgs, PolicyArgs, ProfileArgs, ReportArgs, TimeArgs, TrustArgs,
 };
 use super::settings::{self, Raw, Settings};
 use super::{output, usage};
-use crate::diag::{Baseline, Code, Finding, Report};
+use crate::diag::{Baseline, Finding, Report};
 use crate::inventory::{self, Inputs, Inventory};
 use crate::secret::Passwords;
 
@@ -28,6 +28,8 @@ pub struct VerifyArgs {
     pub profiles: ProfileArgs,
     #[command(flatten)]
     pub apps: AppArgs,
+    #[command(flatten)]
+    pub devices: DeviceArgs,
     #[command(flatten)]
     pub passwords: PasswordArgs,
     #[command(flatten)]
@@ -56,6 +58,7 @@ pub fn inputs(
     keys: &KeyArgs,
     profiles: &ProfileArgs,
     apps: &AppArgs,
+    devices: &DeviceArgs,
 ) -> Result<Inputs, String> {
     if let Some(p) = profiles.profiles.iter().find(|p| p.bundle_id.is_some()) {
         return Err(format!(
@@ -74,6 +77,8 @@ pub fn inputs(
         keystores: keys.keystores.clone(),
         aliases: keys.aliases.clone(),
         ks_type: keys.ks_type,
+        credentials_name: devices.credentials_name.clone(),
+        id_type: devices.identity_type,
     })
 }
 
@@ -91,17 +96,13 @@ pub fn password_problems(p: &Passwords) -> Vec<Finding> {
         .map(|r| {
             let flag = format!("--{}", r.flag);
             let err = r.value.as_ref().err().cloned().unwrap_or_default();
-            Finding::new(
-                Code::InputUnreadable,
-                &flag,
-                format!("{flag} {}: {err}", r.spec),
-            )
+            Finding::unreadable(&flag, format!("{flag} {}: {err}", r.spec))
         })
         .collect()
 }
 
 pub fn run(a: VerifyArgs) -> i32 {
-    let inputs = match inputs(&a.paths, &a.keys, &a.profiles, &a.apps) {
+    let inputs = match inputs(&a.paths, &a.keys, &a.profiles, &a.apps, &a.devices) {
         Ok(i) => i,
         Err(e) => return usage(e),
     };

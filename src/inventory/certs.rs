@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::CertClass;
 use crate::at;
-use crate::diag::{Code, Finding, Report};
+use crate::diag::{Code, Finding, ItemKind, Report};
 use crate::ios::{self, apns, Ctx};
 use crate::keys::{self, PrivateKey};
 use crate::pkcs12::{self, P12Error};
@@ -64,10 +64,6 @@ impl Material {
     }
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// Reads a certificate file (PEM bundle, DER, PKCS#12) with an optional separate
 /// key. `passwords` are tried in turn on a PKCS#12 (the empty one when there is
 /// none); `source` names where they came from, for messages.
@@ -79,16 +75,16 @@ pub fn load(
 ) -> Result<Material, Finding> {
     let file = path.display().to_string();
     let size = std::fs::metadata(path)
-        .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?
         .len();
     if size > MAX_CERT_BYTES {
-        return Err(unreadable(
+        return Err(Finding::unreadable(
             &file,
             format!("{file} is {size} bytes, too large to be a certificate file"),
         ));
     }
-    let data =
-        std::fs::read(path).map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let data = std::fs::read(path)
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
     let f = keys::read_cert_file(&file, &data, key_path, || {
         let empty = [Secret::default()];
         let tries: &[Secret] = if passwords.is_empty() {
@@ -100,7 +96,12 @@ pub fn load(
             match pkcs12::read_identity(&data, pw.expose()) {
                 Ok(id) => return Ok(id),
                 Err(P12Error::WrongPassword) => continue,
-                Err(e) => return Err(unreadable(&file, format!("cannot open {file}: {e}"))),
+                Err(e) => {
+                    return Err(Finding::unreadable(
+                        &file,
+                        format!("cannot open {file}: {e}"),
+                    ))
+                }
             }
         }
         let from = match source {
@@ -129,7 +130,7 @@ pub fn load(
     })
 }
 
-pub use crate::material::detect;
+pub use crate::material::{acts_as_ca, detect};
 
 /// What the inventory asks of a certificate entry.
 #[derive(Clone, Debug, Default)]
@@ -276,24 +277,24 @@ fn check_generic(m: &Material, class: CertClass, expect: &Expect, ctx: &Ctx, rep
         CertClass::Apns if apns::read(c).is_none() => {
             Some("has no Apple Push Services marker (1.2.840.113635.100.6.3.1/.2/.6)".to_string())
         }
-        CertClass::Ssl if c.is_ca => Some("is a CA certificate".into()),
+        CertClass::Ssl if acts_as_ca(c) => Some("is a CA certificate".into()),
         CertClass::Ssl if !c.eku.is_empty() && !has(EKU_SERVER) => {
             Some("its extended key usage does not allow TLS server authentication".into())
         }
-        CertClass::PkiUser if c.is_ca => Some("is a CA certificate".into()),
+        CertClass::PkiUser if acts_as_ca(c) => Some("is a CA certificate".into()),
         CertClass::PkiUser if !c.eku.is_empty() && !has(EKU_CLIENT) && !has(EKU_EMAIL) => {
             Some("its extended key usage allows neither client authentication nor e-mail".into())
         }
-        CertClass::Ca if !c.is_ca => {
-            Some("is not a CA certificate (basicConstraints CA:FALSE or absent)".into())
-        }
+        CertClass::Ca if !acts_as_ca(c) => Some(
+            "is not a CA certificate (basicConstraints CA:FALSE or absent, or a keyUsage without keyCertSign)".into(),
+        ),
         _ => None,
     };
     if let Some(what) = mismatch {
         report.push(kind_mismatch(m, class, &what));
     }
 
-    let mut item = ios::certificate::cert_item("certificate", file, c)
+    let mut item = ios::certificate::cert_item(ItemKind::Certificate, file, c)
         .fact("kind", class.name())
         .fact("inventory_kind", class.name())
         .fact("has_private_key", m.key.is_some());
@@ -460,9 +461,7 @@ fn validity_of_chain_cert(file: &str, who: &str, ca: &Cert, ctx: &Ctx, report: &
             .detail("issuer_not_after", at::rfc3339(ca.not_after)),
         );
     } else if days < ctx.horizon.warn_days {
-        let (sev, reminder) = ctx
-            .horizon
-            .expiring(days, Code::ChainCertExpiring.default_severity());
+        let (sev, reminder) = crate::diag::expiring(Code::ChainCertExpiring, &ctx.horizon, days);
         report.push(
             Finding::new(
                 Code::ChainCertExpiring,

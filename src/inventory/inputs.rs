@@ -8,12 +8,13 @@
 
 use std::path::PathBuf;
 
+use super::bulk::Credentials;
 use super::{
     scan, AppSpec, CertSpec, Entry, Inventory, KeystoreSpec, Origin, Password, ProfileSpec, What,
 };
 use crate::android::keystore::StoreType;
 use crate::archive::Limits;
-use crate::diag::{Code, Finding, Item};
+use crate::diag::{Finding, Item, ItemKind};
 use crate::material::{self, Classified, Hint, Material, Tries};
 use crate::secret::{Passwords, Unlock};
 use crate::sniff::Kind;
@@ -33,6 +34,20 @@ pub struct Inputs {
     /// Keystore aliases to check (every alias when empty).
     pub aliases: Vec<String>,
     pub ks_type: Option<StoreType>,
+    /// Device bundles: the credentials entry inside the zip (`--credentials-name`)
+    /// and the declared identity type (`--identity-type`).
+    pub credentials_name: Option<String>,
+    pub id_type: Option<super::bulk::IdType>,
+}
+
+/// What an entry takes from the run besides its file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EntryOpts<'a> {
+    /// `--key-pass`, for keystores.
+    pub key: Option<&'a Unlock>,
+    /// For device bundles named on the command line.
+    pub credentials_name: Option<&'a str>,
+    pub id_type: Option<super::bulk::IdType>,
 }
 
 impl Inputs {
@@ -89,7 +104,7 @@ pub fn gather(
             });
         }
         inv.items.push(
-            Item::new("scan", &shown)
+            Item::new(ItemKind::Scan, &shown)
                 .fact("found", found.entries.len())
                 .fact("skipped_files", found.skipped)
                 .fact("locked_files", found.locked),
@@ -117,8 +132,9 @@ fn folders(inputs: &Inputs) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The entry a classified file becomes. `key`: the run's `--key-pass`.
-pub fn entry_for(path: PathBuf, c: Classified, key: Option<&Unlock>, origin: Origin) -> Entry {
+/// The entry a classified file becomes.
+pub fn entry_for(path: PathBuf, c: Classified, opts: EntryOpts, origin: Origin) -> Entry {
+    let key = opts.key;
     let file = path.display().to_string();
     let password = c.unlock.map(|u| Password::read(u.secret, u.source));
     let cert = |path: PathBuf, password: Option<Password>| {
@@ -153,22 +169,32 @@ pub fn entry_for(path: PathBuf, c: Classified, key: Option<&Unlock>, origin: Ori
         ),
         Material::App | Material::Apk => (What::App(AppSpec::new(path)), None),
         Material::Devices {
-            credentials: Some(credentials),
-        } => (
+            credentials: Some(found),
+        } => {
+            let credentials = match (found, opts.credentials_name) {
+                (_, Some(name)) => Credentials::Inside(Some(name.to_string())),
+                (material::Credentials::Inside, None) => Credentials::Inside(None),
+                (material::Credentials::Beside(p), None) => Credentials::File(p),
+            };
+            (
+                What::Devices(super::DevicesSpec {
+                    zip: path,
+                    credentials,
+                    id_type: opts.id_type,
+                }),
+                None,
+            )
+        }
+        // A zip of .p12 files alone: its passwords are inside it (the bundle
+        // check says the credentials file is missing) unless a file beside it has them.
+        Material::Devices { credentials: None } => (
             What::Devices(super::DevicesSpec {
                 zip: path,
-                credentials,
+                credentials: Credentials::Inside(opts.credentials_name.map(str::to_string)),
+                id_type: opts.id_type,
             }),
             None,
         ),
-        Material::Devices { credentials: None } => {
-            let f = Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("{file} holds device certificates but no credentials file (DEVICE_ID.p12=password lines) was found beside it; put it in the same folder, or list both in wrapsign.toml's [[devices]]"),
-            );
-            (cert(path, None), Some(f))
-        }
         Material::Locked(l) => {
             let f = material::password_wrong(&file, &l);
             if l.what.contains("keystore") {
@@ -177,10 +203,7 @@ pub fn entry_for(path: PathBuf, c: Classified, key: Option<&Unlock>, origin: Ori
                 (cert(path, None), Some(f))
             }
         }
-        Material::Unreadable(m) => (
-            cert(path, None),
-            Some(Finding::new(Code::InputUnreadable, &file, m)),
-        ),
+        Material::Unreadable(m) => (cert(path, None), Some(Finding::unreadable(&file, m))),
         Material::Other(kind) => (cert(path, None), Some(material::not_material(&file, kind))),
         Material::Folder => (
             cert(path, None),
@@ -191,6 +214,8 @@ pub fn entry_for(path: PathBuf, c: Classified, key: Option<&Unlock>, origin: Ori
         name: None,
         origin,
         description: None,
+        owner: None,
+        notes: None,
         what,
         problem,
     }
@@ -213,11 +238,7 @@ fn classify_config(inv: &mut Inventory, tries: &Tries, key: Option<&Unlock>) {
         let shown = file.display().to_string();
         let read = |p: &Password, what: &str| {
             p.spec.resolve().map_err(|err| {
-                Finding::new(
-                    Code::InputUnreadable,
-                    &shown,
-                    format!("{shown}: {what} ({}): {err}", p.source),
-                )
+                Finding::unreadable(&shown, format!("{shown}: {what} ({}): {err}", p.source))
             })
         };
         let mine = match own.as_ref().map(|p| read(p, "password")).transpose() {
@@ -268,7 +289,11 @@ fn classify_config(inv: &mut Inventory, tries: &Tries, key: Option<&Unlock>) {
             What::Keystore(k) => k.aliases.clone(),
             _ => Vec::new(),
         };
-        let mut fresh = entry_for(file, c, key_pw.as_ref(), e.origin);
+        let opts = EntryOpts {
+            key: key_pw.as_ref(),
+            ..EntryOpts::default()
+        };
+        let mut fresh = entry_for(file, c, opts, e.origin);
         // Keep what the entry says beyond the file: a certificate's declared
         // kind and expectations, a keystore's aliases and type.
         match (&mut fresh.what, declared) {
@@ -326,7 +351,12 @@ fn cli_entries(
         if m == Material::Folder && inputs.paths.contains(p) {
             continue; // scanned after
         }
-        let mut e = entry_for(p.clone(), c, key, Origin::Cli);
+        let opts = EntryOpts {
+            key,
+            credentials_name: inputs.credentials_name.as_deref(),
+            id_type: inputs.id_type,
+        };
+        let mut e = entry_for(p.clone(), c, opts, Origin::Cli);
         if let (Material::Other(Kind::Zip), Some(f)) = (&m, &mut e.problem) {
             // A hostile zip gets its archive finding rather than "not material".
             if let Err(a) = crate::archive::audit_path(p, limits) {

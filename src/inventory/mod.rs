@@ -8,8 +8,11 @@
 //! renders the same checked entries as a table.
 
 pub mod bulk;
+pub mod bundle;
 pub mod certs;
 pub mod config;
+pub mod html;
+pub mod ics;
 pub mod inputs;
 pub mod keys;
 pub mod scan;
@@ -23,7 +26,7 @@ use rayon::prelude::*;
 use crate::android::keystore::StoreType;
 use crate::android::policy::{self as keystore_policy, Signer};
 use crate::context::Context;
-use crate::diag::{Code, Finding, Item, Level, Policy, Report, Severity};
+use crate::diag::{Code, Finding, Item, ItemKind, Level, Policy, Report, Severity};
 use crate::ios::{self, profile::Profile, Ctx};
 use crate::secret::{PasswordSpec, Secret};
 use crate::sniff::{self, Kind};
@@ -68,6 +71,9 @@ pub struct Entry {
     pub name: Option<String>,
     pub origin: Origin,
     pub description: Option<String>,
+    /// Who renews it, and free notes (wrapsign.toml); shown in every inventory format.
+    pub owner: Option<String>,
+    pub notes: Option<String>,
     pub what: What,
     /// Why the entry cannot be checked (unreadable, not material, no password
     /// opens it), found while classifying it: reported instead of its checks.
@@ -144,7 +150,9 @@ impl AppSpec {
 #[derive(Clone, Debug)]
 pub struct DevicesSpec {
     pub zip: PathBuf,
-    pub credentials: PathBuf,
+    pub credentials: bulk::Credentials,
+    /// Declared identity type; `None`: inferred from the names.
+    pub id_type: Option<bulk::IdType>,
 }
 
 /// A whole inventory: entries plus settings.
@@ -341,11 +349,8 @@ pub fn check(inv: &Inventory, context: &Context, policy: &Policy, progress: bool
         let mut done = Done::default();
         if let Some(err) = &secrets[i].error {
             let file = show(entry_file(e));
-            done.report.push(Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("{file}: {err}"),
-            ));
+            done.report
+                .push(Finding::unreadable(&file, format!("{file}: {err}")));
         } else if let Some(p) = &e.problem {
             done.report.push(p.clone());
         } else {
@@ -441,7 +446,7 @@ fn load_profile(path: &Path, trust: &crate::trust::Trust) -> Result<Profile, Fin
     std::fs::read(path)
         .map_err(|err| format!("cannot read {file}: {err}"))
         .and_then(|d| Profile::parse(&file, &d, trust))
-        .map_err(|err| Finding::new(Code::InputUnreadable, &file, format!("{file}: {err}")))
+        .map_err(|err| Finding::unreadable(&file, format!("{file}: {err}")))
 }
 
 fn secrets_of(e: &Entry) -> Secrets {
@@ -473,7 +478,14 @@ fn secrets_source(e: &Entry) -> String {
             Some(kp) => format!("{} (key: {})", p.source, kp.source),
             None => p.source.clone(),
         }),
-        What::Devices(d) => Some(format!("file:{} (per line)", show(&d.credentials))),
+        What::Devices(d) => Some(match &d.credentials {
+            bulk::Credentials::File(p) => format!("file:{} (per line)", show(p)),
+            bulk::Credentials::Inside(n) => format!(
+                "{} in {} (per line)",
+                n.as_deref().unwrap_or(bulk::DEFAULT_CREDENTIALS_NAME),
+                show(&d.zip)
+            ),
+        }),
         _ => None,
     }
     .unwrap_or_default()
@@ -560,15 +572,14 @@ fn check_entry(cx: &EntryCx, i: usize, e: &Entry, ctx: &Ctx, done: &mut Done) {
             done.signers = signers;
         }
         (What::Devices(d), _) => {
-            let devices = crate::inventory::bulk::check(
-                &d.zip,
-                &d.credentials,
-                ctx.at,
-                &ctx.horizon,
-                &ctx.archive,
-                r,
-            );
-            for dev in devices {
+            let bundle = bulk::Bundle {
+                zip: &d.zip,
+                shown: show(&d.zip),
+                credentials: &d.credentials,
+                id_type: d.id_type,
+            };
+            let checked = bulk::check(&bundle, ctx, r);
+            for dev in checked.devices {
                 if let Some(c) = dev.cert {
                     done.keys.push(KeyUse {
                         cert: c,
@@ -595,11 +606,7 @@ fn check_app(cx: &EntryCx, a: &AppSpec, e: &Entry, ctx: &Ctx, r: &mut Report) {
     let kind = match sniff::sniff_path(&a.file) {
         Ok(k) => k,
         Err(err) => {
-            let f = Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("cannot read {file}: {err}"),
-            );
+            let f = Finding::unreadable(&file, format!("cannot read {file}: {err}"));
             r.push(f);
             return;
         }
@@ -613,8 +620,7 @@ fn check_app(cx: &EntryCx, a: &AppSpec, e: &Entry, ctx: &Ctx, r: &mut Report) {
         // A damaged APK is still an APK: its check says what is wrong.
         Kind::Zip | Kind::Unknown if named_apk => check_apk(cx, a, e, ctx, r),
         Kind::Ipa | Kind::AppDir | Kind::Zip | Kind::Unknown => check_ios_app(cx, a, e, ctx, r),
-        other => r.push(Finding::new(
-            Code::InputUnreadable,
+        other => r.push(Finding::unreadable(
             &file,
             format!(
                 "{file} is a {}, not an .ipa, .app or .apk",
@@ -677,7 +683,7 @@ fn check_ios_app(cx: &EntryCx, a: &AppSpec, e: &Entry, ctx: &Ctx, r: &mut Report
             ios::certificate::check_against_profile(id, p, r);
         }
         r.item(
-            ios::certificate::cert_item("certificate", &id.file, &id.cert)
+            ios::certificate::cert_item(ItemKind::Certificate, &id.file, &id.cert)
                 .fact("signs", file.as_str()),
         );
     }
@@ -715,7 +721,7 @@ fn check_apk(cx: &EntryCx, a: &AppSpec, e: &Entry, ctx: &Ctx, r: &mut Report) {
     // The config relates an app to the keystore alias that signs it: its row
     // shows that key's expiry.
     if let Origin::Config { .. } = e.origin {
-        let mut item = Item::new("app", &file).fact("platform", "android");
+        let mut item = Item::new(ItemKind::App, &file).fact("platform", "android");
         if let Some(Entry {
             what: What::Keystore(k),
             ..

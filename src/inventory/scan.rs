@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::inputs::entry_for;
-use super::{DevicesSpec, Entry, Origin, What};
-use crate::diag::{Code, Finding, Severity};
+use super::inputs::{entry_for, EntryOpts};
+use super::{Entry, Origin};
+use crate::diag::{Finding, Severity};
 use crate::material::{self, Material, Tries};
 use crate::secret::Unlock;
 
@@ -29,7 +29,7 @@ pub struct Scan {
 }
 
 fn warning(path: &str, msg: String) -> Finding {
-    Finding::new(Code::InputUnreadable, path, msg).severity(Severity::Warning)
+    Finding::unreadable(path, msg).severity(Severity::Warning)
 }
 
 /// Scans `dir`; `tries` are the run's passwords, `key` its `--key-pass`.
@@ -80,35 +80,30 @@ pub fn scan(dir: &Path, tries: &Tries, key: Option<&Unlock>) -> Scan {
     let mut credentials: Vec<PathBuf> = Vec::new();
     let mut others = Vec::new();
     for (path, c) in classified {
-        match c.material {
+        match &c.material {
             Material::Other(_) | Material::Folder => others.push(path),
             Material::Devices { credentials: None } => {
                 let p = path.display().to_string();
                 out.warnings.push(warning(
                     &p,
-                    format!("{p} holds device certificates but no credentials file (DEVICE_ID.p12=password lines) was found beside it; skipped"),
+                    format!("{p} holds device certificates but no credentials file (DEVICE_ID.p12=password lines) inside or beside it; skipped"),
                 ));
             }
-            Material::Devices {
-                credentials: Some(cred),
-            } => {
-                credentials.push(cred.clone());
-                out.entries.push(Entry {
-                    name: None,
-                    origin: Origin::Scan,
-                    description: None,
-                    what: What::Devices(DevicesSpec {
-                        zip: path,
-                        credentials: cred,
-                    }),
-                    problem: None,
-                });
-            }
-            _ => {
-                if matches!(c.material, Material::Locked(_)) {
+            m => {
+                if let Material::Devices {
+                    credentials: Some(material::Credentials::Beside(cred)),
+                } = m
+                {
+                    credentials.push(cred.clone());
+                }
+                if matches!(m, Material::Locked(_)) {
                     out.locked += 1;
                 }
-                out.entries.push(entry_for(path, c, key, Origin::Scan));
+                let opts = EntryOpts {
+                    key,
+                    ..EntryOpts::default()
+                };
+                out.entries.push(entry_for(path, c, opts, Origin::Scan));
             }
         }
     }

@@ -38,6 +38,10 @@ pub fn render(report: &Report, meta: &Meta) -> String {
                 "key",
                 "schemes",
                 "sdk",
+                "id_type",
+                "identity_type",
+                "devices",
+                "credentials",
             ] {
                 if let Some(v) = i.facts.get(key) {
                     match v {
