@@ -466,12 +466,35 @@ pub fn password_wrong(file: &str, l: &Locked) -> Finding {
     .detail("password", "store")
 }
 
-/// The finding for a named file that is not signing material.
-pub fn not_material(file: &str, kind: Kind) -> Finding {
-    Finding::unreadable(file,
-        format!(
-            "{file} is not something wrapsign checks ({}); wrapsign checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles, Android keystores, APKs and device bundles",
+/// What a file's name says it is, for files whose content is none of that:
+/// a scan reports them (a `.mobileprovision` that is not one is a problem, a
+/// README is not).
+pub fn claimed(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "p12" | "pfx" => "a .p12 identity or keystore",
+        "cer" | "crt" | "der" => "a certificate",
+        "mobileprovision" | "provisionprofile" => "a provisioning profile",
+        "jks" | "jceks" | "keystore" | "bks" | "uber" | "bcfks" => "a keystore",
+        "ipa" | "apk" => "an app",
+        _ => return None,
+    })
+}
+
+/// The finding for a file that is not signing material.
+pub fn not_material(path: &Path, kind: Kind) -> Finding {
+    let file = path.display().to_string();
+    let what = match claimed(path) {
+        Some(claim) => format!("{file} is named like {claim} but is a {}", kind.describe()),
+        None => format!(
+            "{file} is not something wrapsign checks ({})",
             kind.describe()
+        ),
+    };
+    Finding::unreadable(
+        &file,
+        format!(
+            "{what}; wrapsign checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles, Android keystores, APKs and device bundles"
         ),
     )
 }

@@ -103,8 +103,16 @@ pub fn gather(
                 ),
             });
         }
+        let mut summary = format!("{} file(s): {} to check", found.files, found.entries.len());
+        if found.skipped > 0 {
+            summary.push_str(&format!(", {} not signing material", found.skipped));
+        }
+        if found.locked > 0 {
+            summary.push_str(&format!(", {} no password opens", found.locked));
+        }
         inv.items.push(
             Item::new(ItemKind::Scan, &shown)
+                .subject(summary)
                 .fact("found", found.entries.len())
                 .fact("skipped_files", found.skipped)
                 .fact("locked_files", found.locked),
@@ -204,11 +212,14 @@ pub fn entry_for(path: PathBuf, c: Classified, opts: EntryOpts, origin: Origin) 
             }
         }
         Material::Unreadable(m) => (cert(path, None), Some(Finding::unreadable(&file, m))),
-        Material::Other(kind) => (cert(path, None), Some(material::not_material(&file, kind))),
-        Material::Folder => (
-            cert(path, None),
-            Some(material::not_material(&file, Kind::Dir)),
-        ),
+        Material::Other(kind) => {
+            let f = material::not_material(&path, kind);
+            (cert(path, None), Some(f))
+        }
+        Material::Folder => {
+            let f = material::not_material(&path, Kind::Dir);
+            (cert(path, None), Some(f))
+        }
     };
     Entry {
         name: None,

@@ -81,6 +81,14 @@ pub fn scan(dir: &Path, tries: &Tries, key: Option<&Unlock>) -> Scan {
     let mut others = Vec::new();
     for (path, c) in classified {
         match &c.material {
+            // Named like material but not it: reported (skipped), not ignored.
+            Material::Other(_) if material::claimed(&path).is_some() => {
+                let opts = EntryOpts {
+                    key,
+                    ..EntryOpts::default()
+                };
+                out.entries.push(entry_for(path, c, opts, Origin::Scan));
+            }
             Material::Other(_) | Material::Folder => others.push(path),
             Material::Devices { credentials: None } => {
                 let p = path.display().to_string();

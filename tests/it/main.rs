@@ -27,5 +27,6 @@ mod keystore_oracle;
 mod macho_build;
 mod ocsp;
 mod output_formats;
+mod pipeline;
 mod policy_and_selection;
 mod secrets;
