@@ -12,13 +12,37 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::archive::Limits;
 use crate::at::Horizon;
 use crate::trust::Trust;
 use crate::x509::Cert;
 
 /// Google Play: an app signing certificate must stay valid after this day.
 pub const PLAY_MIN_VALIDITY: OffsetDateTime = time::macros::datetime!(2033-10-22 0:00 UTC);
+
+/// Expansion limits (`--max-expanded-size`, `--max-expand-ratio`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Refuse archives whose entries declare more than this many bytes in all.
+    pub max_expanded: u64,
+    /// Refuse an entry, or the whole archive, expanding more than this many
+    /// times its compressed size, once it expands past [`Limits::ratio_floor`].
+    pub max_ratio: u64,
+    /// Below this many expanded bytes the ratio is not checked: small files
+    /// (an empty plist, a blank image) compress a thousandfold and harm nobody.
+    pub ratio_floor: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            // Apple's and Google's store limits are 4 GB; leave room for enterprise apps.
+            max_expanded: 8 << 30,
+            // Real IPAs and APKs expand 1-5x in all; deflate tops out near 1032x.
+            max_ratio: 100,
+            ratio_floor: 16 << 20,
+        }
+    }
+}
 
 /// The API levels an APK is verified (or signed) for; `None`: the manifest's
 /// minSdkVersion, and every future level.

@@ -484,6 +484,15 @@ pub fn claimed(path: &Path) -> Option<&'static str> {
 /// The finding for a file that is not signing material.
 pub fn not_material(path: &Path, kind: Kind) -> Finding {
     let file = path.display().to_string();
+    if kind == Kind::Empty {
+        let not = claimed(path)
+            .map(|c| format!(", not {c}"))
+            .unwrap_or_default();
+        return Finding::unreadable(
+            &file,
+            format!("{file} is empty (0 bytes){not}: an empty file has nothing to check"),
+        );
+    }
     let what = match claimed(path) {
         Some(claim) => format!("{file} is named like {claim} but is a {}", kind.describe()),
         None => format!(

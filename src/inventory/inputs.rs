@@ -8,14 +8,11 @@
 
 use std::path::PathBuf;
 
-use super::bulk::Credentials;
-use super::{
-    scan, AppSpec, CertSpec, Entry, Inventory, KeystoreSpec, Origin, Password, ProfileSpec, What,
-};
+use super::{entry_for, scan, Entry, EntryOpts, Inventory, Origin, Password, What};
 use crate::android::keystore::StoreType;
 use crate::archive::Limits;
 use crate::diag::{Finding, Item, ItemKind};
-use crate::material::{self, Classified, Hint, Material, Tries};
+use crate::material::{self, Hint, Material, Tries};
 use crate::secret::{Passwords, Unlock};
 use crate::sniff::Kind;
 
@@ -38,28 +35,6 @@ pub struct Inputs {
     /// and the declared identity type (`--identity-type`).
     pub credentials_name: Option<String>,
     pub id_type: Option<super::bulk::IdType>,
-}
-
-/// What an entry takes from the run besides its file.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct EntryOpts<'a> {
-    /// `--key-pass`, for keystores.
-    pub key: Option<&'a Unlock>,
-    /// For device bundles named on the command line.
-    pub credentials_name: Option<&'a str>,
-    pub id_type: Option<super::bulk::IdType>,
-}
-
-impl Inputs {
-    /// Nothing named: the config is the input.
-    pub fn is_empty(&self) -> bool {
-        self.paths.is_empty()
-            && self.cert.is_none()
-            && self.profiles.is_empty()
-            && self.profiles_dir.is_none()
-            && self.apps.is_empty()
-            && self.keystores.is_empty()
-    }
 }
 
 /// What wrapsign looks for, for "nothing to check" messages.
@@ -138,98 +113,6 @@ fn folders(inputs: &Inputs) -> Vec<PathBuf> {
         .filter(|p| p.is_dir() && crate::sniff::sniff_path(p).is_ok_and(|k| k == Kind::Dir))
         .cloned()
         .collect()
-}
-
-/// The entry a classified file becomes.
-pub fn entry_for(path: PathBuf, c: Classified, opts: EntryOpts, origin: Origin) -> Entry {
-    let key = opts.key;
-    let file = path.display().to_string();
-    let password = c.unlock.map(|u| Password::read(u.secret, u.source));
-    let cert = |path: PathBuf, password: Option<Password>| {
-        What::Certificate(CertSpec {
-            class: None,
-            file: path,
-            password,
-            key: None,
-            team_id: None,
-            topic: None,
-            hosts: Vec::new(),
-        })
-    };
-    let keystore = |path: PathBuf, password, store_type| {
-        What::Keystore(KeystoreSpec {
-            file: path,
-            password,
-            key_password: key.map(|k| Password::read(k.secret.clone(), k.source.clone())),
-            aliases: Vec::new(),
-            store_type,
-        })
-    };
-    let (what, problem) = match c.material {
-        Material::Certificate(_) => (cert(path, password), None),
-        Material::Keystore(t) => (keystore(path, password, t), None),
-        Material::Profile => (
-            What::Profile(ProfileSpec {
-                file: path,
-                certificates: Vec::new(),
-            }),
-            None,
-        ),
-        Material::App | Material::Apk => (What::App(AppSpec::new(path)), None),
-        Material::Devices {
-            credentials: Some(found),
-        } => {
-            let credentials = match (found, opts.credentials_name) {
-                (_, Some(name)) => Credentials::Inside(Some(name.to_string())),
-                (material::Credentials::Inside, None) => Credentials::Inside(None),
-                (material::Credentials::Beside(p), None) => Credentials::File(p),
-            };
-            (
-                What::Devices(super::DevicesSpec {
-                    zip: path,
-                    credentials,
-                    id_type: opts.id_type,
-                }),
-                None,
-            )
-        }
-        // A zip of .p12 files alone: its passwords are inside it (the bundle
-        // check says the credentials file is missing) unless a file beside it has them.
-        Material::Devices { credentials: None } => (
-            What::Devices(super::DevicesSpec {
-                zip: path,
-                credentials: Credentials::Inside(opts.credentials_name.map(str::to_string)),
-                id_type: opts.id_type,
-            }),
-            None,
-        ),
-        Material::Locked(l) => {
-            let f = material::password_wrong(&file, &l);
-            if l.what.contains("keystore") {
-                (keystore(path, None, None), Some(f))
-            } else {
-                (cert(path, None), Some(f))
-            }
-        }
-        Material::Unreadable(m) => (cert(path, None), Some(Finding::unreadable(&file, m))),
-        Material::Other(kind) => {
-            let f = material::not_material(&path, kind);
-            (cert(path, None), Some(f))
-        }
-        Material::Folder => {
-            let f = material::not_material(&path, Kind::Dir);
-            (cert(path, None), Some(f))
-        }
-    };
-    Entry {
-        name: None,
-        origin,
-        description: None,
-        owner: None,
-        notes: None,
-        what,
-        problem,
-    }
 }
 
 /// Certificates and keystores of the config are classified like any other

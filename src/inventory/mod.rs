@@ -28,12 +28,15 @@ use crate::android::policy::{self as keystore_policy, Signer};
 use crate::context::Context;
 use crate::diag::{Code, Finding, Item, ItemKind, Level, Policy, Report, Severity};
 use crate::ios::{self, profile::Profile, Ctx};
+use crate::material::{self, Classified, Material};
+use crate::secret::Unlock;
 use crate::secret::{PasswordSpec, Secret};
 use crate::sniff::{self, Kind};
 use crate::x509::Cert;
 
 pub use crate::context::{Threshold, Thresholds};
 pub use crate::material::CertClass;
+use bulk::Credentials;
 pub use inputs::{gather, Inputs};
 pub use table::{Row, Status};
 
@@ -153,6 +156,120 @@ pub struct DevicesSpec {
     pub credentials: bulk::Credentials,
     /// Declared identity type; `None`: inferred from the names.
     pub id_type: Option<bulk::IdType>,
+}
+
+/// What an entry takes from the run besides its file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EntryOpts<'a> {
+    /// `--key-pass`, for keystores.
+    pub key: Option<&'a Unlock>,
+    /// For device bundles named on the command line.
+    pub credentials_name: Option<&'a str>,
+    pub id_type: Option<bulk::IdType>,
+}
+
+impl Inputs {
+    /// Nothing named: the config is the input.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+            && self.cert.is_none()
+            && self.profiles.is_empty()
+            && self.profiles_dir.is_none()
+            && self.apps.is_empty()
+            && self.keystores.is_empty()
+    }
+}
+
+/// The entry a classified file becomes.
+pub fn entry_for(path: PathBuf, c: Classified, opts: EntryOpts, origin: Origin) -> Entry {
+    let key = opts.key;
+    let file = path.display().to_string();
+    let password = c.unlock.map(|u| Password::read(u.secret, u.source));
+    let cert = |path: PathBuf, password: Option<Password>| {
+        What::Certificate(CertSpec {
+            class: None,
+            file: path,
+            password,
+            key: None,
+            team_id: None,
+            topic: None,
+            hosts: Vec::new(),
+        })
+    };
+    let keystore = |path: PathBuf, password, store_type| {
+        What::Keystore(KeystoreSpec {
+            file: path,
+            password,
+            key_password: key.map(|k| Password::read(k.secret.clone(), k.source.clone())),
+            aliases: Vec::new(),
+            store_type,
+        })
+    };
+    let (what, problem) = match c.material {
+        Material::Certificate(_) => (cert(path, password), None),
+        Material::Keystore(t) => (keystore(path, password, t), None),
+        Material::Profile => (
+            What::Profile(ProfileSpec {
+                file: path,
+                certificates: Vec::new(),
+            }),
+            None,
+        ),
+        Material::App | Material::Apk => (What::App(AppSpec::new(path)), None),
+        Material::Devices {
+            credentials: Some(found),
+        } => {
+            let credentials = match (found, opts.credentials_name) {
+                (_, Some(name)) => Credentials::Inside(Some(name.to_string())),
+                (material::Credentials::Inside, None) => Credentials::Inside(None),
+                (material::Credentials::Beside(p), None) => Credentials::File(p),
+            };
+            (
+                What::Devices(DevicesSpec {
+                    zip: path,
+                    credentials,
+                    id_type: opts.id_type,
+                }),
+                None,
+            )
+        }
+        // A zip of .p12 files alone: its passwords are inside it (the bundle
+        // check says the credentials file is missing) unless a file beside it has them.
+        Material::Devices { credentials: None } => (
+            What::Devices(DevicesSpec {
+                zip: path,
+                credentials: Credentials::Inside(opts.credentials_name.map(str::to_string)),
+                id_type: opts.id_type,
+            }),
+            None,
+        ),
+        Material::Locked(l) => {
+            let f = material::password_wrong(&file, &l);
+            if l.what.contains("keystore") {
+                (keystore(path, None, None), Some(f))
+            } else {
+                (cert(path, None), Some(f))
+            }
+        }
+        Material::Unreadable(m) => (cert(path, None), Some(Finding::unreadable(&file, m))),
+        Material::Other(kind) => {
+            let f = material::not_material(&path, kind);
+            (cert(path, None), Some(f))
+        }
+        Material::Folder => {
+            let f = material::not_material(&path, Kind::Dir);
+            (cert(path, None), Some(f))
+        }
+    };
+    Entry {
+        name: None,
+        origin,
+        description: None,
+        owner: None,
+        notes: None,
+        what,
+        problem,
+    }
 }
 
 /// A whole inventory: entries plus settings.

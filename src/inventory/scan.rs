@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::inputs::{entry_for, EntryOpts};
-use super::{Entry, Origin};
+use super::{entry_for, Entry, EntryOpts, Origin};
 use crate::diag::{Finding, Severity};
 use crate::material::{self, Material, Tries};
 use crate::secret::Unlock;

@@ -757,7 +757,7 @@ fn cert_facts(mut item: Item, c: &Cert) -> Item {
         .fact("sha256", c.sha256.clone())
         .fact("sha1", c.sha1.clone())
         .fact("issuer", c.issuer.clone())
-        .fact("serial", c.serial_colon())
+        .fact("serial", c.serial_hex.as_str())
         .fact("not_before", at::rfc3339(c.not_before))
         .fact("not_after", at::rfc3339(c.not_after))
         .fact("key", c.key.to_string());
@@ -968,7 +968,13 @@ fn check_expected(out: &Outcome, opts: &Options, file: &str, report: &mut Report
         let same_key = present.iter().any(|c| c.cert.spki == want.spki);
         let actual: Vec<String> = present
             .iter()
-            .map(|c| format!("{} (SHA-256 {})", c.cert.name(), c.cert.sha256))
+            .map(|c| {
+                format!(
+                    "{} (SHA-256 {})",
+                    c.cert.name(),
+                    c.cert.sha256_fingerprint()
+                )
+            })
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
@@ -983,7 +989,7 @@ fn check_expected(out: &Outcome, opts: &Options, file: &str, report: &mut Report
             format!(
                 "the APK is not signed by {} (SHA-256 {}) but by {}: an update signed with another key cannot be installed over the app; sign with the expected key or rotate keys with a v3 lineage",
                 want.name(),
-                want.sha256,
+                want.sha256_fingerprint(),
                 actual.join(", ")
             )
         };
