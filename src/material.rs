@@ -544,3 +544,150 @@ pub fn credentials_for(path: &Path, names: &[String]) -> bool {
         .and_then(|l| l.split_once('='))
         .is_some_and(|(n, _)| names.iter().any(|x| x == n.trim()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::{PasswordSpec, PasswordSpecs, Secret};
+
+    fn repo(p: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+    }
+
+    fn tries(pw: &str) -> Tries {
+        Tries::only(Unlock {
+            secret: Secret::new(pw),
+            source: "test".into(),
+        })
+    }
+
+    fn what(p: &str, t: &Tries) -> Material {
+        classify(&repo(p), t, Hint::default()).material
+    }
+
+    #[test]
+    fn the_pkcs12_rule() {
+        let ios = tries("wrapsign-test");
+        // Apple markers: a certificate identity of its kind, whatever flag named it.
+        assert_eq!(
+            what("signing/ios/dist.p12", &ios),
+            Material::Certificate(CertClass::Distribution)
+        );
+        assert_eq!(
+            what("signing/ios/dev.p12", &ios),
+            Material::Certificate(CertClass::Development)
+        );
+        assert_eq!(
+            what("signing/ios/apns.p12", &ios),
+            Material::Certificate(CertClass::Apns)
+        );
+        // Code signing without Apple's markers: still an identity that must be distribution.
+        assert_eq!(
+            what("signing/ios/plain-codesign.p12", &ios),
+            Material::Certificate(CertClass::Distribution)
+        );
+        // keytool -genkeypair: self-issued, not a CA, no extended key usage.
+        assert_eq!(
+            what("signing/android/release.p12", &ios),
+            Material::Keystore(Some(StoreType::Pkcs12))
+        );
+        // CA-issued TLS and client identities stay certificates.
+        let pw = std::fs::read_to_string(repo("signing/inventory/p12.pass")).unwrap();
+        let inv = tries(pw.trim());
+        assert_eq!(
+            what("signing/inventory/mdm.p12", &inv),
+            Material::Certificate(CertClass::Ssl)
+        );
+        assert_eq!(
+            what("signing/inventory/alice.p12", &inv),
+            Material::Certificate(CertClass::PkiUser)
+        );
+    }
+
+    #[test]
+    fn no_password_that_opens_it_is_locked_and_says_what_was_tried() {
+        let m = what("signing/ios/dist.p12", &tries("nope"));
+        assert_eq!(
+            m,
+            Material::Locked(Locked {
+                what: "PKCS#12 file",
+                tried: vec!["test".into()]
+            })
+        );
+        // None given: the empty password is tried, and nothing is named.
+        let m = what("signing/ios/dist.p12", &Tries::default());
+        assert!(matches!(m, Material::Locked(Locked { tried, .. }) if tried.is_empty()));
+        // A JKS is read without a password (unverified), but not with a wrong one.
+        let c = classify(
+            &repo("signing/android/release.jks"),
+            &Tries::default(),
+            Hint::default(),
+        );
+        assert_eq!(c.material, Material::Keystore(Some(StoreType::Jks)));
+        assert!(c.unlock.is_none());
+        assert!(matches!(
+            what("signing/android/release.jks", &tries("nope")),
+            Material::Locked(Locked {
+                what: "JKS keystore",
+                ..
+            })
+        ));
+        let f = password_wrong(
+            "x.p12",
+            &Locked {
+                what: "PKCS#12 file",
+                tried: vec!["--cert-pass env:A".into(), "--ks-pass env:B".into()],
+            },
+        );
+        assert_eq!(f.code, Code::PasswordWrong);
+        assert!(f.message.contains("--cert-pass env:A, --ks-pass env:B"));
+    }
+
+    #[test]
+    fn every_password_given_is_tried_the_flag_made_for_it_first() {
+        let specs = PasswordSpecs {
+            cert: Some(PasswordSpec::Pass(Secret::new("c"))),
+            store: Some(PasswordSpec::Pass(Secret::new("s"))),
+            key: None,
+        };
+        let t = Tries::of(&specs.read());
+        let order = |v: &[Unlock]| {
+            v.iter()
+                .map(|u| u.secret.expose().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(order(&t.pkcs12), ["c", "s"]);
+        assert_eq!(order(&t.keystore), ["s", "c"]);
+        // The store flag's password opens a .p12 identity.
+        let pw = std::fs::read_to_string(repo("signing/ios/p12.pass")).unwrap();
+        let specs = PasswordSpecs {
+            store: Some(PasswordSpec::Pass(Secret::new(pw.trim()))),
+            ..PasswordSpecs::default()
+        };
+        let c = classify(
+            &repo("signing/ios/dist.p12"),
+            &Tries::of(&specs.read()),
+            Hint::default(),
+        );
+        assert_eq!(c.material, Material::Certificate(CertClass::Distribution));
+        assert!(c.unlock.unwrap().source.starts_with("--ks-pass"));
+    }
+
+    #[test]
+    fn names_only_help_damaged_files() {
+        assert_eq!(
+            what("profiles/expired.mobileprovision", &Tries::default()),
+            Material::Profile
+        );
+        assert_eq!(
+            what("samples/WrapDemo.ipa", &Tries::default()),
+            Material::App
+        );
+        assert!(matches!(
+            what("signing/README.md", &Tries::default()),
+            Material::Other(_)
+        ));
+        assert_eq!(claimed(Path::new("a.JKS")), Some("a keystore"));
+        assert_eq!(claimed(Path::new("README.md")), None);
+    }
+}
