@@ -646,8 +646,8 @@ mod tests {
     #[test]
     fn every_password_given_is_tried_the_flag_made_for_it_first() {
         let specs = PasswordSpecs {
-            cert: Some(PasswordSpec::Pass(Secret::new("c"))),
-            store: Some(PasswordSpec::Pass(Secret::new("s"))),
+            cert: Some(PasswordSpec::Pass(Secret::new("Order-Cert-Pw"))),
+            store: Some(PasswordSpec::Pass(Secret::new("Order-Store-Pw"))),
             key: None,
         };
         let t = Tries::of(&specs.read());
@@ -656,8 +656,8 @@ mod tests {
                 .map(|u| u.secret.expose().to_string())
                 .collect::<Vec<_>>()
         };
-        assert_eq!(order(&t.pkcs12), ["c", "s"]);
-        assert_eq!(order(&t.keystore), ["s", "c"]);
+        assert_eq!(order(&t.pkcs12), ["Order-Cert-Pw", "Order-Store-Pw"]);
+        assert_eq!(order(&t.keystore), ["Order-Store-Pw", "Order-Cert-Pw"]);
         // The store flag's password opens a .p12 identity.
         let pw = std::fs::read_to_string(repo("signing/ios/p12.pass")).unwrap();
         let specs = PasswordSpecs {

@@ -14,8 +14,8 @@ use crate::android::keystore::StoreType;
 use crate::archive;
 use crate::at;
 use crate::diag::FailOn;
-use crate::ios::sign::ProfileArg;
 use crate::report::Format;
+use crate::signer::ipa::ProfileArg;
 
 /// Days for thresholds: the range wrapsign.toml accepts too.
 fn days() -> clap::builder::RangedI64ValueParser<i64> {

@@ -117,7 +117,7 @@ pub fn run(a: InventoryArgs) -> i32 {
         warn_days,
         source: inv.source.as_deref(),
     };
-    let text = inventory::table::render(&out.rows, a.table.format, &meta);
+    let text = inventory::render::render(&out.rows, a.table.format, &meta);
     match output::emit(&text, a.table.file.report.as_deref()) {
         Ok(()) => 0,
         Err(e) => usage(e),

@@ -13,6 +13,8 @@ use super::args::{
 use super::settings::{self, Raw, Settings};
 use super::{output, usage};
 use crate::atomic::Destination;
+use crate::identity::Source;
+use crate::signer;
 use crate::sniff::{self, Kind};
 
 #[derive(Args, Debug)]
@@ -116,9 +118,9 @@ pub fn tailor(cmd: clap::Command) -> clap::Command {
     let cmd = reword(
         cmd,
         &[
-            ("cert", "The signing identity: a .p12/.pfx (iOS), or a PEM/DER certificate with --key (iOS or APK)"),
+            ("cert", "The signing identity: a .p12/.pfx, or a PEM/DER certificate with --key (an IPA or an APK)"),
             ("key", "The private key (PEM/DER, e.g. apksigner's key.pk8) for --cert"),
-            ("keystores", "The keystore holding the APK signing key: JKS, JCEKS or PKCS#12"),
+            ("keystores", "The keystore holding the signing key: JKS, JCEKS or PKCS#12 (an APK or an IPA)"),
             ("aliases", "The keystore alias to sign with (default: the keystore's only private key)"),
             ("cert_pass", "Password of the --cert .p12"),
             ("ks_pass", "Password of the --keystore"),
@@ -181,8 +183,10 @@ pub fn run(a: SignArgs) -> i32 {
         .input
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("apk"));
-    let android_flags =
-        !a.keys.keystores.is_empty() || (a.keys.key.is_some() && a.profiles.profiles.is_empty());
+    // Both signers take --keystore and --cert/--key: profiles say iOS.
+    let android_flags = (!a.keys.keystores.is_empty() || a.keys.key.is_some())
+        && a.profiles.profiles.is_empty()
+        && a.profiles.profiles_dir.is_none();
     match kind {
         Kind::Apk => sign_apk(a, s, destination),
         Kind::Zip | Kind::Unknown if named_apk || android_flags => sign_apk(a, s, destination),
@@ -195,93 +199,133 @@ pub fn run(a: SignArgs) -> i32 {
     }
 }
 
-fn sign_apk(a: SignArgs, s: Settings, destination: Destination) -> i32 {
-    use crate::android::sign as apk_sign;
-    let key = match (a.keys.keystores.as_slice(), &a.keys.key, &a.keys.cert) {
-        ([ks], None, None) => {
-            if a.keys.aliases.len() > 1 {
-                return usage("--alias: give one alias to sign with");
+/// The signing identity the flags name, for either signer: `--keystore` (one,
+/// with at most one `--alias`) or `--cert` (a .p12, or a certificate with its
+/// key inside or in `--key`). `None`: no identity flag at all.
+fn sign_identity(a: &SignArgs, s: &Settings) -> Result<Option<Source>, String> {
+    let k = &a.keys;
+    match (k.keystores.as_slice(), &k.cert) {
+        ([], None) if k.key.is_some() => {
+            Err("--key needs --cert, the certificate of the key".into())
+        }
+        ([], None) => Ok(None),
+        ([ks], None) if k.key.is_none() => {
+            if k.aliases.len() > 1 {
+                return Err("--alias: give one alias to sign with".into());
             }
-            apk_sign::KeySource::Keystore {
+            Ok(Some(Source::Keystore {
                 path: ks.clone(),
-                ks_type: a.keys.ks_type,
+                ks_type: k.ks_type,
                 store_pass: s.passwords.store.clone(),
                 key_pass: s.passwords.key.clone(),
-                alias: a.keys.aliases.first().cloned(),
-            }
+                alias: k.aliases.first().cloned(),
+            }))
         }
-        ([], Some(key), Some(cert)) => apk_sign::KeySource::Files {
-            key: key.clone(),
-            cert: cert.clone(),
-        },
-        ([], _, _) => {
+        // apksigner's habit: --ks-pass for a .p12 given with --cert.
+        ([], Some(cert)) => Ok(Some(Source::Cert {
+            path: cert.clone(),
+            pass: s
+                .passwords
+                .cert
+                .clone()
+                .or_else(|| s.passwords.store.clone()),
+            key: k.key.clone(),
+        })),
+        ([_], _) => Err("give either --keystore or --cert/--key, not both".into()),
+        _ => Err("--keystore: give one keystore to sign with".into()),
+    }
+}
+
+/// What both signers take from the settings besides their own options.
+fn signer_settings(
+    a: &SignArgs,
+    s: &Settings,
+    destination: Destination,
+    identity: Source,
+) -> signer::Settings {
+    let mut out = signer::Settings::new(a.input.clone(), destination, identity, s.context.clone());
+    out.progress = !a.output.no_progress && !a.report.quiet;
+    out
+}
+
+fn sign_apk(a: SignArgs, s: Settings, destination: Destination) -> i32 {
+    use crate::signer::apk as apk_sign;
+    let identity = match sign_identity(&a, &s) {
+        Ok(Some(id)) => id,
+        Ok(None) => {
             return usage(
-                "signing an APK needs --keystore KS [--alias A] --ks-pass SPEC, or --key KEY.pk8 --cert CERT.pem",
+                "signing an APK needs --keystore KS [--alias A] --ks-pass SPEC, --cert ID.p12 --cert-pass SPEC, or --key KEY.pk8 --cert CERT.pem",
             )
         }
-        ([_], _, _) => return usage("give either --keystore or --key/--cert, not both"),
-        _ => return usage("--keystore: give one keystore to sign with"),
+        Err(e) => return usage(e),
     };
     if !a.profiles.profiles.is_empty() || a.ios.bundle_id.is_some() || a.ios.entitlements.is_some()
     {
         return usage("--profile, --bundle-id and --entitlements are for iOS apps, not APKs");
     }
-    let ctx = s.context.ctx("keystore").clone();
-    let req = apk_sign::Request {
-        input: a.input,
-        destination,
-        key,
-        min_sdk: ctx.sdk.min,
-        max_sdk: ctx.sdk.max,
-        v1: a.apk.v1,
-        v2: a.apk.v2,
-        v3: a.apk.v3,
-        alignment: apk_sign::Alignment {
-            preserve: a.apk.alignment_preserved.unwrap_or(false),
-            lib_page: a.apk.lib_page_alignment,
-        },
-        v1_signer_name: a.apk.v1_signer_name,
-        release: a.apk.release,
-        progress: !a.output.no_progress && !a.report.quiet,
-        ctx,
+    let sdk = s.context.base().sdk;
+    let mut req = apk_sign::Request::new(signer_settings(&a, &s, destination, identity));
+    req.min_sdk = sdk.min;
+    req.max_sdk = sdk.max;
+    req.v1 = a.apk.v1;
+    req.v2 = a.apk.v2;
+    req.v3 = a.apk.v3;
+    req.alignment = apk_sign::Alignment {
+        preserve: a.apk.alignment_preserved.unwrap_or(false),
+        lib_page: a.apk.lib_page_alignment,
     };
+    req.v1_signer_name = a.apk.v1_signer_name.clone();
+    req.release = a.apk.release;
     let outcome = apk_sign::run(&req, &s.policy, s.baseline.as_ref(), s.fail_on);
-    crate::atomic::hold_if_interrupted();
-    finish(&outcome.report, outcome.exit_code, &s, &a.report)
+    finish(outcome, &s, &a.report)
 }
 
 fn sign_ios(a: SignArgs, s: Settings, destination: Destination) -> i32 {
-    let Some(cert) = a.keys.cert else {
-        return usage("signing an iOS app needs --cert (the distribution identity, .p12)");
+    let identity = match sign_identity(&a, &s) {
+        Ok(Some(id)) => id,
+        Ok(None) => {
+            return usage(
+                "signing an iOS app needs --cert (the distribution identity: a .p12, or a certificate with --key) or --keystore KS --alias A",
+            )
+        }
+        Err(e) => return usage(e),
     };
     if a.profiles.profiles.is_empty() && a.profiles.profiles_dir.is_none() {
         return usage(
             "signing an iOS app needs --profile (one per app and extension) or --profiles-dir",
         );
     }
-    if !a.keys.keystores.is_empty() {
-        return usage("--keystore is for APKs; an iOS app is signed with --cert (and --key)");
-    }
-    let req = crate::ios::sign::Request {
-        input: a.input,
-        destination,
-        cert,
-        cert_pass: s.passwords.cert.clone(),
-        key: a.keys.key,
-        profiles: a.profiles.profiles,
-        profiles_dir: a.profiles.profiles_dir,
-        bundle_id: a.ios.bundle_id,
-        entitlements: a.ios.entitlements,
-        timestamp_url: a.ios.timestamp_url,
-        progress: !a.output.no_progress && !a.report.quiet,
-        ctx: s.context.ctx("distribution").clone(),
-    };
-    let outcome = crate::ios::sign::run(&req, &s.policy, s.baseline.as_ref(), s.fail_on);
-    crate::atomic::hold_if_interrupted();
-    finish(&outcome.report, outcome.exit_code, &s, &a.report)
+    let mut req = signer::ipa::Request::new(signer_settings(&a, &s, destination, identity));
+    req.profiles = a.profiles.profiles.clone();
+    req.profiles_dir = a.profiles.profiles_dir.clone();
+    req.bundle_id = a.ios.bundle_id.clone();
+    req.entitlements = a.ios.entitlements.clone();
+    req.timestamp_url = a.ios.timestamp_url.clone();
+    let outcome = signer::ipa::run(&req, &s.policy, s.baseline.as_ref(), s.fail_on);
+    finish(outcome, &s, &a.report)
 }
 
-fn finish(report: &crate::diag::Report, exit_code: i32, s: &Settings, out: &ReportArgs) -> i32 {
+/// Prints the report, then (on stderr) what is on disk, as an interrupt would.
+fn finish(outcome: crate::outcome::Outcome, s: &Settings, out: &ReportArgs) -> i32 {
+    crate::atomic::hold_if_interrupted();
+    if let Some(path) = &s.write_baseline {
+        let b = crate::diag::Baseline::from_report(&outcome.report);
+        let text = serde_json::to_string_pretty(&b).unwrap_or_default() + "\n";
+        if let Err(e) = output::emit(&text, Some(path)) {
+            return usage(e);
+        }
+    }
     let warn_days = s.context.base().horizon.warn_days;
-    output::render("sign", report, exit_code, s.context.at(), warn_days, out)
+    let code = output::render(
+        "sign",
+        &outcome.report,
+        outcome.exit_code,
+        s.context.at(),
+        warn_days,
+        out,
+    );
+    if !out.quiet {
+        eprintln!("wrapsign: {}", outcome.disk);
+    }
+    code
 }

@@ -7,9 +7,10 @@ use std::path::Path;
 
 use super::CertClass;
 use crate::at;
+use crate::certfile;
 use crate::diag::{Code, Finding, ItemKind, Report};
 use crate::ios::{self, apns, Ctx};
-use crate::keys::{self, PrivateKey};
+use crate::keys::PrivateKey;
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
 use crate::x509::{build_chain, pem_blocks, Cert, ChainResult};
@@ -85,7 +86,7 @@ pub fn load(
     }
     let data = std::fs::read(path)
         .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let f = keys::read_cert_file(&file, &data, key_path, || {
+    let f = certfile::read_cert_file(&file, &data, key_path, || {
         let empty = [Secret::default()];
         let tries: &[Secret] = if passwords.is_empty() {
             &empty

@@ -15,6 +15,7 @@ pub mod html;
 pub mod ics;
 pub mod inputs;
 pub mod keys;
+pub mod render;
 pub mod scan;
 pub mod table;
 

@@ -363,16 +363,6 @@ pub struct Meta<'a> {
     pub source: Option<&'a str>,
 }
 
-pub fn render(rows: &[Row], format: TableFormat, meta: &Meta) -> String {
-    match format {
-        TableFormat::Human => human(rows, meta.at, meta.warn_days),
-        TableFormat::Json => json(rows, meta.at, meta.warn_days),
-        TableFormat::Csv => csv(rows),
-        TableFormat::Html => super::html::render(rows, meta),
-        TableFormat::Ics => super::ics::render(rows, meta),
-    }
-}
-
 /// How many rows have each status (every status, in [`Status::ALL`] order).
 pub fn counts(rows: &[Row]) -> [(Status, usize); 5] {
     Status::ALL.map(|s| (s, rows.iter().filter(|r| r.status == s).count()))
@@ -388,7 +378,7 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
+pub(super) fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -485,7 +475,7 @@ fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
     out
 }
 
-fn json(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
+pub(super) fn json(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
     let summary: serde_json::Map<String, serde_json::Value> = counts(rows)
         .iter()
         .map(|(s, n)| (s.as_str().to_string(), (*n).into()))
@@ -513,7 +503,7 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv(rows: &[Row]) -> String {
+pub(super) fn csv(rows: &[Row]) -> String {
     let mut out = String::from(
         "expires,days_left,status,kind,subject,team_or_alias,password_source,file,name,description,findings,owner,notes\r\n",
     );

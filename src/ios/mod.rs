@@ -8,7 +8,6 @@ pub mod certificate;
 pub mod entitlements;
 pub mod profile;
 pub mod select;
-pub mod sign;
 
 // Every check runs in the one context of the run (src/context.rs); the trust
 // anchors live beside it (src/trust.rs), still reachable as `ios::trust`.

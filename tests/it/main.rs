@@ -32,4 +32,5 @@ mod output_formats;
 mod pipeline;
 mod policy_and_selection;
 mod secrets;
+mod sign_pipeline;
 mod user_errors;

@@ -714,7 +714,7 @@ fn sign_names_its_output_apart_from_the_report() {
     // sign --help speaks of signing, not of checks.
     let help = run(&["sign", "--help"]).stdout;
     assert!(
-        help.contains("The keystore holding the APK signing key"),
+        help.contains("The keystore holding the signing key"),
         "{help}"
     );
     assert!(help.contains("the signed app goes to --out"), "{help}");
