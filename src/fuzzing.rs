@@ -252,12 +252,16 @@ pub fn apk_sign(data: &[u8]) {
             key_pass: None,
             alias: None,
         },
-        at(),
+        crate::context::Context::new(
+            Ctx {
+                archive: limits(),
+                ..ctx()
+            },
+            &Default::default(),
+            Default::default(),
+        ),
     );
-    let mut req = sign::Request::new(crate::signer::Settings {
-        archive: limits(),
-        ..settings
-    });
+    let mut req = sign::Request::new(settings);
     // Both branches of the v1 decision, by the low bit of the input's length.
     req.min_sdk = Some(if data.len() % 2 == 0 { 21 } else { 24 });
     req.alignment.preserve = data.len() % 3 == 0;

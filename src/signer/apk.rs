@@ -102,7 +102,7 @@ pub fn run(
         policy: policy_levels,
         baseline,
         fail_on,
-        at: req.settings.at,
+        at: req.settings.at(),
     };
     let mut signer = ApkSigner {
         req,
@@ -143,7 +143,7 @@ impl signer::Signer for ApkSigner<'_> {
         let req = self.req;
         let file = self.file();
         let report = &mut run.report;
-        let input = match zipout::open(&req.settings.input, &req.settings.archive) {
+        let input = match zipout::open(&req.settings.input, &req.settings.context.base().archive) {
             Ok(i) => i,
             Err(e) => {
                 report.push(input_finding(&file, e));

@@ -139,7 +139,7 @@ pub fn run(
         policy,
         baseline,
         fail_on,
-        at: req.settings.at,
+        at: req.settings.at(),
     };
     let mut signer = IpaSigner {
         req,

@@ -29,6 +29,7 @@ mod layers;
 mod macho_build;
 mod ocsp;
 mod output_formats;
+mod pipeline;
 mod policy_and_selection;
 mod secrets;
 mod sign_pipeline;
