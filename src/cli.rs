@@ -589,8 +589,14 @@ fn run_verify(a: VerifyArgs, given: Given) -> i32 {
 fn emit(text: &str, output: Option<&std::path::Path>) -> Result<(), String> {
     match output {
         None => {
-            let _ = std::io::stdout().write_all(text.as_bytes());
-            Ok(())
+            // A reader that closed early (`| head`) has all it wanted: not an error.
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(format!("cannot write to standard output: {e}"))
+                }
+                _ => Ok(()),
+            }
         }
         Some(path) => {
             let dir = path
@@ -842,33 +848,41 @@ fn run_inventory(a: InventoryArgs) -> i32 {
 }
 
 fn run_explain(a: ExplainArgs) -> i32 {
-    if a.list {
-        for c in Code::ALL {
-            println!(
-                "{:<28} {:<8} {}",
-                c.name(),
-                c.default_severity().as_str(),
-                c.title()
-            );
-        }
-        return 0;
-    }
-    let name = a.name.unwrap_or_default();
-    match Code::from_name(&name) {
-        Some(c) => {
-            println!(
-                "{} ({}, default severity {})\n",
+    // Built whole, then written once: a reader that stops early (`| head`)
+    // ends the output quietly instead of a println! panic.
+    let text = if a.list {
+        Code::ALL
+            .iter()
+            .map(|c| {
+                format!(
+                    "{:<28} {:<8} {}\n",
+                    c.name(),
+                    c.default_severity().as_str(),
+                    c.title()
+                )
+            })
+            .collect::<String>()
+    } else {
+        let name = a.name.unwrap_or_default();
+        match Code::from_name(&name) {
+            Some(c) => format!(
+                "{} ({}, default severity {})\n\nWhy it matters:\n  {}\n\nHow to fix it:\n  {}\n",
                 c.name(),
                 c.title(),
-                c.default_severity()
-            );
-            println!("Why it matters:\n  {}\n", c.why());
-            println!("How to fix it:\n  {}", c.fix());
-            0
+                c.default_severity(),
+                c.why(),
+                c.fix()
+            ),
+            None => {
+                return usage(format!(
+                    "unknown finding name `{name}`; see `wrapsign explain --list`"
+                ))
+            }
         }
-        None => usage(format!(
-            "unknown finding name `{name}`; see `wrapsign explain --list`"
-        )),
+    };
+    match emit(&text, None) {
+        Ok(()) => 0,
+        Err(e) => usage(e),
     }
 }
 
@@ -876,7 +890,8 @@ fn run_generate(a: GenerateArgs) -> i32 {
     use clap::CommandFactory;
     use clap_complete::Shell;
     let mut cmd = Cli::command();
-    let mut out = std::io::stdout();
+    // Rendered into memory and written once, like every other output.
+    let mut out: Vec<u8> = Vec::new();
     let shell = match a.what {
         Generated::Man => {
             // One page for wrapsign, then one per subcommand (wrapsign-verify(1)...).
@@ -891,7 +906,7 @@ fn run_generate(a: GenerateArgs) -> i32 {
                     return usage(format!("cannot write the man page: {e}"));
                 }
             }
-            return 0;
+            return emit_bytes(&out);
         }
         Generated::Bash => Shell::Bash,
         Generated::Zsh => Shell::Zsh,
@@ -900,7 +915,14 @@ fn run_generate(a: GenerateArgs) -> i32 {
         Generated::Elvish => Shell::Elvish,
     };
     clap_complete::generate(shell, &mut cmd, "wrapsign", &mut out);
-    0
+    emit_bytes(&out)
+}
+
+fn emit_bytes(out: &[u8]) -> i32 {
+    match emit(&String::from_utf8_lossy(out), None) {
+        Ok(()) => 0,
+        Err(e) => usage(e),
+    }
 }
 
 /// Parses the command line and runs it; returns the process exit code.

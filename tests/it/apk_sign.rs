@@ -3,8 +3,8 @@
 //! accepts it; apksig's golden outputs are reproduced byte for byte; re-signing
 //! leaves only the new signer; the keystore gate and bad inputs write nothing.
 
-use crate::support::apk as apk_support;
 use crate::support as common;
+use crate::support::apk as apk_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

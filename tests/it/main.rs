@@ -24,5 +24,7 @@ mod keystore_oracle;
 mod macho_build;
 mod ocsp;
 mod output_formats;
+mod output_pipes;
+mod pkcs12_empty_password;
 mod policy_and_selection;
 mod secrets;
