@@ -14,6 +14,8 @@ use crate::secret::PasswordSpec;
 use crate::sniff::{self, Kind};
 use crate::{archive, at, ios, verify};
 
+mod rotation;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "wrapsign",
@@ -38,6 +40,10 @@ pub enum Command {
     Sign(Box<SignArgs>),
     /// List every certificate, profile, keystore alias, app and device certificate of wrapsign.toml (or folders), by expiry
     Inventory(InventoryArgs),
+    /// Android key rotation: create or extend a SigningCertificateLineage (old key signs the new one)
+    Rotate(Box<rotation::RotateArgs>),
+    /// Print an Android SigningCertificateLineage (file or APK): certificates and capabilities
+    Lineage(rotation::LineageArgs),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(ExplainArgs),
     /// Print a man page or shell completions, generated from these definitions
@@ -267,6 +273,8 @@ pub struct ApkSignArgs {
     /// A release build: signing with the Android debug key is an error (otherwise a warning)
     #[arg(long)]
     pub release: bool,
+    #[command(flatten)]
+    pub rotation: rotation::SignRotationArgs,
 }
 
 fn parse_page(s: &str) -> Result<u64, String> {
@@ -699,6 +707,10 @@ fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
     let Some(destination) = a.output.destination() else {
         return usage("give --out PATH or --in-place");
     };
+    let rotation = match a.apk.rotation.request() {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
     let at = a.check.at();
     let req = apk_sign::Request {
         input: a.input,
@@ -721,6 +733,7 @@ fn run_sign_apk(a: SignArgs, policy: Policy) -> i32 {
         play_min_validity: a.android.play_min_validity,
         progress: !a.output.no_progress && !a.check.quiet,
         archive: a.check.archive.limits(),
+        rotation,
     };
     let outcome = apk_sign::run(&req, &policy, baseline.as_ref(), a.check.fail_on());
     crate::atomic::hold_if_interrupted();
@@ -955,6 +968,8 @@ pub fn main() -> i32 {
         Command::Verify(a) => run_verify(*a, given),
         Command::Sign(a) => run_sign(*a),
         Command::Inventory(a) => run_inventory(a),
+        Command::Rotate(a) => rotation::run_rotate(*a),
+        Command::Lineage(a) => rotation::run_lineage(a),
         Command::Explain(a) => run_explain(a),
         Command::Generate(a) => run_generate(a),
     }

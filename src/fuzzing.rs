@@ -269,6 +269,7 @@ pub fn apk_sign(data: &[u8]) {
         play_min_validity: crate::android::policy::PLAY_MIN_VALIDITY,
         progress: false,
         archive: limits(),
+        rotation: None,
     };
     let outcome = sign::run(
         &req,

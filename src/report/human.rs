@@ -38,6 +38,8 @@ pub fn render(report: &Report, meta: &Meta) -> String {
                 "key",
                 "schemes",
                 "sdk",
+                "position",
+                "capabilities",
             ] {
                 if let Some(v) = i.facts.get(key) {
                     match v {

@@ -11,6 +11,7 @@
 //! signer or descend from it through the proof-of-rotation lineage.
 
 pub mod digest;
+pub mod lineage;
 pub mod pkcs7;
 pub mod signing_block;
 pub mod v1;

@@ -17,6 +17,7 @@
 
 mod blocks;
 pub mod jar;
+mod lineage;
 pub mod zipout;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +44,7 @@ use crate::secret::{self, PasswordSpec, Secret};
 use crate::x509::{self, Cert};
 use blocks::Algorithm;
 use jar::V1Digest;
+pub use lineage::{print as print_lineage, rotate, RotateRequest, RotationRequest};
 pub use zipout::Alignment;
 use zipout::{Counting, InputError};
 
@@ -94,6 +96,8 @@ pub struct Request {
     pub progress: bool,
     /// Limits against zip bombs (`--max-expanded-size`, `--max-expand-ratio`).
     pub archive: crate::archive::Limits,
+    /// Key rotation (`--lineage`): sign with the signers of a lineage.
+    pub rotation: Option<RotationRequest>,
 }
 
 /// The signing identity, once it passed the gate.
@@ -496,8 +500,49 @@ pub fn run(
             format!("only v1 was asked for, but apps targeting API {target_sdk} need a v2 or v3 signature; enable --v2 or --v3"),
         ));
     }
+    // Key rotation: the oldest key signs v1/v2, the lineage decides v3/v3.1.
+    let rotation = match &req.rotation {
+        None => None,
+        Some(r) => {
+            let label = r.lineage.display().to_string();
+            let full = match crate::android::apk::lineage::read(&r.lineage) {
+                Ok(l) => l,
+                Err(m) => {
+                    report.push(unreadable(&label, format!("{m}; nothing was written")));
+                    return judge.finish(report, None);
+                }
+            };
+            let old = match &r.old_key {
+                Some(k) => match lineage::load_old(k, &ctx, &mut report) {
+                    Some(o) => Some(o),
+                    None => return judge.finish(report, None),
+                },
+                None => None,
+            };
+            match lineage::plan(
+                &r.lineage,
+                &full,
+                r.rotation_min_sdk,
+                &id,
+                old,
+                min_sdk,
+                (v1, v2, v3),
+            ) {
+                Ok(s) => Some(s),
+                Err(m) => {
+                    report.push(Finding::new(
+                        Code::SignFailed,
+                        &label,
+                        format!("{m}; nothing was written"),
+                    ));
+                    return judge.finish(report, None);
+                }
+            }
+        }
+    };
+    let v1_id = rotation.as_ref().map_or(&id, |r| r.oldest(&id));
     let v1_digest = if v1 {
-        match V1Digest::for_key(&id.key, min_sdk) {
+        match V1Digest::for_key(&v1_id.key, min_sdk) {
             Ok(d) => Some(d),
             Err(m) => {
                 report.push(Finding::new(Code::SigningKeyUnsupported, &id.file, m));
@@ -508,7 +553,7 @@ pub fn run(
         None
     };
     let alg = if v2 || v3 {
-        match Algorithm::for_key(&id.key) {
+        match Algorithm::for_key(&v1_id.key) {
             Ok(a) => Some(a),
             Err(m) => {
                 report.push(Finding::new(Code::SigningKeyUnsupported, &id.file, m));
@@ -538,7 +583,8 @@ pub fn run(
         v3,
         alg,
         alignment: req.alignment,
-        signer_name: jar::safe_signer_name(req.v1_signer_name.as_deref().unwrap_or(&id.name)),
+        signer_name: jar::safe_signer_name(req.v1_signer_name.as_deref().unwrap_or(&v1_id.name)),
+        rotation,
     };
     if plan.signer_name.is_empty() {
         report.push(Finding::new(
@@ -580,8 +626,14 @@ pub fn run(
                             && off % req.alignment.lib_page != 0)
                 })
                 .count();
+            let rotated = plan
+                .rotation
+                .as_ref()
+                .map(|r| r.describe(&id))
+                .unwrap_or_default();
             report.item(
                 Item::new("signed-apk", &out_label)
+                    .fact("rotation", rotated)
                     .subject(out_label.clone())
                     .fact("input", file.as_str())
                     .fact("schemes", schemes.join("+"))
@@ -617,6 +669,8 @@ struct Plan {
     alg: Option<Algorithm>,
     alignment: Alignment,
     signer_name: String,
+    /// Key rotation: who signs which scheme and SDK range.
+    rotation: Option<lineage::Schemes>,
 }
 
 struct Written {
@@ -711,7 +765,8 @@ fn write_signed(
             schemes.push(3);
         }
         let sf = jar::signature_file(&manifest, d, &schemes);
-        let block = jar::signature_block(&id.key, &id.chain, d, &sf)?;
+        let v1_id = plan.rotation.as_ref().map_or(id, |r| r.oldest(id));
+        let block = jar::signature_block(&v1_id.key, &v1_id.chain, d, &sf)?;
         let when = copied.newest.unwrap_or((0x3a21, 0));
         let files = [
             (format!("META-INF/{}.SF", plan.signer_name), sf),
@@ -719,7 +774,7 @@ fn write_signed(
                 format!(
                     "META-INF/{}.{}",
                     plan.signer_name,
-                    jar::block_extension(&id.key)
+                    jar::block_extension(&v1_id.key)
                 ),
                 block,
             ),
@@ -764,23 +819,32 @@ fn write_signed(
             block_start + cd.len() as u64,
             &eocd,
         );
-        let wanted = BTreeSet::from([alg.digest]);
-        let digests = digest::compute(&content, &wanted)
-            .map_err(|e| format!("cannot digest {label}: {e}"))?;
-        let cd_digest = digests.get(&alg.digest).ok_or("content digest missing")?;
-        let signer = blocks::Signer {
-            key: &id.key,
-            chain: &id.chain,
-            public_key: &id.leaf.spki,
-            alg,
+        let pairs = match &plan.rotation {
+            Some(r) => {
+                let digests = lineage::content_digests(&content, &r.digests(id, plan.v2)?)?;
+                r.blocks(id, plan.v2, plan.v3, &digests)?
+            }
+            None => {
+                let wanted = BTreeSet::from([alg.digest]);
+                let digests = digest::compute(&content, &wanted)
+                    .map_err(|e| format!("cannot digest {label}: {e}"))?;
+                let cd_digest = digests.get(&alg.digest).ok_or("content digest missing")?;
+                let signer = blocks::Signer {
+                    key: &id.key,
+                    chain: &id.chain,
+                    public_key: &id.leaf.spki,
+                    alg,
+                };
+                let mut pairs = Vec::new();
+                if plan.v2 {
+                    pairs.push((blocks::V2, blocks::v2_block(&signer, cd_digest, plan.v3)?));
+                }
+                if plan.v3 {
+                    pairs.push((blocks::V3, blocks::v3_block(&signer, cd_digest)?));
+                }
+                pairs
+            }
         };
-        let mut pairs = Vec::new();
-        if plan.v2 {
-            pairs.push((blocks::V2, blocks::v2_block(&signer, cd_digest, plan.v3)?));
-        }
-        if plan.v3 {
-            pairs.push((blocks::V3, blocks::v3_block(&signer, cd_digest)?));
-        }
         let block = blocks::signing_block(&pairs);
         let cd_offset = block_start + block.len() as u64;
         if cd_offset > u64::from(u32::MAX) {
