@@ -458,13 +458,8 @@ fn zip64_fields(extra: &[u8], want: [bool; 3]) -> Option<[Option<u64>; 3]> {
 /// findings naming the file.
 pub fn audit_path(path: &Path, limits: &Limits) -> Result<Audit, Finding> {
     let file = path.display().to_string();
-    let src = Source::open(path).map_err(|e| {
-        Finding::new(
-            Code::InputUnreadable,
-            &file,
-            format!("cannot read {file}: {e}"),
-        )
-    })?;
+    let src = Source::open(path)
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
     audit(&src, limits).map_err(|p| p.finding(&file))
 }
 

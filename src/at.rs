@@ -5,8 +5,6 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time};
 
-use crate::diag::Severity;
-
 /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 timestamp.
 pub fn parse(s: &str) -> Result<OffsetDateTime, String> {
     let s = s.trim();
@@ -43,7 +41,8 @@ pub fn days_until(at: OffsetDateTime, t: OffsetDateTime) -> i64 {
 
 /// How far ahead expiries matter: warn within `warn_days`, fail within
 /// `fail_days` (0: only once expired), and say "final reminder" within
-/// `remind_days`, as Apple's own mails do at 30 and 10 days.
+/// `remind_days`, as Apple's own mails do at 30 and 10 days. This only counts
+/// days; `diag::expiring` turns them into a severity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Horizon {
     pub warn_days: i64,
@@ -62,19 +61,14 @@ impl Default for Horizon {
 }
 
 impl Horizon {
-    /// The severity and wording for something that expires in `days_left` days.
-    pub fn expiring(&self, days_left: i64, default: Severity) -> (Severity, &'static str) {
-        let sev = if days_left < self.fail_days {
-            Severity::Error
-        } else {
-            default
-        };
-        let reminder = if days_left <= self.remind_days {
-            " (final reminder)"
-        } else {
-            ""
-        };
-        (sev, reminder)
+    /// Whether something `days_left` days from expiry is inside the fail window.
+    pub fn fails(&self, days_left: i64) -> bool {
+        days_left < self.fail_days
+    }
+
+    /// Whether something `days_left` days from expiry is due its final reminder.
+    pub fn final_reminder(&self, days_left: i64) -> bool {
+        days_left <= self.remind_days
     }
 }
 

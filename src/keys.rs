@@ -5,7 +5,7 @@ use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
 use crate::crypto::KeyKind;
-use crate::diag::{Code, Finding};
+use crate::diag::Finding;
 use crate::x509::{pem_blocks, Cert};
 
 /// Certificates from PEM or DER bytes, with the private key a PEM may carry
@@ -67,7 +67,6 @@ pub fn read_cert_file(
     open_p12: impl FnOnce() -> Result<crate::pkcs12::Identity, Finding>,
 ) -> Result<CertFile, Finding> {
     use crate::sniff::{self, Kind};
-    let unreadable = |file: &str, msg: String| Finding::new(Code::InputUnreadable, file, msg);
     let mut f = match sniff::sniff_bytes(data) {
         Kind::Pkcs12 => {
             let id = open_p12()?;
@@ -82,7 +81,8 @@ pub fn read_cert_file(
             }
         }
         Kind::PemCertificate | Kind::DerCertificate => {
-            let m = certs_and_key(data).map_err(|e| unreadable(file, format!("{file}: {e}")))?;
+            let m = certs_and_key(data)
+                .map_err(|e| Finding::unreadable(file, format!("{file}: {e}")))?;
             CertFile {
                 certs: m.certs,
                 leaf: m.leaf,
@@ -92,7 +92,7 @@ pub fn read_cert_file(
             }
         }
         other => {
-            return Err(unreadable(
+            return Err(Finding::unreadable(
                 file,
                 format!(
                     "{file} is a {}, not a certificate or .p12 identity",
@@ -102,7 +102,8 @@ pub fn read_cert_file(
         }
     };
     if let Some(kp) = key_path {
-        let key = read_key_file(kp).map_err(|e| unreadable(&kp.display().to_string(), e))?;
+        let key =
+            read_key_file(kp).map_err(|e| Finding::unreadable(kp.display().to_string(), e))?;
         f.orphan_key = !key.matches(&f.certs[f.leaf]);
         f.key = Some(key);
     }

@@ -12,7 +12,6 @@ pub mod archive;
 pub mod at;
 pub mod atomic;
 pub mod cli;
-pub mod codes;
 pub mod crypto;
 pub mod diag;
 #[doc(hidden)]

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::android::keystore::StoreType;
 use crate::android::policy::{self as keystore_policy, Signer};
 use crate::at::Horizon;
-use crate::diag::{Code, Finding, Report};
+use crate::diag::{Finding, Report};
 use crate::ios::certificate::CertKind;
 use crate::ios::{self, profile::Profile, Ctx, Trust};
 use crate::secret::{self, PasswordSpec, Secret};
@@ -152,8 +152,7 @@ pub fn run(req: &Request) -> Report {
             Ok(Kind::Ipa | Kind::AppDir) => app_paths.push(p.clone()),
             Ok(Kind::Dir) => dir_paths.push(p.clone()),
             Ok(other) => report.push(not_checked(&file, other)),
-            Err(e) => report.push(Finding::new(
-                Code::InputUnreadable,
+            Err(e) => report.push(Finding::unreadable(
                 &file,
                 format!("cannot read {file}: {e}"),
             )),
@@ -192,11 +191,7 @@ pub fn run(req: &Request) -> Report {
                 }
                 profiles.push(pr);
             }
-            Err(e) => report.push(Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("{file}: {e}"),
-            )),
+            Err(e) => report.push(Finding::unreadable(&file, format!("{file}: {e}"))),
         }
     }
 
@@ -257,11 +252,7 @@ pub fn run(req: &Request) -> Report {
             (None, None) => match secret::resolve_or_prompt(None, &format!("keystore {file}")) {
                 Ok(s) => s,
                 Err(e) => {
-                    report.push(Finding::new(
-                        Code::InputUnreadable,
-                        &file,
-                        format!("{file}: {e}"),
-                    ));
+                    report.push(Finding::unreadable(&file, format!("{file}: {e}")));
                     continue;
                 }
             },
@@ -307,8 +298,7 @@ pub fn run(req: &Request) -> Report {
         && apk_paths.is_empty()
         && report.findings.is_empty()
     {
-        report.push(Finding::new(
-            Code::InputUnreadable,
+        report.push(Finding::unreadable(
             "<none>",
             "nothing to verify: give files, or --cert/--profile/--app/--keystore",
         ));
@@ -317,9 +307,7 @@ pub fn run(req: &Request) -> Report {
 }
 
 fn not_checked(file: &str, kind: Kind) -> Finding {
-    Finding::new(
-        Code::InputUnreadable,
-        file,
+    Finding::unreadable(file,
         format!(
             "{file} is not something wrapsign checks ({}); wrapsign verify checks certificates, .p12 identities, provisioning profiles, IPAs, .app bundles, Android keystores and APKs",
             kind.describe()
@@ -344,8 +332,7 @@ fn resolve_once(spec: Option<&PasswordSpec>, flag: &str, report: &mut Report) ->
     match spec.resolve() {
         Ok(s) => Some(s),
         Err(e) => {
-            report.push(Finding::new(
-                Code::InputUnreadable,
+            report.push(Finding::unreadable(
                 format!("--{flag}"),
                 format!("--{flag} {spec}: {e}"),
             ));
@@ -418,8 +405,7 @@ fn check_apks(req: &Request, apks: &[PathBuf], from_keystores: Vec<Cert>, report
                 .filter_map(|d| Cert::from_der(d).ok())
                 .collect(),
             Err(e) => {
-                report.push(Finding::new(
-                    Code::InputUnreadable,
+                report.push(Finding::unreadable(
                     &file,
                     format!("cannot read {file}: {e}"),
                 ));
@@ -427,8 +413,7 @@ fn check_apks(req: &Request, apks: &[PathBuf], from_keystores: Vec<Cert>, report
             }
         };
         if certs.is_empty() {
-            report.push(Finding::new(
-                Code::InputUnreadable,
+            report.push(Finding::unreadable(
                 &file,
                 format!("--signer-cert {file} holds no PEM or DER certificate"),
             ));

@@ -243,7 +243,7 @@ pub fn validity_finding(
             .detail("not_after", at::rfc3339(c.not_after)),
         ),
         Window::Expiring { days_left } => Some({
-            let (sev, reminder) = horizon.expiring(days_left, expiring.default_severity());
+            let (sev, reminder) = crate::diag::expiring(expiring, horizon, days_left);
             Finding::new(
                 expiring,
                 file,

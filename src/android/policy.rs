@@ -2,7 +2,7 @@
 //! Play's 2033 rule, weak keys and digests, the debug key, duplicate aliases,
 //! key/certificate mismatch and passwords. Checks emit findings and one
 //! `keystore-entry` item per alias; severities and exit codes are decided
-//! centrally (codes.rs, `Report::apply`).
+//! centrally (`diag::Code`, `Report::apply`).
 
 use std::path::Path;
 
@@ -14,7 +14,7 @@ use super::keystore::{
 };
 use crate::at;
 use crate::crypto::{Hash, KeyKind, SigAlg};
-use crate::diag::{Code, Finding, Item, Report, Severity};
+use crate::diag::{Code, Finding, Item, ItemKind, Report, Severity};
 use crate::keys::PrivateKey;
 use crate::secret::Secret;
 use crate::x509::{self, Cert};
@@ -58,17 +58,13 @@ pub struct Signer {
     pub cert: Cert,
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// Reads and checks one keystore file. Returns the certificates of the checked
 /// private-key entries (the expected APK signers).
 pub fn check_file(path: &Path, open: &Open, ctx: &Ctx, report: &mut Report) -> Vec<Signer> {
     let file = path.display().to_string();
     let data = match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_KEYSTORE_BYTES => {
-            report.push(unreadable(
+            report.push(Finding::unreadable(
                 &file,
                 format!("{file} is {} bytes, too large to be a keystore", m.len()),
             ));
@@ -77,12 +73,18 @@ pub fn check_file(path: &Path, open: &Open, ctx: &Ctx, report: &mut Report) -> V
         Ok(_) => match std::fs::read(path) {
             Ok(d) => d,
             Err(e) => {
-                report.push(unreadable(&file, format!("cannot read {file}: {e}")));
+                report.push(Finding::unreadable(
+                    &file,
+                    format!("cannot read {file}: {e}"),
+                ));
                 return Vec::new();
             }
         },
         Err(e) => {
-            report.push(unreadable(&file, format!("cannot read {file}: {e}")));
+            report.push(Finding::unreadable(
+                &file,
+                format!("cannot read {file}: {e}"),
+            ));
             return Vec::new();
         }
     };
@@ -135,7 +137,7 @@ fn open_error(file: &str, e: &OpenError, open: &Open) -> Finding {
         )
         .detail("password", "store"),
         OpenError::Unsupported(m) => Finding::new(Code::KeystoreUnsupported, file, format!("{file}: {m}")),
-        OpenError::Malformed(m) => unreadable(file, format!("{file}: {m}")),
+        OpenError::Malformed(m) => Finding::unreadable(file, format!("{file}: {m}")),
     }
 }
 
@@ -229,7 +231,7 @@ fn check_entry(
     ctx: &Ctx,
     report: &mut Report,
 ) -> Option<Signer> {
-    let mut item = Item::new("keystore-entry", file)
+    let mut item = Item::new(ItemKind::KeystoreEntry, file)
         .subject(subject)
         .fact("alias", entry.alias.as_str())
         .fact("type", entry.kind.name())
@@ -257,7 +259,7 @@ fn check_entry(
         Ok(c) if !c.is_empty() => c,
         Ok(_) => {
             report.push(
-                unreadable(
+                Finding::unreadable(
                     file,
                     format!("{file}: private key entry \"{subject}\" has no certificate"),
                 )
@@ -267,7 +269,7 @@ fn check_entry(
         }
         Err(e) => {
             report.push(
-                unreadable(file, format!("{file}: certificate of \"{subject}\": {e}"))
+                Finding::unreadable(file, format!("{file}: certificate of \"{subject}\": {e}"))
                     .subject(subject),
             );
             return None;
@@ -531,7 +533,7 @@ fn locked(
             "unsupported",
         ),
         KeyError::Malformed(m) => (
-            unreadable(file, format!("{file}: {what} of \"{subject}\": {m}")).subject(subject),
+            Finding::unreadable(file, format!("{file}: {what} of \"{subject}\": {m}")).subject(subject),
             "malformed",
         ),
     }

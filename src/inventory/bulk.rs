@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use crate::android::apk::zip::Source;
 use crate::archive::{self, Limits};
 use crate::at::Horizon;
-use crate::diag::{Code, Finding, Item, Report};
+use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
 use crate::x509::{self, Cert};
@@ -111,10 +111,6 @@ pub struct Device {
     pub cert: Option<Cert>,
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// `(line, entry name, password)` for every credentials line; malformed lines
 /// (no `NAME.p12=`) come back as their line numbers.
 fn read_credentials(text: &str) -> (Vec<(usize, String, Secret)>, Vec<usize>) {
@@ -184,7 +180,7 @@ pub fn read_zip<R: Read + std::io::Seek>(
     let mut zip = match zip::ZipArchive::new(reader) {
         Ok(z) => z,
         Err(e) => {
-            report.push(unreadable(
+            report.push(Finding::unreadable(
                 file,
                 format!("{file} is not a readable zip: {e}"),
             ));
@@ -196,7 +192,7 @@ pub fn read_zip<R: Read + std::io::Seek>(
         return None;
     }
     if zip.len() > MAX_ENTRIES {
-        report.push(unreadable(
+        report.push(Finding::unreadable(
             file,
             format!(
                 "{file} has {} entries, over the {MAX_ENTRIES} limit",
@@ -212,7 +208,7 @@ pub fn read_zip<R: Read + std::io::Seek>(
         let mut entry = match zip.by_index(i) {
             Ok(e) => e,
             Err(e) => {
-                report.push(unreadable(file, format!("{file}: entry {i}: {e}")));
+                report.push(Finding::unreadable(file, format!("{file}: entry {i}: {e}")));
                 continue;
             }
         };
@@ -226,7 +222,7 @@ pub fn read_zip<R: Read + std::io::Seek>(
         }
         if entry.size() > MAX_P12_BYTES || total + entry.size() > MAX_TOTAL_BYTES {
             report.push(
-                unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
+                Finding::unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
                     .subject(name.clone()),
             );
             continue;
@@ -267,7 +263,7 @@ pub fn check(
 
     let text = match std::fs::metadata(credentials) {
         Ok(m) if m.len() > MAX_CREDENTIALS_BYTES => {
-            report.push(unreadable(
+            report.push(Finding::unreadable(
                 &cfile,
                 format!(
                     "{cfile} is {} bytes, too large for a credentials file",
@@ -280,17 +276,26 @@ pub fn check(
             Ok(d) => match String::from_utf8(d) {
                 Ok(t) => zeroize::Zeroizing::new(t),
                 Err(_) => {
-                    report.push(unreadable(&cfile, format!("{cfile} is not UTF-8 text")));
+                    report.push(Finding::unreadable(
+                        &cfile,
+                        format!("{cfile} is not UTF-8 text"),
+                    ));
                     return Vec::new();
                 }
             },
             Err(e) => {
-                report.push(unreadable(&cfile, format!("cannot read {cfile}: {e}")));
+                report.push(Finding::unreadable(
+                    &cfile,
+                    format!("cannot read {cfile}: {e}"),
+                ));
                 return Vec::new();
             }
         },
         Err(e) => {
-            report.push(unreadable(&cfile, format!("cannot read {cfile}: {e}")));
+            report.push(Finding::unreadable(
+                &cfile,
+                format!("cannot read {cfile}: {e}"),
+            ));
             return Vec::new();
         }
     };
@@ -300,14 +305,20 @@ pub fn check(
     let src = match Source::open(zip_path) {
         Ok(s) => s,
         Err(e) => {
-            report.push(unreadable(&file, format!("cannot read {file}: {e}")));
+            report.push(Finding::unreadable(
+                &file,
+                format!("cannot read {file}: {e}"),
+            ));
             return Vec::new();
         }
     };
     let reader = match std::fs::File::open(zip_path) {
         Ok(f) => std::io::BufReader::new(f),
         Err(e) => {
-            report.push(unreadable(&file, format!("cannot read {file}: {e}")));
+            report.push(Finding::unreadable(
+                &file,
+                format!("cannot read {file}: {e}"),
+            ));
             return Vec::new();
         }
     };
@@ -409,7 +420,7 @@ pub fn check(
                     }
                     Err(P12Error::WrongPassword) => wrong.push(l.0),
                     Err(e) => {
-                        r.push(unreadable(&file, format!("{file}: {name}: {e}")).subject(name.clone()));
+                        r.push(Finding::unreadable(&file, format!("{file}: {name}: {e}")).subject(name.clone()));
                         wrong.clear();
                         break;
                     }
@@ -454,7 +465,7 @@ pub fn check(
                 }
                 dev.cert = Some(idn.cert);
             }
-            let mut item = Item::new("device-certificate", &file)
+            let mut item = Item::new(ItemKind::DeviceCertificate, &file)
                 .subject(name.clone())
                 .fact("device_id", id.as_str())
                 .fact("id_type", id_check.id_type().name())
@@ -517,7 +528,7 @@ pub fn check(
     }
     if skipped > 0 {
         report.item(
-            Item::new("device-bundle", &file)
+            Item::new(ItemKind::DeviceBundle, &file)
                 .fact("devices", devices.len())
                 .fact("other_files_skipped", skipped),
         );

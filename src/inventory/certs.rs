@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::CertClass;
 use crate::at;
-use crate::diag::{Code, Finding, Report};
+use crate::diag::{Code, Finding, ItemKind, Report};
 use crate::ios::{self, apns, certificate::CertKind, Ctx};
 use crate::keys::{self, PrivateKey};
 use crate::pkcs12::{self, P12Error};
@@ -65,10 +65,6 @@ impl Material {
     }
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// Reads a certificate file (PEM bundle, DER, PKCS#12) with an optional separate
 /// key. `passwords` are tried in turn on a PKCS#12 (the empty one when there is
 /// none); `source` names where they came from, for messages.
@@ -80,16 +76,16 @@ pub fn load(
 ) -> Result<Material, Finding> {
     let file = path.display().to_string();
     let size = std::fs::metadata(path)
-        .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?
         .len();
     if size > MAX_CERT_BYTES {
-        return Err(unreadable(
+        return Err(Finding::unreadable(
             &file,
             format!("{file} is {size} bytes, too large to be a certificate file"),
         ));
     }
-    let data =
-        std::fs::read(path).map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let data = std::fs::read(path)
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
     let f = keys::read_cert_file(&file, &data, key_path, || {
         let empty = [Secret::default()];
         let tries: &[Secret] = if passwords.is_empty() {
@@ -101,7 +97,12 @@ pub fn load(
             match pkcs12::read_identity(&data, pw.expose()) {
                 Ok(id) => return Ok(id),
                 Err(P12Error::WrongPassword) => continue,
-                Err(e) => return Err(unreadable(&file, format!("cannot open {file}: {e}"))),
+                Err(e) => {
+                    return Err(Finding::unreadable(
+                        &file,
+                        format!("cannot open {file}: {e}"),
+                    ))
+                }
             }
         }
         let from = match source {
@@ -111,7 +112,7 @@ pub fn load(
             }
             None => " (no password given: add password = \"env:VAR\" to its entry in wrapsign.toml, or pass --cert-pass)".into(),
         };
-        Err(unreadable(
+        Err(Finding::unreadable(
             &file,
             format!("cannot open {file}: {}{from}", P12Error::WrongPassword),
         )
@@ -313,7 +314,7 @@ fn check_generic(m: &Material, class: CertClass, expect: &Expect, ctx: &Ctx, rep
         report.push(kind_mismatch(m, class, &what));
     }
 
-    let mut item = ios::certificate::cert_item("certificate", file, c)
+    let mut item = ios::certificate::cert_item(ItemKind::Certificate, file, c)
         .fact("kind", class.name())
         .fact("inventory_kind", class.name())
         .fact("has_private_key", m.key.is_some());
@@ -480,9 +481,7 @@ fn validity_of_chain_cert(file: &str, who: &str, ca: &Cert, ctx: &Ctx, report: &
             .detail("issuer_not_after", at::rfc3339(ca.not_after)),
         );
     } else if days < ctx.horizon.warn_days {
-        let (sev, reminder) = ctx
-            .horizon
-            .expiring(days, Code::ChainCertExpiring.default_severity());
+        let (sev, reminder) = crate::diag::expiring(Code::ChainCertExpiring, &ctx.horizon, days);
         report.push(
             Finding::new(
                 Code::ChainCertExpiring,

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use crate::android::keystore::StoreType;
 use crate::android::policy::{self as keystore_policy};
 use crate::at::Horizon;
-use crate::diag::{Code, Finding, Item, Level, Policy, Report, Severity};
+use crate::diag::{Code, Finding, Item, ItemKind, Level, Policy, Report, Severity};
 use crate::ios::{self, profile::Profile, Ctx, Trust};
 use crate::secret::{PasswordSpec, Secret};
 use crate::sniff::{self, Kind};
@@ -346,13 +346,11 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
         let file = show(root);
         match std::fs::read(root) {
             Ok(d) if trust.add_roots_from(&d) > 0 => {}
-            Ok(_) => report.push(Finding::new(
-                Code::InputUnreadable,
+            Ok(_) => report.push(Finding::unreadable(
                 &file,
                 format!("trust root {file} holds no certificate"),
             )),
-            Err(e) => report.push(Finding::new(
-                Code::InputUnreadable,
+            Err(e) => report.push(Finding::unreadable(
                 &file,
                 format!("cannot read trust root {file}: {e}"),
             )),
@@ -410,9 +408,7 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
                         std::fs::read(&p.file)
                             .map_err(|err| format!("cannot read {file}: {err}"))
                             .and_then(|d| Profile::parse(&file, &d, &trust))
-                            .map_err(|err| {
-                                Finding::new(Code::InputUnreadable, &file, format!("{file}: {err}"))
-                            }),
+                            .map_err(|err| Finding::unreadable(&file, format!("{file}: {err}"))),
                     )
                 }
                 _ => Loaded::Nothing,
@@ -477,7 +473,7 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
                 let file = show(entry_file(e));
                 r.push(soften(
                     e,
-                    Finding::new(Code::InputUnreadable, &file, format!("{file}: {err}")),
+                    Finding::unreadable(&file, format!("{file}: {err}")),
                 ));
             } else {
                 check_entry(inv, &loaded, &secrets, i, e, ctx, opts, &mut r, &mut keys);
@@ -672,11 +668,7 @@ fn check_app(
         Err(err) => {
             r.push(soften(
                 e,
-                Finding::new(
-                    Code::InputUnreadable,
-                    &file,
-                    format!("cannot read {file}: {err}"),
-                ),
+                Finding::unreadable(&file, format!("cannot read {file}: {err}")),
             ));
             return;
         }
@@ -718,7 +710,7 @@ fn check_app(
                     ios::certificate::check_against_profile(id, p, r);
                 }
                 r.item(
-                    ios::certificate::cert_item("certificate", &id.file, &id.cert)
+                    ios::certificate::cert_item(ItemKind::Certificate, &id.file, &id.cert)
                         .fact("signs", file.as_str()),
                 );
             }
@@ -726,7 +718,7 @@ fn check_app(
         Kind::Apk => {
             // The APK's own signature is checked by `wrapsign verify APK`; here the
             // inventory records which keystore alias signs it and that key's expiry.
-            let mut item = Item::new("app", &file).fact("platform", "android");
+            let mut item = Item::new(ItemKind::App, &file).fact("platform", "android");
             if let Some(Entry {
                 what: What::Keystore(k),
                 ..
@@ -741,8 +733,7 @@ fn check_app(
         }
         other => r.push(soften(
             e,
-            Finding::new(
-                Code::InputUnreadable,
+            Finding::unreadable(
                 &file,
                 format!(
                     "{file} is a {}, not an .ipa, .app or .apk",
@@ -798,7 +789,7 @@ pub fn add_scans(inv: &mut Inventory, dirs: &[PathBuf]) -> Report {
     for d in dirs {
         let s = scan::scan(d);
         r.item(
-            Item::new("scan", show(d))
+            Item::new(ItemKind::Scan, show(d))
                 .fact("found", s.entries.len())
                 .fact("skipped_files", s.skipped),
         );

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{AppSpec, CertSpec, DevicesSpec, Entry, KeystoreSpec, Origin, ProfileSpec, What};
-use crate::diag::{Code, Finding, Severity};
+use crate::diag::{Finding, Severity};
 use crate::sniff::{self, Kind};
 
 /// What a scan found.
@@ -38,12 +38,8 @@ pub fn scan(dir: &Path) -> Scan {
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| dir.display().to_string());
                 out.warnings.push(
-                    Finding::new(
-                        Code::InputUnreadable,
-                        &p,
-                        format!("cannot read {p}: {err}; skipped"),
-                    )
-                    .severity(Severity::Warning),
+                    Finding::unreadable(&p, format!("cannot read {p}: {err}; skipped"))
+                        .severity(Severity::Warning),
                 );
                 continue;
             }
@@ -64,12 +60,8 @@ pub fn scan(dir: &Path) -> Scan {
             Err(err) => {
                 let p = path.display().to_string();
                 out.warnings.push(
-                    Finding::new(
-                        Code::InputUnreadable,
-                        &p,
-                        format!("cannot read {p}: {err}; skipped"),
-                    )
-                    .severity(Severity::Warning),
+                    Finding::unreadable(&p, format!("cannot read {p}: {err}; skipped"))
+                        .severity(Severity::Warning),
                 );
                 continue;
             }
@@ -134,9 +126,7 @@ pub fn scan(dir: &Path) -> Scan {
             None => {
                 let p = z.display().to_string();
                 out.warnings.push(
-                    Finding::new(
-                        Code::InputUnreadable,
-                        &p,
+                    Finding::unreadable(&p,
                         format!("{p} holds device certificates but no credentials file (DEVICE_ID.p12=password lines) was found beside it; skipped"),
                     )
                     .severity(Severity::Warning),

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::{Entry, What};
 use crate::at;
-use crate::diag::{Finding, Item, Report, Severity};
+use crate::diag::{Finding, Item, ItemKind, Report, Severity};
 use crate::ios::Ctx;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -129,14 +129,14 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
     };
     let all: Vec<&Finding> = r.findings.iter().collect();
     let file_of = |p: &std::path::Path| p.display().to_string();
-    let by_kind = |k: &'static str| r.items.iter().filter(move |i| i.kind == k);
+    let by_kind = |k: ItemKind| r.items.iter().filter(move |i| i.kind == k);
     let mut rows = Vec::new();
     match &e.what {
         What::Certificate(c) => {
             let file = file_of(&c.file);
             let mut row = base(file, e.name.clone().unwrap_or_default());
-            let items: Vec<&Item> = by_kind("certificate").collect();
-            let keystore_items: Vec<&Item> = by_kind("keystore-entry").collect();
+            let items: Vec<&Item> = by_kind(ItemKind::Certificate).collect();
+            let keystore_items: Vec<&Item> = by_kind(ItemKind::KeystoreEntry).collect();
             if !keystore_items.is_empty() {
                 // A scanned PKCS#12 that turned out to be an Android keystore.
                 return keystore_rows(&keystore_items, r, base, finish, "keystore");
@@ -157,7 +157,7 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
         What::Profile(p) => {
             let file = file_of(&p.file);
             let mut row = base(file.clone(), e.name.clone().unwrap_or(file));
-            if let Some(i) = by_kind("profile").next() {
+            if let Some(i) = by_kind(ItemKind::Profile).next() {
                 row.not_after = i.not_after;
                 row.subject = i.subject.clone().unwrap_or_default();
                 row.team_or_alias = fact(i, "team_ids").unwrap_or_default();
@@ -168,7 +168,7 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
             rows.push(finish(row, all));
         }
         What::Keystore(_) => {
-            let items: Vec<&Item> = by_kind("keystore-entry").collect();
+            let items: Vec<&Item> = by_kind(ItemKind::KeystoreEntry).collect();
             if items.is_empty() {
                 let file = file_of(super::entry_file(e));
                 rows.push(finish(base(file.clone(), file), all));
@@ -178,7 +178,7 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
         }
         What::Devices(d) => {
             let zip = file_of(&d.zip);
-            for i in by_kind("device-certificate") {
+            for i in by_kind(ItemKind::DeviceCertificate) {
                 let name = i.subject.clone().unwrap_or_default();
                 let mut row = base(zip.clone(), name.clone());
                 row.kind = "device".into();
@@ -207,11 +207,11 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
             let file = file_of(&a.file);
             let mut row = base(file.clone(), e.name.clone().unwrap_or(file));
             row.kind = "app".into();
-            if let Some(b) = by_kind("bundle").next() {
+            if let Some(b) = by_kind(ItemKind::Bundle).next() {
                 row.subject = fact(b, "bundle_id").unwrap_or_default();
                 row.team_or_alias = fact(b, "team_id").unwrap_or_default();
             }
-            if let Some(i) = by_kind("app").next() {
+            if let Some(i) = by_kind(ItemKind::App).next() {
                 row.team_or_alias = fact(i, "alias").unwrap_or_default();
             }
             // The app lives as long as its shortest-lived signing material.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use plist::{Dictionary, Value};
 
 use crate::archive;
-use crate::diag::{Code, Finding, Item, Report};
+use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::certificate::{self, Identity};
 use crate::ios::entitlements;
 use crate::ios::profile::{self, Profile};
@@ -151,21 +151,11 @@ pub fn open(path: &Path, ctx: &Ctx) -> Result<App, Finding> {
     if path.is_dir() {
         return open_source(&file, None, Some(path), ctx);
     }
-    let src = crate::android::apk::zip::Source::open(path).map_err(|e| {
-        Finding::new(
-            Code::InputUnreadable,
-            &file,
-            format!("cannot read {file}: {e}"),
-        )
-    })?;
+    let src = crate::android::apk::zip::Source::open(path)
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
     let reader: Box<dyn ReadSeek> = Box::new(std::io::BufReader::new(
-        std::fs::File::open(path).map_err(|e| {
-            Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("cannot read {file}: {e}"),
-            )
-        })?,
+        std::fs::File::open(path)
+            .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?,
     ));
     open_source(&file, Some((src, reader)), None, ctx)
 }
@@ -184,12 +174,12 @@ fn open_source(
     ctx: &Ctx,
 ) -> Result<App, Finding> {
     let file = file.to_string();
-    let unreadable = |m: String| Finding::new(Code::InputUnreadable, &file, m);
     let (mut src, names, root) = match (zip, dir) {
         (None, Some(path)) => {
             let mut names = Vec::new();
             for e in walkdir::WalkDir::new(path).follow_links(false) {
-                let e = e.map_err(|e| unreadable(format!("cannot read {file}: {e}")))?;
+                let e =
+                    e.map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
                 if e.file_type().is_file() {
                     if let Ok(rel) = e.path().strip_prefix(path) {
                         names.push(rel.to_string_lossy().replace('\\', "/"));
@@ -202,16 +192,24 @@ fn open_source(
             // Hostile archives are refused before anything is inflated.
             let audit = archive::audit(&raw, &ctx.archive).map_err(|p| p.finding(&file))?;
             drop(raw);
-            let z = zip::ZipArchive::new(reader)
-                .map_err(|e| unreadable(format!("{file} is not a readable zip/IPA: {e}")))?;
+            let z = zip::ZipArchive::new(reader).map_err(|e| {
+                Finding::unreadable(&file, format!("{file} is not a readable zip/IPA: {e}"))
+            })?;
             archive::same_view(&audit, &z).map_err(|p| p.finding(&file))?;
             let names: Vec<String> = audit.entries.iter().map(|e| e.name.clone()).collect();
             let root = crate::ios::bundle::payload_app_root(names.iter().map(String::as_str))
-                .ok_or_else(|| unreadable(format!("{file} has no Payload/*.app: not an IPA")))?;
+                .ok_or_else(|| {
+                    Finding::unreadable(&file, format!("{file} has no Payload/*.app: not an IPA"))
+                })?;
             archive::check_links(&audit, Some(&root)).map_err(|p| p.finding(&file))?;
             (Source::Zip(z), names, root)
         }
-        (None, None) => return Err(unreadable(format!("{file}: nothing to read"))),
+        (None, None) => {
+            return Err(Finding::unreadable(
+                &file,
+                format!("{file}: nothing to read"),
+            ))
+        }
     };
 
     // Every folder named *.app / *.appex / *.framework under the main bundle is a
@@ -249,7 +247,7 @@ fn open_source(
             BundleKind::App
         };
         let fatal = |e: ReadError| match e {
-            ReadError::Entry(m) => unreadable(format!("{file}: {m}")),
+            ReadError::Entry(m) => Finding::unreadable(&file, format!("{file}: {m}")),
             ReadError::Damaged(f) => f,
         };
         let info = match src.read(&file, &format!("{prefix}Info.plist"), MAX_PLIST) {
@@ -261,9 +259,10 @@ fn open_source(
         };
         let info: Option<Dictionary> = match info {
             Some(d) => Some(plist::from_bytes(&d).map_err(|e| {
-                unreadable(format!(
-                    "{file}: {prefix}Info.plist is not a valid plist: {e}"
-                ))
+                Finding::unreadable(
+                    &file,
+                    format!("{file}: {prefix}Info.plist is not a valid plist: {e}"),
+                )
             })?),
             None => None,
         };
@@ -313,7 +312,10 @@ fn open_source(
         });
     }
     if bundles.is_empty() {
-        return Err(unreadable(format!("{file}: no app bundle found")));
+        return Err(Finding::unreadable(
+            &file,
+            format!("{file}: no app bundle found"),
+        ));
     }
     Ok(App { file, bundles })
 }
@@ -392,7 +394,7 @@ pub fn check<'a>(
             Some(id) => format!("{} ({id})", b.path),
             None => b.path.clone(),
         };
-        let mut item = Item::new("bundle", file)
+        let mut item = Item::new(ItemKind::Bundle, file)
             .subject(subject.clone())
             .fact("kind", b.kind.name());
         if let Some(id) = &b.bundle_id {
@@ -400,8 +402,7 @@ pub fn check<'a>(
         }
         if let Some(Err(e)) = &b.profile {
             report.push(
-                Finding::new(
-                    Code::InputUnreadable,
+                Finding::unreadable(
                     file,
                     format!("{}/embedded.mobileprovision cannot be read: {e}", b.path),
                 )
@@ -426,7 +427,7 @@ pub fn check<'a>(
                 .subject(subject.clone()),
             ),
             Some(Err(e)) => report.push(
-                Finding::new(Code::InputUnreadable, file, format!("{}: {e}", b.path)).subject(subject.clone()),
+                Finding::unreadable(file, format!("{}: {e}", b.path)).subject(subject.clone()),
             ),
             None if b.executable.is_some() && b.kind.needs_profile() => report.push(
                 Finding::new(
@@ -444,8 +445,7 @@ pub fn check<'a>(
         }
         let Some(bundle_id) = b.bundle_id.as_deref() else {
             report.push(
-                Finding::new(
-                    Code::InputUnreadable,
+                Finding::unreadable(
                     file,
                     format!("{} has no CFBundleIdentifier in its Info.plist", b.path),
                 )

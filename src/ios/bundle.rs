@@ -69,10 +69,6 @@ fn unsafe_entry(file: &str, name: &str, why: &str) -> Finding {
     .subject(shown)
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// The main app folder of an IPA: the shortest `Payload/X.app` (or `Top/Payload/X.app`).
 pub fn payload_app_root<'a>(names: impl Iterator<Item = &'a str>) -> Option<String> {
     names
@@ -131,9 +127,9 @@ fn check_links_physically(
     links: &[(String, String)],
     app_rel: &str,
 ) -> Result<(), Finding> {
-    let croot = root
-        .canonicalize()
-        .map_err(|e| unreadable(file, format!("cannot resolve {}: {e}", root.display())))?;
+    let croot = root.canonicalize().map_err(|e| {
+        Finding::unreadable(file, format!("cannot resolve {}: {e}", root.display()))
+    })?;
     for (name, target) in links {
         let limit = croot.join(link_limit(name, app_rel));
         match root.join(name).canonicalize() {
@@ -191,9 +187,10 @@ pub fn scan_ipa(path: &Path, limits: &Limits) -> Result<(Vec<Entry>, String), Fi
     let file = path.display().to_string();
     let audit = archive::audit_path(path, limits)?;
     let f = std::fs::File::open(path)
-        .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let mut z = ZipArchive::new(io::BufReader::new(f))
-        .map_err(|e| unreadable(&file, format!("{file} is not a readable zip/IPA: {e}")))?;
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let mut z = ZipArchive::new(io::BufReader::new(f)).map_err(|e| {
+        Finding::unreadable(&file, format!("{file} is not a readable zip/IPA: {e}"))
+    })?;
     archive::same_view(&audit, &z).map_err(|p| p.finding(&file))?;
     let mut entries = Vec::with_capacity(z.len());
     for (i, a) in audit.entries.iter().enumerate() {
@@ -210,8 +207,9 @@ pub fn scan_ipa(path: &Path, limits: &Limits) -> Result<(Vec<Entry>, String), Fi
             name: e.name().to_string(),
         });
     }
-    let app_rel = payload_app_root(entries.iter().map(|e| e.name.as_str()))
-        .ok_or_else(|| unreadable(&file, format!("{file} has no Payload/*.app: not an IPA")))?;
+    let app_rel = payload_app_root(entries.iter().map(|e| e.name.as_str())).ok_or_else(|| {
+        Finding::unreadable(&file, format!("{file} has no Payload/*.app: not an IPA"))
+    })?;
     archive::check_links(&audit, Some(&app_rel)).map_err(|p| p.finding(&file))?;
     // A file cannot also be a folder of other entries (e.g. `A` and `A/b`).
     let files: HashSet<&str> = entries
@@ -245,9 +243,10 @@ pub fn extract_ipa(
     let file = path.display().to_string();
     let (entries, app_rel) = scan_ipa(path, limits)?;
     let f = std::fs::File::open(path)
-        .map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let mut z = ZipArchive::new(io::BufReader::new(f))
-        .map_err(|e| unreadable(&file, format!("{file} is not a readable zip/IPA: {e}")))?;
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let mut z = ZipArchive::new(io::BufReader::new(f)).map_err(|e| {
+        Finding::unreadable(&file, format!("{file} is not a readable zip/IPA: {e}"))
+    })?;
     bar.set_length(
         entries
             .iter()
@@ -256,7 +255,7 @@ pub fn extract_ipa(
             .sum(),
     );
     let io_err = |name: &str, e: &dyn std::fmt::Display| {
-        unreadable(&file, format!("{file}: cannot extract {name}: {e}"))
+        Finding::unreadable(&file, format!("{file}: cannot extract {name}: {e}"))
     };
     // Pass 1 (sequential, cheap): folders, and link targets read and checked.
     let mut links = Vec::new();
@@ -310,7 +309,7 @@ pub fn extract_ipa(
             let mut z = std::fs::File::open(path)
                 .ok()
                 .and_then(|f| ZipArchive::new(io::BufReader::new(f)).ok())
-                .ok_or_else(|| unreadable(&file, format!("cannot reopen {file}")))?;
+                .ok_or_else(|| Finding::unreadable(&file, format!("cannot reopen {file}")))?;
             for (e, dest) in batch.iter().map(|x| (x.0, &x.1)) {
                 let damaged = |x: &dyn std::fmt::Display| archive::entry_damaged(&file, &e.name, x);
                 let mut zf = z.by_index(e.index).map_err(|x| damaged(&x))?;
@@ -361,7 +360,7 @@ pub fn extract_ipa(
         let _ = set_mode(&d, safe_mode(mode, true));
     }
     if !root.join(&app_rel).is_dir() {
-        return Err(unreadable(
+        return Err(Finding::unreadable(
             &file,
             format!("{file}: {app_rel} is not a folder: not an IPA"),
         ));
@@ -382,7 +381,7 @@ pub fn copy_app_dir(src: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "App.app".into());
     let io_err = |name: &str, e: &dyn std::fmt::Display| {
-        unreadable(&file, format!("{file}: cannot copy {name}: {e}"))
+        Finding::unreadable(&file, format!("{file}: cannot copy {name}: {e}"))
     };
     let mut links = Vec::new();
     let mut count = 0usize;
@@ -390,10 +389,10 @@ pub fn copy_app_dir(src: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
         .follow_links(false)
         .sort_by_file_name()
     {
-        let e = e.map_err(|x| unreadable(&file, format!("cannot read {file}: {x}")))?;
+        let e = e.map_err(|x| Finding::unreadable(&file, format!("cannot read {file}: {x}")))?;
         count += 1;
         if count > MAX_ENTRIES {
-            return Err(unreadable(
+            return Err(Finding::unreadable(
                 &file,
                 format!("{file} has more than {MAX_ENTRIES} files"),
             ));

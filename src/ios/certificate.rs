@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::at;
-use crate::diag::{Code, Finding, Item, Report};
+use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::profile::Profile;
 use crate::ios::Ctx;
 use crate::keys::{self, PrivateKey};
@@ -117,10 +117,6 @@ impl Identity {
     }
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// Loads an identity from a `.p12/.pfx` or a PEM/DER certificate, with an
 /// optional separate key file. Errors come back as `input-unreadable` findings.
 pub fn load(
@@ -129,11 +125,11 @@ pub fn load(
     key_path: Option<&Path>,
 ) -> Result<Identity, Finding> {
     let file = path.display().to_string();
-    let data =
-        std::fs::read(path).map_err(|e| unreadable(&file, format!("cannot read {file}: {e}")))?;
+    let data = std::fs::read(path)
+        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
     let f = keys::read_cert_file(&file, &data, key_path, || {
         let password = secret::resolve_or_prompt(pass, &file)
-            .map_err(|e| unreadable(&file, format!("{file}: {e}")))?;
+            .map_err(|e| Finding::unreadable(&file, format!("{file}: {e}")))?;
         let pw = password.as_ref().map(|s| s.expose()).unwrap_or("");
         pkcs12::read_identity(&data, pw).map_err(|e| {
             let hint = match (&e, pass) {
@@ -141,7 +137,7 @@ pub fn load(
                 (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
                 _ => String::new(),
             };
-            unreadable(&file, format!("cannot open {file}: {e}{hint}"))
+            Finding::unreadable(&file, format!("cannot open {file}: {e}{hint}"))
         })
     })?;
     let mut chain = f.certs;
@@ -157,7 +153,7 @@ pub fn load(
 }
 
 /// Facts about a certificate for reports.
-pub fn cert_item(kind: &'static str, file: &str, c: &Cert) -> Item {
+pub fn cert_item(kind: ItemKind, file: &str, c: &Cert) -> Item {
     let mut i = Item::new(kind, file)
         .subject(c.subject.as_str())
         .not_after(c.not_after)
@@ -227,7 +223,8 @@ pub fn check(id: &Identity, ctx: &Ctx, report: &mut Report) {
     }
     let mut pool = id.chain.clone();
     pool.extend(ctx.trust.intermediates.iter().cloned());
-    let mut item = cert_item("certificate", file, c).fact("has_private_key", id.key.is_some());
+    let mut item =
+        cert_item(ItemKind::Certificate, file, c).fact("has_private_key", id.key.is_some());
     match build_chain(c, &pool, &ctx.trust.anchors) {
         ChainResult::Trusted(chain) => {
             item = item.fact(

@@ -6,7 +6,7 @@ use plist::{Dictionary, Value};
 use time::OffsetDateTime;
 
 use crate::at::{self, Window};
-use crate::diag::{Code, Finding, Item, Report};
+use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::trust::Trust;
 use crate::ios::Ctx;
 use crate::x509::{build_chain, Cert, ChainResult};
@@ -216,7 +216,7 @@ impl Profile {
     }
 
     pub fn item(&self) -> Item {
-        let mut i = Item::new("profile", &self.file)
+        let mut i = Item::new(ItemKind::Profile, &self.file)
             .subject(self.display_name())
             .not_after(self.expiration)
             .fact("type", self.kind.name())
@@ -275,12 +275,8 @@ pub fn load_dir(
         {
             Ok(c) => out.push(c),
             Err(err) => report.push(
-                Finding::new(
-                    Code::InputUnreadable,
-                    &file,
-                    format!("{file}: {err}; skipped"),
-                )
-                .severity(crate::diag::Severity::Warning),
+                Finding::unreadable(&file, format!("{file}: {err}; skipped"))
+                    .severity(crate::diag::Severity::Warning),
             ),
         }
     }
@@ -409,9 +405,7 @@ pub fn check(p: &Profile, ctx: &Ctx, report: &mut Report) {
             .detail("expiration", at::rfc3339(p.expiration)),
         ),
         Window::Expiring { days_left } => report.push({
-            let (sev, reminder) = ctx
-                .horizon
-                .expiring(days_left, Code::ProfileExpiring.default_severity());
+            let (sev, reminder) = crate::diag::expiring(Code::ProfileExpiring, &ctx.horizon, days_left);
             Finding::new(
                 Code::ProfileExpiring,
                 file,

@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use crate::at::Horizon;
 pub use crate::atomic::Destination;
 use crate::atomic::{self, AtomicFile, WorkDir};
-use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report};
+use crate::diag::{Baseline, Code, FailOn, Finding, Item, ItemKind, Policy, Report};
 use crate::ios::app::{self, BundleKind};
 use crate::ios::bundle::{self, Extracted};
 use crate::ios::certificate::{self, Identity};
@@ -207,11 +207,7 @@ pub fn run(
                     used: false,
                 });
             }
-            Err(e) => report.push(Finding::new(
-                Code::InputUnreadable,
-                &pfile,
-                format!("{pfile}: {e}"),
-            )),
+            Err(e) => report.push(Finding::unreadable(&pfile, format!("{pfile}: {e}"))),
         }
     }
     if judge.fails(&report) {
@@ -222,8 +218,7 @@ pub fn run(
     let kind = match sniff::sniff_path(&req.input) {
         Ok(k) => k,
         Err(e) => {
-            report.push(Finding::new(
-                Code::InputUnreadable,
+            report.push(Finding::unreadable(
                 &file,
                 format!("cannot read {file}: {e}"),
             ));
@@ -243,8 +238,7 @@ pub fn run(
             // A damaged or hostile IPA is still an IPA: say what is wrong with it.
             report.push(match crate::archive::audit_path(&req.input, &ctx.archive) {
                 Err(f) => f,
-                Ok(_) => Finding::new(
-                    Code::InputUnreadable,
+                Ok(_) => Finding::unreadable(
                     &file,
                     format!("{file} is a zip archive without Payload/*.app: not an IPA"),
                 ),
@@ -252,8 +246,7 @@ pub fn run(
             return judge.finish(report, None);
         }
         other => {
-            report.push(Finding::new(
-                Code::InputUnreadable,
+            report.push(Finding::unreadable(
                 &file,
                 format!(
                     "{file} is a {}, not an IPA or .app bundle",
@@ -377,7 +370,7 @@ pub fn run(
     }
     for p in &plans {
         let subject = subject_of(&p.shown, p.new_id.as_deref());
-        let mut item = Item::new("signed", &out_label)
+        let mut item = Item::new(ItemKind::Signed, &out_label)
             .subject(subject)
             .fact("kind", p.kind.name());
         if let Some(id) = &p.new_id {
@@ -399,7 +392,7 @@ pub fn run(
         report.item(item);
     }
     report.item(
-        Item::new("output", &out_label)
+        Item::new(ItemKind::Output, &out_label)
             .subject(out_label.clone())
             .fact("kind", if dest_is_dir { "app folder" } else { "ipa" })
             .fact("signer", id.cert.name())
@@ -512,8 +505,7 @@ fn plan(
             && n.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
         if !valid {
-            report.push(Finding::new(
-                Code::InputUnreadable,
+            report.push(Finding::unreadable(
                 file,
                 format!("--bundle-id {n} is not a valid bundle id (letters, digits, '-' and '.')"),
             ));
@@ -531,7 +523,7 @@ fn plan(
                 }) {
                 Ok(d) => Some(d),
                 Err(e) => {
-                    report.push(Finding::new(Code::InputUnreadable, &efile, e));
+                    report.push(Finding::unreadable(&efile, e));
                     return None;
                 }
             }
@@ -577,8 +569,7 @@ fn plan(
         if let Some(Err(e)) = &b.signature {
             let inner = exe_path.clone().unwrap_or_else(|| b.path.clone());
             report.push(
-                Finding::new(
-                    Code::InputUnreadable,
+                Finding::unreadable(
                     file,
                     format!(
                         "{file}: {}/{inner}: {e}; rebuild the app, it cannot be signed",
@@ -630,9 +621,7 @@ fn plan(
         }
         let Some(bid) = new_id.as_deref() else {
             report.push(
-                Finding::new(
-                    Code::InputUnreadable,
-                    file,
+                Finding::unreadable(file,
                     format!("{file}: {shown} has no CFBundleIdentifier in its Info.plist; it cannot be provisioned"),
                 )
                 .subject(shown.clone()),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use apple_codesign::KnownCertificate;
 
-use crate::diag::{Code, Finding, Report};
+use crate::diag::{Finding, Report};
 
 use crate::x509::{certs_from_pem_or_der, Cert};
 
@@ -52,13 +52,11 @@ impl Trust {
             let file = root.display().to_string();
             match std::fs::read(root) {
                 Ok(data) if trust.add_roots_from(&data) > 0 => {}
-                Ok(_) => report.push(Finding::new(
-                    Code::InputUnreadable,
+                Ok(_) => report.push(Finding::unreadable(
                     &file,
                     format!("--trust-root {file} holds no certificate"),
                 )),
-                Err(e) => report.push(Finding::new(
-                    Code::InputUnreadable,
+                Err(e) => report.push(Finding::unreadable(
                     &file,
                     format!("cannot read {file}: {e}"),
                 )),

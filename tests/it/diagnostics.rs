@@ -9,7 +9,7 @@ use common::run;
 fn every_finding_name_is_explained_and_documented() {
     let r = run(&["explain", "--list"]);
     assert_eq!(r.code, 0);
-    let readme = std::fs::read_to_string(common::repo("README.md")).unwrap();
+    let reference = std::fs::read_to_string(common::repo("docs/findings.md")).unwrap();
     let mut n = 0;
     for line in r.stdout.lines() {
         let name = line.split_whitespace().next().unwrap();
@@ -25,8 +25,8 @@ fn every_finding_name_is_explained_and_documented() {
             e.stdout
         );
         assert!(
-            readme.contains(&format!("`{name}`")),
-            "README.md does not document `{name}`"
+            reference.contains(&format!("`{name}`")),
+            "docs/findings.md does not document `{name}`"
         );
         n += 1;
     }

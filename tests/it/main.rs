@@ -15,6 +15,7 @@ mod conformance_apksig;
 mod conformance_ios;
 mod conformance_pyjks;
 mod diagnostics;
+mod docs;
 mod fuzz_regressions;
 mod hostile_archives;
 mod inventory;

@@ -470,7 +470,7 @@ fn panic_messages_never_carry_passwords() {
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "panic_messages_never_carry_passwords",
+            "secrets::panic_messages_never_carry_passwords",
             "--nocapture",
         ])
         .env("WS_PANIC_CHILD", "1")

@@ -25,7 +25,7 @@ use serde_json::json;
 
 use crate::android::manifest::ManifestInfo;
 use crate::at;
-use crate::diag::{Code, Finding, Item, Report, Severity};
+use crate::diag::{Code, Finding, Item, ItemKind, Report, Severity};
 use crate::x509::Cert;
 use digest::{Content, ContentDigest, DigestError};
 use signing_block::{V2_BLOCK_ID, V31_BLOCK_ID, V3_BLOCK_ID};
@@ -655,11 +655,7 @@ fn layout_findings(apk: &Apk, target_sdk: i32) -> Vec<Finding> {
     let locals = match zip::layout(&apk.src, &apk.records, apk.sections.cd_offset) {
         Ok(l) => l,
         Err(ZipError::Io(e)) => {
-            out.push(Finding::new(
-                Code::InputUnreadable,
-                "",
-                format!("read error: {e}"),
-            ));
+            out.push(Finding::unreadable("", format!("read error: {e}")));
             return out;
         }
         Err(e) => {
@@ -774,8 +770,7 @@ pub fn check(path: &Path, opts: &Options, report: &mut Report) {
     let file = path.display().to_string();
     match Source::open(path) {
         Ok(src) => check_source(&file, src, opts, report),
-        Err(e) => report.push(Finding::new(
-            Code::InputUnreadable,
+        Err(e) => report.push(Finding::unreadable(
             &file,
             format!("{file}: cannot read it: {e}"),
         )),
@@ -788,11 +783,7 @@ pub fn check_source(file: &str, src: Source, opts: &Options, report: &mut Report
     let out = match verify_source(src, opts) {
         Ok(o) => o,
         Err(Fatal::Unreadable(m)) => {
-            report.push(Finding::new(
-                Code::InputUnreadable,
-                &file,
-                format!("{file}: {m}"),
-            ));
+            report.push(Finding::unreadable(&file, format!("{file}: {m}")));
             return;
         }
         Err(Fatal::Malformed(m)) => {
@@ -808,8 +799,7 @@ pub fn check_source(file: &str, src: Source, opts: &Options, report: &mut Report
             return;
         }
         Err(Fatal::Usage(m)) => {
-            report.push(Finding::new(
-                Code::InputUnreadable,
+            report.push(Finding::unreadable(
                 &file,
                 format!("{file}: {m}: adjust --min-sdk/--max-sdk"),
             ));
@@ -836,7 +826,7 @@ pub fn check_source(file: &str, src: Source, opts: &Options, report: &mut Report
     // The APK itself.
     let sdk = format!("{}..{}", out.min_sdk, v2v3::sdk_label(out.max_sdk));
     let schemes = out.verified_schemes();
-    let mut apk_item = Item::new("apk", &file)
+    let mut apk_item = Item::new(ItemKind::Apk, &file)
         .subject(
             out.manifest
                 .as_ref()
@@ -926,7 +916,7 @@ pub fn check_source(file: &str, src: Source, opts: &Options, report: &mut Report
     }
     for (c, schemes) in certs {
         let current = out.signers.iter().any(|s| s.raw == c.raw);
-        let item = Item::new("apk-signer", &file)
+        let item = Item::new(ItemKind::ApkSigner, &file)
             .subject(c.cert.subject.clone())
             .fact("schemes", schemes.join(", "))
             .fact("current", current);

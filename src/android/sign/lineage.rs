@@ -24,7 +24,7 @@ use crate::android::apk::lineage;
 use crate::android::apk::v2v3::{Lineage, PROOF_OF_ROTATION_ATTR, ROTATION_MIN_SDK_ATTR};
 use crate::android::policy;
 use crate::atomic::{self, AtomicFile};
-use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report, Severity};
+use crate::diag::{Baseline, Code, FailOn, Finding, Item, ItemKind, Policy, Report, Severity};
 use crate::outcome::{Judge, Outcome};
 
 /// apksig's default first SDK of the rotated key: Android 13, the first
@@ -504,7 +504,7 @@ pub fn lineage_items(file: &str, l: &Lineage, report: &mut Report) {
     for (i, node) in l.nodes.iter().enumerate() {
         let c = &node.cert.cert;
         report.item(
-            Item::new("lineage-signer", file)
+            Item::new(ItemKind::LineageSigner, file)
                 .subject(c.subject.clone())
                 .not_after(c.not_after)
                 .fact("position", format!("{}/{n}", i + 1))

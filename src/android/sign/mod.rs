@@ -36,7 +36,7 @@ use crate::android::policy;
 use crate::at::Horizon;
 pub use crate::atomic::Destination;
 use crate::atomic::{self, AtomicFile};
-use crate::diag::{Baseline, Code, FailOn, Finding, Item, Policy, Report, Severity};
+use crate::diag::{Baseline, Code, FailOn, Finding, Item, ItemKind, Policy, Report, Severity};
 use crate::keys::PrivateKey;
 use crate::outcome::Judge;
 pub use crate::outcome::Outcome;
@@ -124,10 +124,6 @@ fn read_small(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
         .map_err(|e| format!("cannot read {shown}: {e}"))
 }
 
-fn unreadable(file: &str, msg: impl Into<String>) -> Finding {
-    Finding::new(Code::InputUnreadable, file, msg)
-}
-
 /// Loads the key from a keystore and runs the keystore checks on its alias.
 fn load_keystore(
     path: &Path,
@@ -142,7 +138,7 @@ fn load_keystore(
     let data = match read_small(path) {
         Ok(d) => d,
         Err(e) => {
-            report.push(unreadable(&file, e));
+            report.push(Finding::unreadable(&file, e));
             return None;
         }
     };
@@ -160,7 +156,7 @@ fn load_keystore(
             return None;
         }
         Err(e) => {
-            report.push(unreadable(&file, format!("--ks-pass: {e}")));
+            report.push(Finding::unreadable(&file, format!("--ks-pass: {e}")));
             return None;
         }
     };
@@ -168,7 +164,7 @@ fn load_keystore(
         None => None,
         Some(Ok(p)) => Some(p),
         Some(Err(e)) => {
-            report.push(unreadable(&file, format!("--key-pass: {e}")));
+            report.push(Finding::unreadable(&file, format!("--key-pass: {e}")));
             return None;
         }
     };
@@ -196,7 +192,7 @@ fn load_keystore(
                 .iter()
                 .any(|f| f.severity == Severity::Error)
             {
-                report.push(unreadable(
+                report.push(Finding::unreadable(
                     &file,
                     format!("cannot open the keystore {file}"),
                 ));
@@ -283,32 +279,35 @@ fn load_files(
     {
         Ok(k) => k,
         Err(e) => {
-            report.push(unreadable(&kfile, e));
+            report.push(Finding::unreadable(&kfile, e));
             return None;
         }
     };
     let chain = match read_small(cert_path) {
         Ok(d) => x509::certs_from_pem_or_der(&d),
         Err(e) => {
-            report.push(unreadable(&cfile, e));
+            report.push(Finding::unreadable(&cfile, e));
             return None;
         }
     };
     let leaf = match chain.first().map(|d| Cert::from_der(d)) {
         Some(Ok(c)) => c,
         Some(Err(e)) => {
-            report.push(unreadable(&cfile, format!("{cfile}: {e}")));
+            report.push(Finding::unreadable(&cfile, format!("{cfile}: {e}")));
             return None;
         }
         None => {
-            report.push(unreadable(&cfile, format!("{cfile} holds no certificate")));
+            report.push(Finding::unreadable(
+                &cfile,
+                format!("{cfile} holds no certificate"),
+            ));
             return None;
         }
     };
     let subject = leaf.name().to_string();
     policy::check_signing_identity(&cfile, &subject, &leaf, &key, ctx, report);
     report.item(
-        Item::new("signing-key", &cfile)
+        Item::new(ItemKind::SigningKey, &cfile)
             .subject(subject)
             .not_after(leaf.not_after)
             .fact("key", key.kind().to_string())
@@ -332,7 +331,7 @@ fn load_files(
 
 fn input_finding(file: &str, e: InputError) -> Finding {
     match e {
-        InputError::Unreadable(m) => unreadable(file, format!("{file}: {m}; nothing was written")),
+        InputError::Unreadable(m) => Finding::unreadable(file, format!("{file}: {m}; nothing was written")),
         InputError::Malformed(m) => Finding::new(
             Code::ApkMalformed,
             file,
@@ -508,7 +507,10 @@ pub fn run(
             let full = match crate::android::apk::lineage::read(&r.lineage) {
                 Ok(l) => l,
                 Err(m) => {
-                    report.push(unreadable(&label, format!("{m}; nothing was written")));
+                    report.push(Finding::unreadable(
+                        &label,
+                        format!("{m}; nothing was written"),
+                    ));
                     return judge.finish(report, None);
                 }
             };
@@ -632,7 +634,7 @@ pub fn run(
                 .map(|r| r.describe(&id))
                 .unwrap_or_default();
             report.item(
-                Item::new("signed-apk", &out_label)
+                Item::new(ItemKind::SignedApk, &out_label)
                     .fact("rotation", rotated)
                     .subject(out_label.clone())
                     .fact("input", file.as_str())

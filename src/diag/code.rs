@@ -3,7 +3,7 @@
 //! explanation: a title, why it matters (what breaks) and the fix.
 //! `wrapsign explain NAME` prints these; adding a check means adding a line here.
 
-use crate::diag::Severity;
+use super::severity::Severity;
 
 macro_rules! codes {
     ($( $variant:ident = $name:literal, $sev:ident,
