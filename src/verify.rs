@@ -396,6 +396,8 @@ fn check_apks(req: &Request, apks: &[PathBuf], from_keystores: Vec<Cert>, report
         max_sdk: req.max_sdk,
         expected_signers: from_keystores,
         archive: req.archive,
+        at: Some(req.at),
+        play_min_validity: Some(req.play_min_validity),
     };
     for p in &req.signer_certs {
         let file = display(p);
