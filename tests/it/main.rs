@@ -5,8 +5,11 @@
 
 mod support;
 
+mod android_alignment;
 mod android_keystore;
 mod android_keystore_apk;
+mod android_rotation;
+mod android_signer_policy;
 mod apk_cli;
 mod apk_oracle;
 mod apk_sign;
@@ -14,6 +17,7 @@ mod cli;
 mod conformance_apksig;
 mod conformance_ios;
 mod conformance_pyjks;
+mod conformance_realworld_apk;
 mod diagnostics;
 mod docs;
 mod fuzz_regressions;

@@ -310,14 +310,18 @@ pub(super) fn plan(
         ))
     };
     if v1 || v2 {
-        needs_root(&format!(
-            "v1/v2 (Android before {})",
-            if v2 {
-                "9, and before 7.0 for v1"
+        let what = match (v1, v2) {
+            (true, true) => "the v1/v2 signatures (what Android before 9 checks)",
+            (true, false) => "the v1 signature (what Android before 7.0 checks)",
+            _ => "the v2 signature (what Android 7.0-8.1 checks)",
+        };
+        needs_root(what).map_err(|e| {
+            if min_sdk >= SDK_P {
+                format!("{e}, or disable them (--v1 false --v2 false): the APK's minSdk {min_sdk} only needs v3")
             } else {
-                "7.0"
+                e
             }
-        ))?;
+        })?;
     }
     let v31_support = rotation >= SDK_T && min_sdk < rotation;
     if v31_support {
