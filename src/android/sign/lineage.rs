@@ -85,6 +85,11 @@ impl Schemes {
         }
     }
 
+    /// Whether a v3.1 block carries the rotated key.
+    pub(super) fn has_v31(&self) -> bool {
+        !self.v31.is_empty()
+    }
+
     /// One line per scheme, for the `signed-apk` item.
     pub(super) fn describe(&self, new: &Identity) -> Vec<String> {
         let line = |scheme: &str, c: &V3Config| {

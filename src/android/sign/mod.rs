@@ -628,15 +628,15 @@ pub fn run(
                             && off % req.alignment.lib_page != 0)
                 })
                 .count();
-            let rotated = plan
-                .rotation
-                .as_ref()
-                .map(|r| r.describe(&id))
-                .unwrap_or_default();
+            if plan.rotation.as_ref().is_some_and(|r| r.has_v31()) {
+                schemes.push("v3.1");
+            }
+            let mut item = Item::new(ItemKind::SignedApk, &out_label);
+            if let Some(r) = &plan.rotation {
+                item = item.fact("rotation", r.describe(&id));
+            }
             report.item(
-                Item::new(ItemKind::SignedApk, &out_label)
-                    .fact("rotation", rotated)
-                    .subject(out_label.clone())
+                item.subject(out_label.clone())
                     .fact("input", file.as_str())
                     .fact("schemes", schemes.join("+"))
                     .fact("min_sdk", min_sdk)
