@@ -356,6 +356,37 @@ mod tests {
     }
 
     #[test]
+    fn apksigs_lineage_reads_back_byte_for_byte_and_damage_is_an_error() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/conformance/apksig/rsa-2048-lineage-2-signers");
+        let Ok(data) = std::fs::read(&path) else {
+            println!("SKIP: {} not present", path.display());
+            return;
+        };
+        let l = from_file_bytes(&data).unwrap();
+        assert_eq!(l.nodes.len(), 2);
+        assert_eq!(l.nodes[0].flags, DEFAULT_CAPABILITIES);
+        assert_eq!(
+            (l.nodes[0].sig_alg, l.nodes[1].parent_sig_alg),
+            (0x0103, 0x0103)
+        );
+        assert_eq!(to_file_bytes(&l), data);
+        // Every single-byte change is an error or, outside what the nodes
+        // sign (the capability flags, the last node's algorithm field), reads
+        // as exactly those bytes; never a panic.
+        for i in 0..data.len() {
+            let mut d = data.clone();
+            d[i] ^= 0x41;
+            if let Ok(m) = from_file_bytes(&d) {
+                assert_eq!(to_file_bytes(&m), d, "byte {i}");
+            }
+        }
+        for n in 0..data.len() {
+            assert!(from_file_bytes(&data[..n]).is_err(), "cut at {n}");
+        }
+    }
+
+    #[test]
     fn malformed_files_are_errors() {
         for data in [
             &b""[..],
