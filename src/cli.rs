@@ -44,6 +44,8 @@ pub enum Command {
     Rotate(Box<rotation::RotateArgs>),
     /// Print an Android SigningCertificateLineage (file or APK): certificates and capabilities
     Lineage(rotation::LineageArgs),
+    /// Build a bulk device certificate upload (.zip of DEVICE_ID.p12 files and their credentials), checked as verify would; writes nothing on failure
+    Bundle(Box<BundleArgs>),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(ExplainArgs),
     /// Print a man page or shell completions, generated from these definitions
@@ -86,6 +88,57 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub apk: ApkArgs,
 
+    #[command(flatten)]
+    pub devices: DeviceBundleArgs,
+
+    #[command(flatten)]
+    pub check: CheckArgs,
+}
+
+/// How a device bundle (a .zip of DEVICE_ID.p12 files) is read by verify.
+#[derive(Args, Debug)]
+#[command(next_help_heading = "Device bundles")]
+pub struct DeviceBundleArgs {
+    /// The credentials file inside the zip (default: its only text file, else credential.txt)
+    #[arg(long, value_name = "NAME")]
+    pub credentials_name: Option<String>,
+    /// How the .p12 files are named; checked against every name (default: inferred from the names)
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub identity_type: Option<inventory::bulk::IdType>,
+}
+
+/// `wrapsign bundle DIR`: a bulk device certificate upload.
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    /// The folder of DEVICE_ID.p12 files (its subfolders are not read)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Credentials text file, DEVICE_ID.p12=password per line; copied into the zip byte for byte
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "password",
+        conflicts_with = "password"
+    )]
+    pub credentials: Option<PathBuf>,
+    /// One password for every .p12 instead: pass:VALUE, env:VAR, file:PATH or stdin
+    #[arg(long, value_name = "SPEC")]
+    pub password: Option<String>,
+    /// How the .p12 files are named (the request's identityType); every name is checked against it
+    #[arg(long, value_enum, value_name = "TYPE")]
+    pub identity_type: inventory::bulk::IdType,
+    /// The credentials file's name inside the zip (the request's credentialFileName)
+    #[arg(long, value_name = "NAME", default_value = inventory::bulk::DEFAULT_CREDENTIALS_NAME)]
+    pub credentials_name: String,
+    /// The upload bundle to write (.zip; mode 0600, it holds the passwords)
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also write the bulk upload request body (JSON) here
+    #[arg(long, value_name = "FILE")]
+    pub request: Option<PathBuf>,
+    /// Also write the device ids here, one per line, for bulk deletion
+    #[arg(long, value_name = "FILE")]
+    pub delete_list: Option<PathBuf>,
     #[command(flatten)]
     pub check: CheckArgs,
 }
@@ -542,6 +595,10 @@ fn run_verify(a: VerifyArgs, given: Given) -> i32 {
         play_min_validity: a.android.play_min_validity,
         expected_signers: Vec::new(),
         archive: a.check.archive.limits(),
+        devices: verify::DeviceOptions {
+            credentials_name: a.devices.credentials_name,
+            id_type: a.devices.identity_type,
+        },
     };
     let mut report = match &inv {
         Some(inv) => {
@@ -830,10 +887,14 @@ fn run_inventory(a: InventoryArgs) -> i32 {
     // Unreadable files of a scan are findings of `verify`; the table lists what was read.
     let _ = inventory::add_scans(&mut inv, &a.dirs);
     let mut fallback = Vec::new();
+    let mut sources = Vec::new();
     for (flag, spec) in [("cert-pass", &a.cert_pass), ("ks-pass", &a.ks_pass)] {
         match password(flag, spec) {
             Ok(Some(s)) => match s.resolve() {
-                Ok(v) => fallback.push(v),
+                Ok(v) => {
+                    fallback.push(v);
+                    sources.push(format!("--{flag} {s}"));
+                }
                 Err(e) => return usage(format!("--{flag} {s}: {e}")),
             },
             Ok(None) => {}
@@ -845,6 +906,7 @@ fn run_inventory(a: InventoryArgs) -> i32 {
         cli_warn_days: a.warn_days,
         trust_roots: a.trust_roots.clone(),
         fallback_passwords: fallback,
+        fallback_sources: sources,
         progress: true,
         ..inventory::Options::new(at)
     };
@@ -853,11 +915,85 @@ fn run_inventory(a: InventoryArgs) -> i32 {
         .warn_days
         .or(inv.thresholds.global.warn_days)
         .unwrap_or(crate::at::Horizon::default().warn_days);
-    let text = inventory::table::render(&out.rows, a.format, at, warn_days);
+    let meta = inventory::table::Meta {
+        at,
+        warn_days,
+        source: inv.source.as_deref(),
+    };
+    let text = inventory::table::render(&out.rows, a.format, &meta);
     match emit(&text, a.output.as_deref()) {
         Ok(()) => 0,
         Err(e) => usage(e),
     }
+}
+
+fn run_bundle(a: BundleArgs) -> i32 {
+    use inventory::bundle;
+    let policy = match a.check.policy() {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let baseline = match a.check.load_baseline() {
+        Ok(b) => b,
+        Err(e) => return usage(e),
+    };
+    let passwords = match (&a.credentials, password("password", &a.password)) {
+        (Some(f), Ok(None)) => bundle::Passwords::File(f.clone()),
+        (None, Ok(Some(spec))) => match spec.resolve() {
+            Ok(pw) => bundle::Passwords::One(pw),
+            Err(e) => return usage(format!("--password {spec}: {e}")),
+        },
+        (_, Err(e)) => return usage(e),
+        _ => return usage("give --credentials FILE or --password SPEC"),
+    };
+    let at = a.check.at();
+    let req = bundle::Request {
+        dir: a.dir,
+        passwords,
+        credentials_name: a.credentials_name,
+        id_type: a.identity_type,
+        out: a.out,
+        request: a.request,
+        delete_list: a.delete_list,
+    };
+    let ctx = ios::Ctx {
+        horizon: crate::at::Horizon {
+            warn_days: a.check.warn_days,
+            fail_days: a.check.fail_days,
+            ..Default::default()
+        },
+        archive: a.check.archive.limits(),
+        ..ios::Ctx::new(at, ios::Trust::apple())
+    };
+    let judge = crate::outcome::Judge {
+        policy: &policy,
+        baseline: baseline.as_ref(),
+        fail_on: a.check.fail_on(),
+        at,
+    };
+    let outcome = match bundle::run(&req, &ctx, &judge) {
+        Ok(o) => o,
+        Err(e) => return usage(e.0),
+    };
+    let meta = Meta {
+        command: "bundle",
+        at,
+        warn_days: a.check.warn_days,
+        exit_code: outcome.exit_code,
+        color: a.check.format == Format::Human && a.check.output.is_none() && report::use_color(),
+        verbosity: a.check.verbose as i8 - a.check.quiet as i8,
+    };
+    let out = report::render(&outcome.report, a.check.format, &meta);
+    if let Err(e) = emit(&out, a.check.output.as_deref()) {
+        return usage(e);
+    }
+    if outcome.written.is_none() {
+        eprintln!(
+            "wrapsign: nothing written: the bundle for {} does not pass its checks",
+            req.out.display()
+        );
+    }
+    outcome.exit_code
 }
 
 fn run_explain(a: ExplainArgs) -> i32 {
@@ -970,6 +1106,7 @@ pub fn main() -> i32 {
         Command::Inventory(a) => run_inventory(a),
         Command::Rotate(a) => rotation::run_rotate(*a),
         Command::Lineage(a) => rotation::run_lineage(a),
+        Command::Bundle(a) => run_bundle(*a),
         Command::Explain(a) => run_explain(a),
         Command::Generate(a) => run_generate(a),
     }

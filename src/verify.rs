@@ -53,6 +53,16 @@ pub struct Request {
     pub expected_signers: Vec<Cert>,
     /// How far an archive (IPA, APK, device zip) may expand.
     pub archive: crate::archive::Limits,
+    /// Device bundles: the credentials entry inside the zip (`--credentials-name`)
+    /// and the declared identity type (`--identity-type`).
+    pub devices: DeviceOptions,
+}
+
+/// How device bundles named on the command line are read.
+#[derive(Clone, Debug, Default)]
+pub struct DeviceOptions {
+    pub credentials_name: Option<String>,
+    pub id_type: Option<crate::inventory::bulk::IdType>,
 }
 
 impl Request {
@@ -81,6 +91,7 @@ impl Request {
             play_min_validity: keystore_policy::PLAY_MIN_VALIDITY,
             expected_signers: Vec::new(),
             archive: crate::archive::Limits::default(),
+            devices: DeviceOptions::default(),
         }
     }
 }
@@ -120,6 +131,7 @@ pub fn run(req: &Request) -> Report {
     let mut keystore_paths: Vec<(PathBuf, Option<Secret>)> =
         req.keystores.iter().map(|p| (p.clone(), None)).collect();
     let mut apk_paths: Vec<PathBuf> = Vec::new();
+    let mut device_paths: Vec<PathBuf> = Vec::new();
     for p in &req.paths {
         let file = display(p);
         match sniff::sniff_path(p) {
@@ -140,6 +152,10 @@ pub fn run(req: &Request) -> Report {
                 if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("ipa")) =>
             {
                 app_paths.push(p.clone())
+            }
+            // A zip of DEVICE_ID.p12 files: a device bundle (bulk upload).
+            Ok(Kind::Zip) if crate::inventory::bulk::sniff(p).is_some() => {
+                device_paths.push(p.clone())
             }
             // Any other zip: say what is wrong with it if something is.
             Ok(Kind::Zip) => report.push(
@@ -279,6 +295,18 @@ pub fn run(req: &Request) -> Report {
         );
     }
 
+    for p in &device_paths {
+        use crate::inventory::bulk;
+        let credentials = bulk::Credentials::Inside(req.devices.credentials_name.clone());
+        let bundle = bulk::Bundle {
+            zip: p,
+            shown: display(p),
+            credentials: &credentials,
+            id_type: req.devices.id_type,
+        };
+        bulk::check(&bundle, &ctx, &mut report);
+    }
+
     if !dir_paths.is_empty() {
         // The passwords given are tried on every PKCS#12 and keystore found
         // (a stdin --cert-pass is left to the identity loader, which reads it).
@@ -296,6 +324,7 @@ pub fn run(req: &Request) -> Report {
         && app_paths.is_empty()
         && keystore_paths.is_empty()
         && apk_paths.is_empty()
+        && device_paths.is_empty()
         && report.findings.is_empty()
     {
         report.push(Finding::unreadable(

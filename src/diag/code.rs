@@ -358,10 +358,18 @@ codes! {
         title: "A device certificate does not open with its password",
         why: "The PKCS#12 MAC does not verify with the password on its credentials line, so the import fails for that device.",
         fix: "Re-export the device's .p12 with the password from the credentials file, or correct the line.";
+    BulkCredentialsFileMissing = "bulk-credentials-file-missing", Error,
+        title: "A device bundle has no credentials file",
+        why: "Endpoint Management's bulk upload opens each DEVICE_ID.p12 with the password on its line of the credentials file named by the request (credentialFileName); a zip without that file, or without the file named by --credentials-name, cannot be imported, and none of its certificates can be checked.",
+        fix: "Put the credentials file (DEVICE_ID.p12=password, one line per certificate) into the zip, e.g. with `wrapsign bundle DIR --credentials FILE`, or name the right entry with --credentials-name; a credentials file kept beside the zip goes in wrapsign.toml as credentials = \"...\".";
+    BulkCredentialsFileAmbiguous = "bulk-credentials-file-ambiguous", Error,
+        title: "A device bundle holds several candidate credentials files",
+        why: "The zip holds more than one text file and none is credential.txt, so which one holds the passwords depends on the request's credentialFileName; a stale or wrong one means failed imports.",
+        fix: "Remove the other text files from the zip, or name the credentials file with --credentials-name (credentials_name in wrapsign.toml) and use the same name in the request.";
     DeviceIdInvalid = "device-id-invalid", Error,
-        title: "A device id is not a valid IMEI",
-        why: "A 15-digit device id is an IMEI, whose last digit is a Luhn check digit; a wrong check digit means a mistyped IMEI, so the certificate will never be matched to its device.",
-        fix: "Check the device's IMEI (*#06#, or the MDM's device record) and rename the .p12 and its credentials line.";
+        title: "A device id is not a valid id of its identity type",
+        why: "Device certificates are matched to devices by the file name: an IMEI is 15 digits whose last is a Luhn check digit, an MEID 14 hexadecimal digits, a serial number letters and digits. A wrong check digit means a mistyped IMEI, and a name of another type than the bundle's identityType is never matched; either way the device never gets its certificate.",
+        fix: "Check the device's id (*#06#, or the MDM's device record) and rename the .p12 and its credentials line, or declare the identity type the names use (--identity-type, identity_type in wrapsign.toml).";
     DeviceIdMixed = "device-id-mixed", Error,
         title: "A device bundle mixes id types",
         why: "Device certificates of one bundle are matched to devices by one kind of id (IMEI, MEID or serial number); files named by another kind will not be matched.",

@@ -42,6 +42,8 @@ pub enum ItemKind {
     SignedApk,
     /// The key `sign` signs an APK with.
     SigningKey,
+    /// A device bundle `wrapsign bundle` wrote.
+    UploadBundle,
 }
 
 impl ItemKind {
@@ -62,6 +64,7 @@ impl ItemKind {
             ItemKind::Signed => "signed",
             ItemKind::SignedApk => "signed-apk",
             ItemKind::SigningKey => "signing-key",
+            ItemKind::UploadBundle => "upload-bundle",
         }
     }
 }

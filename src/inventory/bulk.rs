@@ -1,39 +1,48 @@
-//! Bulk device certificates: a `.zip` of `DEVICE_ID.p12` files and a credentials
-//! text file of `DEVICE_ID.p12=password` lines, checked as a unit (every file has
-//! exactly one line and every line a file; each opens with its password; device
-//! ids follow one naming scheme, IMEIs with a valid Luhn check digit; each
-//! certificate is valid). The zip is read in memory with bounded sizes, never
+//! Bulk device certificates, as Endpoint Management's bulk upload takes them: a
+//! `.zip` of `DEVICE_ID.p12` files and a credentials text file of
+//! `DEVICE_ID.p12=password` lines, either inside the zip (the upload bundle) or
+//! beside it (`credentials = ...` in wrapsign.toml). Checked as a unit: every
+//! file has exactly one line and every line a file; each opens with its
+//! password; device ids follow one identity type (IMEI with a valid Luhn check
+//! digit, MEID, serial number); each certificate and the CA certificates it
+//! chains through are valid. The zip is read in memory with bounded sizes, never
 //! extracted. Passwords never leave this module: messages cite line numbers.
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::android::apk::zip::Source;
 use crate::archive::{self, Limits};
-use crate::at::Horizon;
 use crate::diag::{Code, Finding, Item, ItemKind, Report};
+use crate::ios::Ctx;
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
-use crate::x509::{self, Cert};
+use crate::x509::{self, build_chain, Cert, ChainResult};
 
 const MAX_ENTRIES: usize = 100_000;
 /// A device .p12 is a few kilobytes.
 const MAX_P12_BYTES: u64 = 1 << 20;
-const MAX_CREDENTIALS_BYTES: u64 = 16 << 20;
+pub const MAX_CREDENTIALS_BYTES: u64 = 16 << 20;
 /// All device files together (uncompressed), against zip bombs.
 const MAX_TOTAL_BYTES: u64 = 512 << 20;
+/// The credentials file name Endpoint Management's documentation uses, and the
+/// default when a zip holds several text files.
+pub const DEFAULT_CREDENTIALS_NAME: &str = "credential.txt";
 
-/// How a device is identified, from its file name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// How a device is identified, from its file name (the request's `identityType`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum IdType {
-    /// 15 decimal digits, the last a Luhn check digit.
+    /// 15 decimal digits, the last a Luhn check digit
     Imei,
-    /// 14 hexadecimal digits.
+    /// 14 hexadecimal digits
     Meid,
-    /// Anything else.
+    /// The device's serial number (letters and digits)
     Serial,
 }
 
@@ -43,6 +52,15 @@ impl IdType {
             IdType::Imei => "IMEI",
             IdType::Meid => "MEID",
             IdType::Serial => "serial number",
+        }
+    }
+
+    /// The value of `identityType` in the bulk upload request.
+    pub fn request_name(self) -> &'static str {
+        match self {
+            IdType::Imei => "IMEI",
+            IdType::Meid => "MEID",
+            IdType::Serial => "SERIAL_NUMBER",
         }
     }
 }
@@ -55,12 +73,14 @@ pub enum IdCheck {
     BadImei {
         expected: u8,
     },
+    /// Not of the identity type the bundle declares.
+    NotOfType(IdType),
 }
 
 impl IdCheck {
     pub fn id_type(self) -> IdType {
         match self {
-            IdCheck::Valid(t) => t,
+            IdCheck::Valid(t) | IdCheck::NotOfType(t) => t,
             IdCheck::BadImei { .. } => IdType::Imei,
         }
     }
@@ -83,6 +103,7 @@ pub fn luhn_check_digit(body: &str) -> Option<u8> {
     Some(((10 - sum % 10) % 10) as u8)
 }
 
+/// What a device id is, from its shape alone.
 pub fn classify(id: &str) -> IdCheck {
     if id.len() == 15 && id.bytes().all(|b| b.is_ascii_digit()) {
         let expected = luhn_check_digit(&id[..14]).unwrap_or(0);
@@ -99,6 +120,48 @@ pub fn classify(id: &str) -> IdCheck {
     IdCheck::Valid(IdType::Serial)
 }
 
+/// A device id checked against the identity type the bundle declares.
+pub fn check_id(id: &str, want: Option<IdType>) -> IdCheck {
+    let seen = classify(id);
+    match want {
+        None => seen,
+        Some(IdType::Imei) => match seen {
+            IdCheck::Valid(IdType::Imei) | IdCheck::BadImei { .. } => seen,
+            _ => IdCheck::NotOfType(IdType::Imei),
+        },
+        Some(IdType::Meid) if seen == IdCheck::Valid(IdType::Meid) => seen,
+        Some(IdType::Serial)
+            if !id.is_empty()
+                && id.len() <= 64
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            IdCheck::Valid(IdType::Serial)
+        }
+        Some(t) => IdCheck::NotOfType(t),
+    }
+}
+
+/// Where the passwords of a bundle are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// A text file beside the zip (`credentials = ...` in wrapsign.toml).
+    File(PathBuf),
+    /// Inside the zip: the entry of this name, or by default the only text
+    /// file, else `credential.txt`.
+    Inside(Option<String>),
+}
+
+/// One bundle to check.
+#[derive(Clone, Debug)]
+pub struct Bundle<'a> {
+    pub zip: &'a Path,
+    /// How findings name the zip (the `--out` path while a bundle is being built).
+    pub shown: String,
+    pub credentials: &'a Credentials,
+    /// The declared identity type; `None`: inferred from the names.
+    pub id_type: Option<IdType>,
+}
+
 /// One device of the bundle, as checked.
 #[derive(Clone, Debug)]
 pub struct Device {
@@ -111,11 +174,23 @@ pub struct Device {
     pub cert: Option<Cert>,
 }
 
+/// What a bundle check learnt, besides its findings.
+#[derive(Clone, Debug, Default)]
+pub struct Checked {
+    pub devices: Vec<Device>,
+    /// The credentials file, as rows show it (`credential.txt in upload.zip`).
+    pub credentials: Option<String>,
+    /// The one identity type of the bundle (declared, or the names' when they agree).
+    pub id_type: Option<IdType>,
+}
+
 /// `(line, entry name, password)` for every credentials line; malformed lines
 /// (no `NAME.p12=`) come back as their line numbers.
 fn read_credentials(text: &str) -> (Vec<(usize, String, Secret)>, Vec<usize>) {
     let mut ok = Vec::new();
     let mut bad = Vec::new();
+    // A UTF-8 byte order mark (Windows editors) is not part of the first name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
         if line.trim().is_empty() || line.trim_start().starts_with('#') {
@@ -132,33 +207,76 @@ fn read_credentials(text: &str) -> (Vec<(usize, String, Secret)>, Vec<usize>) {
     (ok, bad)
 }
 
-fn is_p12_name(name: &str) -> bool {
+pub fn is_p12_name(name: &str) -> bool {
     let l = name.to_ascii_lowercase();
     (l.ends_with(".p12") || l.ends_with(".pfx")) && l.len() > 4
 }
 
-fn base_name(name: &str) -> &str {
+pub fn base_name(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
 }
 
-fn device_id(name: &str) -> &str {
+/// `356938035643809.p12` -> `356938035643809`.
+pub fn device_id(name: &str) -> &str {
     let b = base_name(name);
     b.get(..b.len().saturating_sub(4)).unwrap_or(b)
+}
+
+fn is_junk(name: &str) -> bool {
+    name.starts_with("__MACOSX/")
+        || base_name(name).starts_with("._")
+        || base_name(name) == ".DS_Store"
+}
+
+/// Text, as a credentials file is: UTF-8 without NUL bytes.
+fn is_text(data: &[u8]) -> bool {
+    !data.contains(&0) && std::str::from_utf8(data).is_ok()
 }
 
 /// A device certificate file of the bundle: its entry name and bytes.
 pub type DeviceFile = (String, Vec<u8>);
 
-/// The device files of a bundle zip, after the archive audit; `None` (with the
-/// finding reported) when the archive is refused; also how many other files it
-/// holds (counted, not read).
+/// What a bundle zip holds, read after the archive audit.
+#[derive(Debug, Default)]
+pub struct Contents {
+    /// `.p12`/`.pfx` entries, in zip order.
+    pub devices: Vec<DeviceFile>,
+    /// Other small entries that are text: credentials candidates.
+    pub texts: Vec<(String, zeroize::Zeroizing<Vec<u8>>)>,
+    /// Other entries (names only).
+    pub others: Vec<String>,
+}
+
+/// The entry names of a zip that look like a device bundle (at least one
+/// `.p12`/`.pfx` entry; IPAs and APKs are told apart before this is asked):
+/// `(device files, other files)`, or `None`. Reads only the central directory.
+pub fn sniff(path: &Path) -> Option<(Vec<String>, Vec<String>)> {
+    let f = std::fs::File::open(path).ok()?;
+    let z = zip::ZipArchive::new(std::io::BufReader::new(f)).ok()?;
+    let mut p12 = Vec::new();
+    let mut others = Vec::new();
+    for n in z.file_names() {
+        if n.ends_with('/') || is_junk(n) {
+            continue;
+        }
+        if is_p12_name(base_name(n)) {
+            p12.push(n.to_string());
+        } else {
+            others.push(n.to_string());
+        }
+    }
+    (!p12.is_empty()).then_some((p12, others))
+}
+
+/// The files of a bundle zip, after the archive audit; `None` (with the finding
+/// reported) when the archive is refused.
 pub fn read_zip<R: Read + std::io::Seek>(
     file: &str,
     src: &Source,
     reader: R,
     limits: &Limits,
     report: &mut Report,
-) -> Option<(Vec<DeviceFile>, usize)> {
+) -> Option<Contents> {
     let audit = match archive::audit(src, limits) {
         Ok(a) => a,
         Err(p) => {
@@ -171,7 +289,7 @@ pub fn read_zip<R: Read + std::io::Seek>(
             Finding::new(
                 Code::ArchiveUnsafe,
                 file,
-                format!("{file}: the entry \"{}\" is a symbolic link; a device bundle holds only certificate files: rebuild it with a standard tool", link.name.escape_debug()),
+                format!("{file}: the entry \"{}\" is a symbolic link; a device bundle holds only certificate files and their credentials: rebuild it with a standard tool (or wrapsign bundle)", link.name.escape_debug()),
             )
             .subject(link.name.escape_debug().to_string()),
         );
@@ -201,9 +319,8 @@ pub fn read_zip<R: Read + std::io::Seek>(
         ));
         return None;
     }
-    let mut files: Vec<DeviceFile> = Vec::new();
+    let mut out = Contents::default();
     let mut total = 0u64;
-    let mut skipped = 0usize;
     for i in 0..zip.len() {
         let mut entry = match zip.by_index(i) {
             Ok(e) => e,
@@ -213,22 +330,28 @@ pub fn read_zip<R: Read + std::io::Seek>(
             }
         };
         let name = entry.name().to_string();
-        let junk = name.starts_with("__MACOSX/") || base_name(&name).starts_with("._");
-        if entry.is_dir() || junk || !is_p12_name(base_name(&name)) {
-            if !entry.is_dir() && !junk {
-                skipped += 1;
+        if entry.is_dir() || is_junk(&name) {
+            continue;
+        }
+        let device = is_p12_name(base_name(&name));
+        let limit = if device {
+            MAX_P12_BYTES
+        } else {
+            MAX_CREDENTIALS_BYTES
+        };
+        if entry.size() > limit || total + entry.size() > MAX_TOTAL_BYTES {
+            if device {
+                report.push(
+                    Finding::unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
+                        .subject(name.clone()),
+                );
+            } else {
+                out.others.push(name);
             }
             continue;
         }
-        if entry.size() > MAX_P12_BYTES || total + entry.size() > MAX_TOTAL_BYTES {
-            report.push(
-                Finding::unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
-                    .subject(name.clone()),
-            );
-            continue;
-        }
         let declared = entry.size();
-        let mut data = Vec::new();
+        let mut data = zeroize::Zeroizing::new(Vec::new());
         if let Err(e) = entry.by_ref().take(declared + 1).read_to_end(&mut data) {
             report.push(archive::entry_damaged(file, &name, e));
             return None;
@@ -242,90 +365,215 @@ pub fn read_zip<R: Read + std::io::Seek>(
             return None;
         }
         total += data.len() as u64;
-        files.push((name, data));
+        if device {
+            out.devices.push((name, data.to_vec()));
+        } else if is_text(&data) {
+            out.texts.push((name, data));
+        } else {
+            out.others.push(name);
+        }
     }
-    Some((files, skipped))
+    Some(out)
 }
 
-/// Checks one bundle. Returns the devices (for the inventory's rows and the
-/// cross-inventory key checks).
-pub fn check(
-    zip_path: &Path,
-    credentials: &Path,
-    at: time::OffsetDateTime,
-    horizon: &Horizon,
-    limits: &Limits,
-    report: &mut Report,
-) -> Vec<Device> {
-    let file = zip_path.display().to_string();
-    let cfile = credentials.display().to_string();
-    let cname = base_name(&cfile).to_string();
-
-    let text = match std::fs::metadata(credentials) {
-        Ok(m) if m.len() > MAX_CREDENTIALS_BYTES => {
-            report.push(Finding::unreadable(
-                &cfile,
-                format!(
-                    "{cfile} is {} bytes, too large for a credentials file",
-                    m.len()
-                ),
-            ));
-            return Vec::new();
-        }
-        Ok(_) => match std::fs::read(credentials) {
-            Ok(d) => match String::from_utf8(d) {
-                Ok(t) => zeroize::Zeroizing::new(t),
-                Err(_) => {
-                    report.push(Finding::unreadable(
-                        &cfile,
-                        format!("{cfile} is not UTF-8 text"),
-                    ));
-                    return Vec::new();
-                }
-            },
-            Err(e) => {
-                report.push(Finding::unreadable(
-                    &cfile,
-                    format!("cannot read {cfile}: {e}"),
-                ));
-                return Vec::new();
-            }
-        },
-        Err(e) => {
-            report.push(Finding::unreadable(
-                &cfile,
-                format!("cannot read {cfile}: {e}"),
-            ));
-            return Vec::new();
+/// Which text entry of a zip holds the credentials (see [`Credentials::Inside`]),
+/// or the finding that says why none can be chosen.
+fn choose_inside<'c>(
+    file: &str,
+    contents: &'c Contents,
+    name: Option<&str>,
+) -> Result<&'c (String, zeroize::Zeroizing<Vec<u8>>), Finding> {
+    let texts = &contents.texts;
+    let listed = |v: &[&str]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
         }
     };
-    let (lines, malformed) = read_credentials(&text);
+    let names: Vec<&str> = texts.iter().map(|(n, _)| n.as_str()).collect();
+    if let Some(want) = name {
+        return texts
+            .iter()
+            .find(|(n, _)| n == want || base_name(n) == want)
+            .ok_or_else(|| {
+                Finding::new(
+                    Code::BulkCredentialsFileMissing,
+                    file,
+                    format!(
+                        "{file} holds no credentials file named {want} (its text files: {}); add it to the zip, or name the right one",
+                        listed(&names)
+                    ),
+                )
+                .detail("credentials_name", want)
+                .detail("text_files", names.clone())
+            });
+    }
+    match texts.as_slice() {
+        [only] => Ok(only),
+        [] => Err(Finding::new(
+            Code::BulkCredentialsFileMissing,
+            file,
+            format!(
+                "{file} holds {} device certificates but no credentials text file (DEVICE_ID.p12=password lines); add {DEFAULT_CREDENTIALS_NAME} to the zip (wrapsign bundle writes it), or give its credentials file in wrapsign.toml (credentials = ...)",
+                contents.devices.len()
+            ),
+        )),
+        several => several
+            .iter()
+            .find(|(n, _)| base_name(n) == DEFAULT_CREDENTIALS_NAME)
+            .ok_or_else(|| {
+                Finding::new(
+                    Code::BulkCredentialsFileAmbiguous,
+                    file,
+                    format!(
+                        "{file} holds {} text files ({}) and none is {DEFAULT_CREDENTIALS_NAME}: which one holds the passwords is ambiguous; remove the others, or name it with --credentials-name (credentials_name in wrapsign.toml) and in the request's credentialFileName",
+                        several.len(),
+                        names.join(", ")
+                    ),
+                )
+                .detail("text_files", names.clone())
+            }),
+    }
+}
 
-    // Read every device file (bounded) from the zip, in order.
-    let src = match Source::open(zip_path) {
+/// Reads a credentials file beside the zip, bounded; the finding on failure.
+fn read_beside(cfile: &str, path: &Path) -> Result<zeroize::Zeroizing<String>, Finding> {
+    let fail = |e: String| Finding::unreadable(cfile, e);
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_CREDENTIALS_BYTES => Err(fail(format!(
+            "{cfile} is {} bytes, too large for a credentials file",
+            m.len()
+        ))),
+        Ok(_) => {
+            let d = std::fs::read(path).map_err(|e| fail(format!("cannot read {cfile}: {e}")))?;
+            String::from_utf8(d)
+                .map(zeroize::Zeroizing::new)
+                .map_err(|_| fail(format!("{cfile} is not UTF-8 text")))
+        }
+        Err(e) => Err(fail(format!("cannot read {cfile}: {e}"))),
+    }
+}
+
+fn rule(t: IdType) -> &'static str {
+    match t {
+        IdType::Imei => "15 digits, the last a Luhn check digit",
+        IdType::Meid => "14 hexadecimal digits",
+        IdType::Serial => "letters, digits and dashes",
+    }
+}
+
+/// The validity of the CA certificates a device certificate chains through (in
+/// its .p12, or known to the run: trust roots and the inventory's CAs).
+fn check_chain(file: &str, name: &str, leaf: &Cert, others: &[Cert], ctx: &Ctx, r: &mut Report) {
+    let mut pool = others.to_vec();
+    pool.extend(ctx.trust.intermediates.iter().cloned());
+    let chain = match build_chain(leaf, &pool, &ctx.trust.anchors) {
+        ChainResult::Trusted(c) => c,
+        ChainResult::Untrusted { partial, .. } => partial,
+    };
+    for ca in chain.iter().skip(1) {
+        let days = crate::at::days_until(ctx.at, ca.not_after);
+        if ca.not_after < ctx.at {
+            r.push(
+                Finding::new(
+                    Code::CertIssuerRetired,
+                    file,
+                    format!(
+                        "{name} chains through \"{}\", which expired on {}; issue the device a certificate under a current CA",
+                        ca.name(),
+                        crate::at::day(ca.not_after)
+                    ),
+                )
+                .subject(name)
+                .detail("issuer", ca.subject.as_str())
+                .detail("issuer_not_after", crate::at::rfc3339(ca.not_after)),
+            );
+        } else if days < ctx.horizon.warn_days {
+            let (sev, reminder) =
+                crate::diag::expiring(Code::ChainCertExpiring, &ctx.horizon, days);
+            r.push(
+                Finding::new(
+                    Code::ChainCertExpiring,
+                    file,
+                    format!(
+                        "{name} chains through \"{}\", which expires on {} (in {days} days){reminder}; re-issue the device certificates under the CA's renewed certificate",
+                        ca.name(),
+                        crate::at::day(ca.not_after)
+                    ),
+                )
+                .severity(sev)
+                .subject(name)
+                .detail("issuer", ca.subject.as_str())
+                .detail("issuer_not_after", crate::at::rfc3339(ca.not_after))
+                .detail("days_left", days),
+            );
+        }
+    }
+}
+
+/// Checks one bundle: its credentials, every device certificate, the naming.
+/// Pushes findings and one item per device plus one for the bundle.
+pub fn check(b: &Bundle, ctx: &Ctx, report: &mut Report) -> Checked {
+    let file = b.shown.clone();
+    let mut out = Checked::default();
+
+    let src = match Source::open(b.zip) {
         Ok(s) => s,
         Err(e) => {
             report.push(Finding::unreadable(
                 &file,
                 format!("cannot read {file}: {e}"),
             ));
-            return Vec::new();
+            return out;
         }
     };
-    let reader = match std::fs::File::open(zip_path) {
+    let reader = match std::fs::File::open(b.zip) {
         Ok(f) => std::io::BufReader::new(f),
         Err(e) => {
             report.push(Finding::unreadable(
                 &file,
                 format!("cannot read {file}: {e}"),
             ));
-            return Vec::new();
+            return out;
         }
     };
-    let (files, skipped) = match read_zip(&file, &src, reader, limits, report) {
-        Some(f) => f,
-        None => return Vec::new(),
+    let Some(contents) = read_zip(&file, &src, reader, &ctx.archive, report) else {
+        return out;
     };
+
+    // The credentials text, its name in messages, and how rows show it.
+    let creds: Option<(zeroize::Zeroizing<String>, String, String)> = match b.credentials {
+        Credentials::File(p) => {
+            let cfile = p.display().to_string();
+            match read_beside(&cfile, p) {
+                Ok(t) => Some((t, base_name(&cfile).to_string(), format!("file:{cfile}"))),
+                Err(f) => {
+                    report.push(f);
+                    None
+                }
+            }
+        }
+        Credentials::Inside(name) => match choose_inside(&file, &contents, name.as_deref()) {
+            Ok((n, data)) => Some((
+                zeroize::Zeroizing::new(String::from_utf8_lossy(data).into_owned()),
+                n.clone(),
+                format!("{n} in {file}"),
+            )),
+            Err(f) => {
+                report.push(f);
+                None
+            }
+        },
+    };
+    out.credentials = creds.as_ref().map(|c| c.2.clone());
+    let (lines, malformed) = match &creds {
+        Some((text, _, _)) => read_credentials(text),
+        None => (Vec::new(), Vec::new()),
+    };
+    let cname = creds.as_ref().map(|c| c.1.clone()).unwrap_or_default();
+    let cshown = out.credentials.clone().unwrap_or_default();
+    let files = &contents.devices;
 
     // Pair files and lines, by base name (a zip may put the files in a folder).
     let mut by_name: BTreeMap<&str, Vec<&(usize, String, Secret)>> = BTreeMap::new();
@@ -341,7 +589,7 @@ pub fn check(
                     format!("line {} of {cname} is for {}, which is not in {file}; remove the line or add the certificate", l.0, l.1),
                 )
                 .subject(l.1.clone())
-                .detail("credentials", cfile.as_str())
+                .detail("credentials", cshown.as_str())
                 .detail("line", l.0),
             );
         }
@@ -354,18 +602,19 @@ pub fn check(
                 format!("line {n} of {cname} is not of the form DEVICE_ID.p12=password (the line is not shown); fix or remove it"),
             )
             .subject(format!("{cname}:{n}"))
-            .detail("credentials", cfile.as_str())
+            .detail("credentials", cshown.as_str())
             .detail("line", *n),
         );
     }
 
+    let have_creds = creds.is_some();
     let mut devices: Vec<Device> = files
         .par_iter()
         .map(|(name, data)| {
             let found = by_name.get(base_name(name)).cloned().unwrap_or_default();
             let mut r = Report::default();
             let id = device_id(name).to_string();
-            let id_check = classify(&id);
+            let id_check = check_id(&id, b.id_type);
             let mut dev = Device {
                 name: name.clone(),
                 id: id.clone(),
@@ -374,16 +623,16 @@ pub fn check(
                 cert: None,
             };
             match found.len() {
-                0 => r.push(
+                0 if have_creds => r.push(
                     Finding::new(
                         Code::BulkCredentialMissing,
                         &file,
                         format!("{name} has no password line in {cname}; add \"{}={{password}}\" to it", base_name(name)),
                     )
                     .subject(name.clone())
-                    .detail("credentials", cfile.as_str()),
+                    .detail("credentials", cshown.as_str()),
                 ),
-                1 => {}
+                0 | 1 => {}
                 n => r.push(
                     Finding::new(
                         Code::BulkCredentialDuplicate,
@@ -397,8 +646,8 @@ pub fn check(
                     .detail("lines", found.iter().map(|l| l.0).collect::<Vec<_>>()),
                 ),
             }
-            if let IdCheck::BadImei { expected } = id_check {
-                r.push(
+            match id_check {
+                IdCheck::BadImei { expected } => r.push(
                     Finding::new(
                         Code::DeviceIdInvalid,
                         &file,
@@ -406,7 +655,17 @@ pub fn check(
                     )
                     .subject(name.clone())
                     .detail("expected_check_digit", expected),
-                );
+                ),
+                IdCheck::NotOfType(t) => r.push(
+                    Finding::new(
+                        Code::DeviceIdInvalid,
+                        &file,
+                        format!("{id} is not an {} ({}), the identity type of this bundle; the certificate will not match its device: rename the file and its line, or declare the right identity type", t.name(), rule(t)),
+                    )
+                    .subject(name.clone())
+                    .detail("identity_type", t.request_name()),
+                ),
+                IdCheck::Valid(_) => {}
             }
             // The first line whose password opens it (duplicates were reported).
             let mut opened = None;
@@ -456,22 +715,29 @@ pub fn check(
                     &idn.cert,
                     name,
                     &file,
-                    at,
-                    horizon,
+                    ctx.at,
+                    &ctx.horizon,
                     (Code::CertExpired, Code::CertNotYetValid, Code::CertExpiring),
                     ("issue the device a new certificate and push it by MDM", "renew it now"),
                 ) {
                     r.push(f);
                 }
+                check_chain(&file, name, &idn.cert, &idn.others, ctx, &mut r);
                 dev.cert = Some(idn.cert);
             }
             let mut item = Item::new(ItemKind::DeviceCertificate, &file)
                 .subject(name.clone())
                 .fact("device_id", id.as_str())
                 .fact("id_type", id_check.id_type().name())
-                .fact("credentials", cfile.as_str());
+                .fact("credentials", cshown.as_str());
             if let Some(l) = dev.line {
-                item = item.fact("credentials_line", l);
+                let source = match b.credentials {
+                    Credentials::File(p) => format!("file:{}:{l}", p.display()),
+                    Credentials::Inside(_) => format!("{cname}:{l} in {file}"),
+                };
+                item = item
+                    .fact("credentials_line", l)
+                    .fact("password_source", source);
             }
             if let Some(c) = &dev.cert {
                 item = item
@@ -494,12 +760,16 @@ pub fn check(
         .collect();
     devices.sort_by(|a, b| a.name.cmp(&b.name));
 
-    // One naming scheme per bundle: MDM imports key on one id type.
+    // One naming scheme per bundle: the upload keys on one identity type.
     let mut counts: BTreeMap<IdType, usize> = BTreeMap::new();
     for d in &devices {
         *counts.entry(d.id_check.id_type()).or_default() += 1;
     }
-    if counts.len() > 1 {
+    out.id_type = b.id_type.or_else(|| match counts.len() {
+        1 => counts.keys().next().copied(),
+        _ => None,
+    });
+    if b.id_type.is_none() && counts.len() > 1 {
         let (&major, _) = counts
             .iter()
             .max_by_key(|(t, n)| (**n, std::cmp::Reverse(**t)))
@@ -526,14 +796,26 @@ pub fn check(
             .detail("counts", counts.iter().map(|(t, n)| (t.name().to_string(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>()),
         );
     }
-    if skipped > 0 {
-        report.item(
-            Item::new(ItemKind::DeviceBundle, &file)
-                .fact("devices", devices.len())
-                .fact("other_files_skipped", skipped),
-        );
+    let mut item = Item::new(ItemKind::DeviceBundle, &file)
+        .fact("devices", devices.len())
+        .fact("identity_type", out.id_type.map(IdType::request_name));
+    if let Some(c) = &out.credentials {
+        item = item.fact("credentials", c.as_str());
     }
-    devices
+    let mut other: Vec<&str> = contents.others.iter().map(String::as_str).collect();
+    other.extend(
+        contents
+            .texts
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| matches!(b.credentials, Credentials::File(_)) || *n != cname),
+    );
+    if !other.is_empty() {
+        item = item.fact("other_files", other);
+    }
+    report.item(item);
+    out.devices = devices;
+    out
 }
 
 #[cfg(test)]
@@ -553,11 +835,83 @@ mod tests {
     }
 
     #[test]
+    fn declared_identity_types() {
+        let imei = Some(IdType::Imei);
+        assert_eq!(
+            check_id("490154203237518", imei),
+            IdCheck::Valid(IdType::Imei)
+        );
+        assert_eq!(
+            check_id("490154203237519", imei),
+            IdCheck::BadImei { expected: 8 }
+        );
+        assert_eq!(
+            check_id("A0000012345678", imei),
+            IdCheck::NotOfType(IdType::Imei)
+        );
+        let meid = Some(IdType::Meid);
+        assert_eq!(
+            check_id("A0000012345678", meid),
+            IdCheck::Valid(IdType::Meid)
+        );
+        assert_eq!(
+            check_id("490154203237518", meid),
+            IdCheck::NotOfType(IdType::Meid)
+        );
+        let serial = Some(IdType::Serial);
+        assert_eq!(
+            check_id("C02XK1ABJG5H", serial),
+            IdCheck::Valid(IdType::Serial)
+        );
+        assert_eq!(
+            check_id("C02 XK1", serial),
+            IdCheck::NotOfType(IdType::Serial)
+        );
+    }
+
+    #[test]
     fn credentials_lines() {
-        let (ok, bad) = read_credentials("a.p12=x=y\r\n\n# c\nnot a line\nb.p12=\n");
+        let (ok, bad) = read_credentials("\u{feff}a.p12=x=y\r\n\n# c\nnot a line\nb.p12=\n");
         assert_eq!(ok.len(), 2);
+        assert_eq!(ok[0].1, "a.p12");
         assert_eq!(ok[0].2.expose(), "x=y");
         assert_eq!(ok[1].2.expose(), "");
         assert_eq!(bad, [4]);
+    }
+
+    fn contents(texts: &[&str]) -> Contents {
+        Contents {
+            devices: vec![("1.p12".into(), Vec::new())],
+            texts: texts
+                .iter()
+                .map(|n| (n.to_string(), zeroize::Zeroizing::new(Vec::new())))
+                .collect(),
+            others: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn which_text_file_holds_the_credentials() {
+        let pick = |texts: &[&str], name: Option<&str>| {
+            choose_inside("b.zip", &contents(texts), name)
+                .map(|(n, _)| n.clone())
+                .map_err(|f| f.code)
+        };
+        assert_eq!(pick(&["creds.txt"], None), Ok("creds.txt".into()));
+        assert_eq!(
+            pick(&["a.txt", "credential.txt"], None),
+            Ok("credential.txt".into())
+        );
+        assert_eq!(
+            pick(&["a.txt", "b.txt"], None),
+            Err(Code::BulkCredentialsFileAmbiguous)
+        );
+        assert_eq!(pick(&[], None), Err(Code::BulkCredentialsFileMissing));
+        assert_eq!(pick(&["a.txt", "b.txt"], Some("b.txt")), Ok("b.txt".into()));
+        assert_eq!(pick(&["dir/b.txt"], Some("b.txt")), Ok("dir/b.txt".into()));
+        assert_eq!(
+            pick(&["a.txt"], Some("b.txt")),
+            Err(Code::BulkCredentialsFileMissing)
+        );
     }
 }

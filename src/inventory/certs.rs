@@ -143,7 +143,7 @@ pub fn detect(c: &Cert) -> CertClass {
     if apns::read(c).is_some() {
         return CertClass::Apns;
     }
-    if c.is_ca {
+    if acts_as_ca(c) {
         return CertClass::Ca;
     }
     let has = |o: &str| c.eku.iter().any(|e| e == o);
@@ -154,6 +154,29 @@ pub fn detect(c: &Cert) -> CertClass {
         return CertClass::PkiUser;
     }
     CertClass::Other
+}
+
+/// Whether a certificate can issue certificates, from its extensions alone
+/// (being self-signed says nothing: `openssl req -x509` marks its server
+/// certificates CA:TRUE). A keyUsage without keyCertSign cannot sign
+/// certificates (RFC 5280 4.2.1.3); without a keyUsage, basicConstraints CA:TRUE
+/// decides, unless a self-signed certificate's extended key usage names only
+/// end-entity purposes (TLS server or client, e-mail).
+pub fn acts_as_ca(c: &Cert) -> bool {
+    const KEY_CERT_SIGN: u16 = 1 << 5;
+    if !c.is_ca {
+        return false;
+    }
+    match c.key_usage {
+        Some(ku) => ku & KEY_CERT_SIGN != 0,
+        None => {
+            let leaf_only = !c.eku.is_empty()
+                && c.eku
+                    .iter()
+                    .all(|e| [EKU_SERVER, EKU_CLIENT, EKU_EMAIL].contains(&e.as_str()));
+            !(c.is_self_issued() && leaf_only)
+        }
+    }
 }
 
 /// What the inventory asks of a certificate entry.
@@ -297,17 +320,17 @@ fn check_generic(m: &Material, class: CertClass, expect: &Expect, ctx: &Ctx, rep
         CertClass::Apns if apns::read(c).is_none() => {
             Some("has no Apple Push Services marker (1.2.840.113635.100.6.3.1/.2/.6)".to_string())
         }
-        CertClass::Ssl if c.is_ca => Some("is a CA certificate".into()),
+        CertClass::Ssl if acts_as_ca(c) => Some("is a CA certificate".into()),
         CertClass::Ssl if !c.eku.is_empty() && !has(EKU_SERVER) => {
             Some("its extended key usage does not allow TLS server authentication".into())
         }
-        CertClass::PkiUser if c.is_ca => Some("is a CA certificate".into()),
+        CertClass::PkiUser if acts_as_ca(c) => Some("is a CA certificate".into()),
         CertClass::PkiUser if !c.eku.is_empty() && !has(EKU_CLIENT) && !has(EKU_EMAIL) => {
             Some("its extended key usage allows neither client authentication nor e-mail".into())
         }
-        CertClass::Ca if !c.is_ca => {
-            Some("is not a CA certificate (basicConstraints CA:FALSE or absent)".into())
-        }
+        CertClass::Ca if !acts_as_ca(c) => Some(
+            "is not a CA certificate (basicConstraints CA:FALSE or absent, or a keyUsage without keyCertSign)".into(),
+        ),
         _ => None,
     };
     if let Some(what) = mismatch {

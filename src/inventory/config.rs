@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::bulk::{Credentials, IdType};
 use super::{
     AppSpec, CertClass, CertSpec, DevicesSpec, Entry, Inventory, KeystoreSpec, Origin, Password,
     ProfileSpec, Threshold, Thresholds, What,
@@ -81,6 +82,9 @@ struct RawCert {
     password: Option<Spanned<String>>,
     key: Option<Spanned<String>>,
     description: Option<String>,
+    /// Who renews it (a person, team or mailbox): shown in every inventory format.
+    owner: Option<String>,
+    notes: Option<String>,
     team_id: Option<String>,
     topic: Option<String>,
     #[serde(default)]
@@ -93,6 +97,9 @@ struct RawProfile {
     name: Option<String>,
     file: Spanned<String>,
     description: Option<String>,
+    /// Who renews it (a person, team or mailbox): shown in every inventory format.
+    owner: Option<String>,
+    notes: Option<String>,
     /// A certificate entry (by name) that must be able to sign with this profile.
     certificate: Option<Spanned<String>>,
 }
@@ -109,6 +116,9 @@ struct RawKeystore {
     #[serde(rename = "type")]
     store_type: Option<StoreTypeName>,
     description: Option<String>,
+    /// Who renews it (a person, team or mailbox): shown in every inventory format.
+    owner: Option<String>,
+    notes: Option<String>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -125,6 +135,9 @@ struct RawApp {
     name: Option<String>,
     file: Spanned<String>,
     description: Option<String>,
+    /// Who renews it (a person, team or mailbox): shown in every inventory format.
+    owner: Option<String>,
+    notes: Option<String>,
     certificate: Option<Spanned<String>>,
     #[serde(default)]
     profiles: Vec<Spanned<String>>,
@@ -137,8 +150,14 @@ struct RawApp {
 struct RawDevices {
     name: Option<String>,
     zip: Spanned<String>,
-    credentials: Spanned<String>,
+    /// A credentials file beside the zip; absent: the one inside the zip.
+    credentials: Option<Spanned<String>>,
+    /// The credentials entry inside the zip (default: its only text file, else credential.txt).
+    credentials_name: Option<Spanned<String>>,
+    identity_type: Option<IdType>,
     description: Option<String>,
+    owner: Option<String>,
+    notes: Option<String>,
 }
 
 /// A configuration error: the file, the line, and what is wrong. Never contains
@@ -431,6 +450,8 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             name: v.name.clone(),
             origin: Origin::Config { line },
             description: v.description.clone(),
+            owner: v.owner.clone(),
+            notes: v.notes.clone(),
             what: What::Certificate(CertSpec {
                 class: Some(v.kind),
                 file,
@@ -454,6 +475,8 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             name: v.name.clone(),
             origin: Origin::Config { line },
             description: v.description.clone(),
+            owner: v.owner.clone(),
+            notes: v.notes.clone(),
             what: What::Keystore(KeystoreSpec {
                 file,
                 password,
@@ -471,13 +494,28 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
         let line = cx.at(d);
         let v = d.get_ref();
         let zip = cx.path(&v.zip)?;
-        let credentials = cx.path(&v.credentials)?;
+        let credentials = match (&v.credentials, &v.credentials_name) {
+            (Some(c), None) => Credentials::File(cx.path(c)?),
+            (None, n) => Credentials::Inside(n.as_ref().map(|n| n.get_ref().clone())),
+            (Some(_), Some(n)) => {
+                return Err(cx.err(
+                    n,
+                    "credentials_name names the credentials file inside the zip, credentials one beside it: give one of them",
+                ))
+            }
+        };
         register(&v.name, entries.len(), "devices", line)?;
         entries.push(Entry {
             name: v.name.clone(),
             origin: Origin::Config { line },
             description: v.description.clone(),
-            what: What::Devices(DevicesSpec { zip, credentials }),
+            owner: v.owner.clone(),
+            notes: v.notes.clone(),
+            what: What::Devices(DevicesSpec {
+                zip,
+                credentials,
+                id_type: v.identity_type,
+            }),
         });
     }
     // Profiles and apps refer to the entries above (and apps to profiles) by name.
@@ -521,6 +559,8 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             name: v.name.clone(),
             origin: Origin::Config { line },
             description: v.description.clone(),
+            owner: v.owner.clone(),
+            notes: v.notes.clone(),
             what: What::Profile(ProfileSpec { file, certificate }),
         });
     }
@@ -552,6 +592,8 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             name: v.name.clone(),
             origin: Origin::Config { line },
             description: v.description.clone(),
+            owner: v.owner.clone(),
+            notes: v.notes.clone(),
             what: What::App(AppSpec {
                 file,
                 certificate,

@@ -5,8 +5,11 @@
 //! reused a key). `wrapsign inventory` renders the result as a table.
 
 pub mod bulk;
+pub mod bundle;
 pub mod certs;
 pub mod config;
+pub mod html;
+pub mod ics;
 pub mod keys;
 pub mod scan;
 pub mod table;
@@ -86,6 +89,9 @@ pub struct Entry {
     pub name: Option<String>,
     pub origin: Origin,
     pub description: Option<String>,
+    /// Who renews it, and free notes (wrapsign.toml); shown in every inventory format.
+    pub owner: Option<String>,
+    pub notes: Option<String>,
     pub what: What,
 }
 
@@ -141,7 +147,9 @@ pub struct AppSpec {
 #[derive(Clone, Debug)]
 pub struct DevicesSpec {
     pub zip: PathBuf,
-    pub credentials: PathBuf,
+    pub credentials: bulk::Credentials,
+    /// Declared identity type; `None`: inferred from the names.
+    pub id_type: Option<bulk::IdType>,
 }
 
 /// Expiry thresholds in days; `None` keeps the level above.
@@ -227,6 +235,8 @@ pub struct Options {
     pub play_min_validity: OffsetDateTime,
     /// Passwords to try on scanned files, which have none of their own.
     pub fallback_passwords: Vec<Secret>,
+    /// Where those come from, as the password column shows it (`--ks-pass env:X`).
+    pub fallback_sources: Vec<String>,
     /// Draw a progress bar on stderr.
     pub progress: bool,
     pub policy: Policy,
@@ -244,6 +254,7 @@ impl Options {
             online: None,
             play_min_validity: keystore_policy::PLAY_MIN_VALIDITY,
             fallback_passwords: Vec::new(),
+            fallback_sources: Vec::new(),
             progress: false,
             policy: Policy::default(),
             archive: crate::archive::Limits::default(),
@@ -479,7 +490,8 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
                 check_entry(inv, &loaded, &secrets, i, e, ctx, opts, &mut r, &mut keys);
             }
             r.apply(&policy);
-            let mut rows = table::rows_for(e, &r, ctx, key, secrets_source(e));
+            let password = secrets_source(e, &loaded[i], opts);
+            let mut rows = table::rows_for(e, &r, ctx, key, password);
             for row in &mut rows {
                 row.entry = i;
             }
@@ -509,14 +521,38 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
     Outcome { report, rows }
 }
 
-fn secrets_source(e: &Entry) -> String {
+/// The password column: the entry's own source, or for a scanned PKCS#12 or
+/// keystore the command line's (`--ks-pass env:X`; all of them when several
+/// were given, since any may be the one that opened it).
+fn secrets_source(e: &Entry, loaded: &Loaded, opts: &Options) -> String {
+    let own = own_source(e);
+    let takes_password = match (&e.what, loaded) {
+        (What::Keystore(_), _) => true,
+        (What::Certificate(_), Loaded::Cert(Ok(m))) => m.from_p12,
+        (What::Certificate(c), _) => sniff::sniff_path(&c.file).is_ok_and(|k| k == Kind::Pkcs12),
+        _ => false,
+    };
+    if own.is_empty() && e.origin == Origin::Scan && takes_password {
+        return opts.fallback_sources.join(" or ");
+    }
+    own
+}
+
+fn own_source(e: &Entry) -> String {
     match &e.what {
         What::Certificate(c) => c.password.as_ref().map(|p| p.source.clone()),
         What::Keystore(k) => k.password.as_ref().map(|p| match &k.key_password {
             Some(kp) => format!("{} (key: {})", p.source, kp.source),
             None => p.source.clone(),
         }),
-        What::Devices(d) => Some(format!("file:{} (per line)", show(&d.credentials))),
+        What::Devices(d) => Some(match &d.credentials {
+            bulk::Credentials::File(p) => format!("file:{} (per line)", show(p)),
+            bulk::Credentials::Inside(n) => format!(
+                "{} in {} (per line)",
+                n.as_deref().unwrap_or(bulk::DEFAULT_CREDENTIALS_NAME),
+                show(&d.zip)
+            ),
+        }),
         _ => None,
     }
     .unwrap_or_default()
@@ -616,15 +652,14 @@ fn check_entry(
             }));
         }
         (What::Devices(d), _) => {
-            let devices = bulk::check(
-                &d.zip,
-                &d.credentials,
-                opts.at,
-                &ctx.horizon,
-                &opts.archive,
-                r,
-            );
-            for dev in devices {
+            let bundle = bulk::Bundle {
+                zip: &d.zip,
+                shown: show(&d.zip),
+                credentials: &d.credentials,
+                id_type: d.id_type,
+            };
+            let checked = bulk::check(&bundle, ctx, r);
+            for dev in checked.devices {
                 if let Some(c) = dev.cert {
                     keys.push(KeyUse {
                         cert: c,

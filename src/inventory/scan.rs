@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::bulk::{self, Credentials};
 use super::{AppSpec, CertSpec, DevicesSpec, Entry, KeystoreSpec, Origin, ProfileSpec, What};
 use crate::diag::{Finding, Severity};
 use crate::sniff::{self, Kind};
@@ -102,15 +103,24 @@ pub fn scan(dir: &Path) -> Scan {
             }
         }
     }
-    // A zip of .p12 files is a device bundle; its credentials file is a text file
-    // beside it whose lines name its entries.
+    // A zip of .p12 files is a device bundle. With other files inside, its
+    // credentials file is one of them (the upload bundle); otherwise it is a text
+    // file beside it whose lines name its entries.
     let mut used_texts = Vec::new();
     for z in zips {
-        let names = p12_names(&z);
-        if names.is_empty() {
+        let Some((p12, others)) = bulk::sniff(&z) else {
             out.skipped += 1;
             continue;
+        };
+        if !others.is_empty() {
+            out.entries.push(entry(What::Devices(DevicesSpec {
+                zip: z,
+                credentials: Credentials::Inside(None),
+                id_type: None,
+            })));
+            continue;
         }
+        let names: Vec<String> = p12.iter().map(|n| bulk::base_name(n).to_string()).collect();
         let creds = texts
             .iter()
             .filter(|t| t.parent() == z.parent())
@@ -120,7 +130,8 @@ pub fn scan(dir: &Path) -> Scan {
                 used_texts.push(c.clone());
                 out.entries.push(entry(What::Devices(DevicesSpec {
                     zip: z,
-                    credentials: c.clone(),
+                    credentials: Credentials::File(c.clone()),
+                    id_type: None,
                 })));
             }
             None => {
@@ -143,6 +154,8 @@ fn entry(what: What) -> Entry {
         name: None,
         origin: Origin::Scan,
         description: None,
+        owner: None,
+        notes: None,
         what,
     }
 }
@@ -155,29 +168,6 @@ fn app(file: PathBuf) -> AppSpec {
         keystore: None,
         alias: None,
     }
-}
-
-/// Base names of the `.p12` entries of a zip that holds only those (plus folders).
-fn p12_names(path: &Path) -> Vec<String> {
-    let Ok(f) = std::fs::File::open(path) else {
-        return Vec::new();
-    };
-    let Ok(z) = zip::ZipArchive::new(std::io::BufReader::new(f)) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for n in z.file_names() {
-        if n.ends_with('/') || n.starts_with("__MACOSX/") {
-            continue;
-        }
-        let base = n.rsplit('/').next().unwrap_or(n);
-        let l = base.to_ascii_lowercase();
-        if !(l.ends_with(".p12") || l.ends_with(".pfx")) {
-            return Vec::new();
-        }
-        out.push(base.to_string());
-    }
-    out
 }
 
 /// Whether a text file's first meaningful line is `NAME.p12=...` for one of `names`.

@@ -1,5 +1,7 @@
 //! `wrapsign inventory`: one row per item (certificate, keystore alias, profile,
-//! app, device certificate) sorted by expiry, as a table, JSON or CSV.
+//! app, device certificate) sorted by expiry, as a table, JSON, CSV, an HTML
+//! page or an iCalendar file. Rows are built here from the checks' items and
+//! findings (the status is decided once, here); the renderers only print them.
 
 use std::fmt::Write;
 
@@ -8,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::{Entry, What};
 use crate::at;
-use crate::diag::{Finding, Item, ItemKind, Report, Severity};
+use crate::diag::{Code, Finding, Item, ItemKind, Report, Severity};
 use crate::ios::Ctx;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -16,15 +18,27 @@ use crate::ios::Ctx;
 pub enum Status {
     Ok,
     Expiring,
+    /// Could not be opened or checked (no password opens it, unreadable, an APK
+    /// whose signature the inventory does not verify): never `ok`.
+    Unchecked,
     Error,
     Expired,
 }
 
 impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Ok,
+        Status::Expiring,
+        Status::Unchecked,
+        Status::Expired,
+        Status::Error,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Ok => "ok",
             Status::Expiring => "expiring",
+            Status::Unchecked => "unchecked",
             Status::Error => "error",
             Status::Expired => "expired",
         }
@@ -47,8 +61,23 @@ pub struct Row {
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Who renews it (wrapsign.toml `owner`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
     /// Names of the findings about this item.
     pub findings: Vec<String>,
+    /// The threshold kind (`apns`, `ssl`, `profile`, `devices`...): the report's
+    /// timeline groups by it.
+    #[serde(skip)]
+    pub group: String,
+    /// Its kind's warning and final-reminder days (`[thresholds.KIND]`): the
+    /// report's bands and the calendar's alarms.
+    #[serde(skip)]
+    pub warn_days: i64,
+    #[serde(skip)]
+    pub remind_days: i64,
     /// What cross-inventory findings name as subject (entry name, alias, device file).
     #[serde(skip)]
     pub label: String,
@@ -79,16 +108,28 @@ fn fact(i: &Item, k: &str) -> Option<String> {
     }
 }
 
+/// Findings that say a check could not be made: their item is `unchecked`.
+const NOT_CHECKED: [Code; 3] = [
+    Code::InputUnreadable,
+    Code::KeystoreIntegrityUnchecked,
+    Code::KeystoreUnsupported,
+];
+
+/// The status of an item from its expiry and findings; `read`: whether its
+/// checks could open it at all.
 fn status(
     not_after: Option<OffsetDateTime>,
     findings: &[&Finding],
     ctx: &Ctx,
+    read: bool,
 ) -> (Status, Option<i64>) {
     let days = not_after.map(|na| at::days_until(ctx.at, na));
     let s = if not_after.is_some_and(|na| na < ctx.at) {
         Status::Expired
     } else if findings.iter().any(|f| f.severity == Severity::Error) {
         Status::Error
+    } else if !read || findings.iter().any(|f| NOT_CHECKED.contains(&f.code)) {
+        Status::Unchecked
     } else if days.is_some_and(|d| d < ctx.horizon.warn_days)
         || findings.iter().any(|f| f.severity == Severity::Warning)
             && findings.iter().any(|f| f.code.name().contains("expiring"))
@@ -113,12 +154,17 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
         file,
         name: e.name.clone(),
         description: e.description.clone(),
+        owner: e.owner.clone(),
+        notes: e.notes.clone(),
         findings: Vec::new(),
+        group: kind_key.to_string(),
+        warn_days: ctx.horizon.warn_days,
+        remind_days: ctx.horizon.remind_days,
         label,
         entry: 0,
     };
-    let finish = |mut row: Row, fs: Vec<&Finding>| {
-        let (s, d) = status(row.not_after, &fs, ctx);
+    let finish = |mut row: Row, fs: Vec<&Finding>, read: bool| {
+        let (s, d) = status(row.not_after, &fs, ctx, read);
         row.status = s;
         row.days_left = d;
         let mut names: Vec<String> = fs.iter().map(|f| f.code.name().to_string()).collect();
@@ -152,12 +198,14 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
                     .or_else(|| fact(i, "bundle_id"))
                     .unwrap_or_default();
             }
-            rows.push(finish(row, all));
+            let read = !items.is_empty();
+            rows.push(finish(row, all, read));
         }
         What::Profile(p) => {
             let file = file_of(&p.file);
             let mut row = base(file.clone(), e.name.clone().unwrap_or(file));
-            if let Some(i) = by_kind(ItemKind::Profile).next() {
+            let item = by_kind(ItemKind::Profile).next();
+            if let Some(i) = item {
                 row.not_after = i.not_after;
                 row.subject = i.subject.clone().unwrap_or_default();
                 row.team_or_alias = fact(i, "team_ids").unwrap_or_default();
@@ -165,13 +213,13 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
                     row.kind = format!("profile ({t})");
                 }
             }
-            rows.push(finish(row, all));
+            rows.push(finish(row, all, item.is_some()));
         }
         What::Keystore(_) => {
             let items: Vec<&Item> = by_kind(ItemKind::KeystoreEntry).collect();
             if items.is_empty() {
                 let file = file_of(super::entry_file(e));
-                rows.push(finish(base(file.clone(), file), all));
+                rows.push(finish(base(file.clone(), file), all, false));
             } else {
                 rows = keystore_rows(&items, r, base, finish, "keystore");
             }
@@ -189,18 +237,19 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
                     fact(i, "device_id").unwrap_or_default(),
                     fact(i, "id_type").unwrap_or_default()
                 );
-                if let Some(l) = fact(i, "credentials_line") {
-                    row.password_source = format!("file:{}:{l}", d.credentials.display());
+                if let Some(p) = fact(i, "password_source") {
+                    row.password_source = p;
                 }
                 let fs: Vec<&Finding> = r
                     .findings
                     .iter()
                     .filter(|f| f.subject.as_deref().is_none_or(|s| s == name))
                     .collect();
-                rows.push(finish(row, fs));
+                let read = i.facts.contains_key("certificate");
+                rows.push(finish(row, fs, read));
             }
             if rows.is_empty() {
-                rows.push(finish(base(zip.clone(), zip), all));
+                rows.push(finish(base(zip.clone(), zip), all, false));
             }
         }
         What::App(a) => {
@@ -216,7 +265,11 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
             }
             // The app lives as long as its shortest-lived signing material.
             row.not_after = r.items.iter().filter_map(|i| i.not_after).min();
-            rows.push(finish(row, all));
+            // Checked: an iOS app's bundles, or an APK's signature (the inventory
+            // itself only records which keystore alias signs an APK).
+            let read = by_kind(ItemKind::Bundle).next().is_some()
+                || by_kind(ItemKind::Apk).next().is_some();
+            rows.push(finish(row, all, read));
         }
     }
     rows
@@ -226,7 +279,7 @@ fn keystore_rows(
     items: &[&Item],
     r: &Report,
     base: impl Fn(String, String) -> Row,
-    finish: impl Fn(Row, Vec<&Finding>) -> Row,
+    finish: impl Fn(Row, Vec<&Finding>, bool) -> Row,
     kind: &str,
 ) -> Vec<Row> {
     items
@@ -238,12 +291,13 @@ fn keystore_rows(
             row.not_after = i.not_after;
             row.subject = fact(i, "subject").map(|s| cn(&s)).unwrap_or_default();
             row.team_or_alias = subject.clone();
+            row.group = "keystore".into();
             let fs: Vec<&Finding> = r
                 .findings
                 .iter()
                 .filter(|f| f.subject.as_deref().is_none_or(|s| s == subject))
                 .collect();
-            finish(row, fs)
+            finish(row, fs, true)
         })
         .collect()
 }
@@ -288,19 +342,36 @@ pub enum TableFormat {
     Json,
     /// RFC 4180 CSV with a header line
     Csv,
+    /// One self-contained page: a 12-month timeline and the table (no script, no external requests)
+    Html,
+    /// iCalendar: one event per expiry, with alarms at the warning and final-reminder days
+    Ics,
 }
 
-pub fn render(rows: &[Row], format: TableFormat, at_: OffsetDateTime, warn_days: i64) -> String {
+/// What a rendering needs besides the rows.
+#[derive(Clone, Copy, Debug)]
+pub struct Meta<'a> {
+    /// The instant days are counted from (`--at`).
+    pub at: OffsetDateTime,
+    /// The global warning threshold (per-kind ones are in the rows).
+    pub warn_days: i64,
+    /// The config the inventory came from, for titles.
+    pub source: Option<&'a str>,
+}
+
+pub fn render(rows: &[Row], format: TableFormat, meta: &Meta) -> String {
     match format {
-        TableFormat::Human => human(rows, at_, warn_days),
-        TableFormat::Json => json(rows, at_, warn_days),
+        TableFormat::Human => human(rows, meta.at, meta.warn_days),
+        TableFormat::Json => json(rows, meta.at, meta.warn_days),
         TableFormat::Csv => csv(rows),
+        TableFormat::Html => super::html::render(rows, meta),
+        TableFormat::Ics => super::ics::render(rows, meta),
     }
 }
 
-fn counts(rows: &[Row]) -> [(Status, usize); 4] {
-    [Status::Ok, Status::Expiring, Status::Expired, Status::Error]
-        .map(|s| (s, rows.iter().filter(|r| r.status == s).count()))
+/// How many rows have each status (every status, in [`Status::ALL`] order).
+pub fn counts(rows: &[Row]) -> [(Status, usize); 5] {
+    Status::ALL.map(|s| (s, rows.iter().filter(|r| r.status == s).count()))
 }
 
 fn clip(s: &str, n: usize) -> String {
@@ -320,20 +391,17 @@ fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
         "wrapsign inventory at {} (expiring: within {warn_days} days)\n",
         at::rfc3339(at_)
     );
-    let header = [
-        "EXPIRES",
-        "DAYS",
-        "STATUS",
-        "KIND",
-        "SUBJECT",
-        "TEAM/ALIAS",
-        "PASSWORD",
-        "FILE",
-    ];
-    let cells: Vec<[String; 8]> = rows
+    // The OWNER column only when some item has an owner: terminals are narrow.
+    let owners = rows.iter().any(|r| r.owner.is_some());
+    let mut header = vec!["EXPIRES", "DAYS", "STATUS", "KIND", "SUBJECT", "TEAM/ALIAS"];
+    if owners {
+        header.push("OWNER");
+    }
+    header.extend(["PASSWORD", "FILE"]);
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            let mut c = vec![
                 r.not_after.map(at::day).unwrap_or_else(|| "-".into()),
                 r.days_left
                     .map(|d| d.to_string())
@@ -342,19 +410,23 @@ fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
                 r.kind.clone(),
                 clip(&r.subject, 44),
                 clip(&r.team_or_alias, 24),
-                clip(
-                    if r.password_source.is_empty() {
-                        "-"
-                    } else {
-                        &r.password_source
-                    },
-                    48,
-                ),
-                r.file.clone(),
-            ]
+            ];
+            if owners {
+                c.push(clip(r.owner.as_deref().unwrap_or("-"), 32));
+            }
+            c.push(clip(
+                if r.password_source.is_empty() {
+                    "-"
+                } else {
+                    &r.password_source
+                },
+                48,
+            ));
+            c.push(r.file.clone());
+            c
         })
         .collect();
-    let mut widths = header.map(|h| h.chars().count());
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for c in &cells {
         for (w, s) in widths.iter_mut().zip(c) {
             *w = (*w).max(s.chars().count());
@@ -362,7 +434,7 @@ fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
     }
     let line = |c: &[String]| {
         let mut l = String::new();
-        for (i, (s, w)) in c.iter().zip(widths).enumerate() {
+        for (i, (s, w)) in c.iter().zip(widths.iter().copied()).enumerate() {
             if i == 1 {
                 let _ = write!(l, "{s:>w$}  ");
             } else if i + 1 == c.len() {
@@ -373,9 +445,27 @@ fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
         }
         l.trim_end().to_string()
     };
-    let _ = writeln!(out, "{}", line(&header.map(String::from)));
+    let header: Vec<String> = header.into_iter().map(String::from).collect();
+    let _ = writeln!(out, "{}", line(&header));
     for c in &cells {
         let _ = writeln!(out, "{}", line(c));
+    }
+    let noted: Vec<&Row> = rows.iter().filter(|r| r.notes.is_some()).collect();
+    if !noted.is_empty() {
+        let _ = writeln!(out, "\nNotes:");
+        for r in noted {
+            let _ = writeln!(
+                out,
+                "  {} ({}): {}",
+                if r.subject.is_empty() {
+                    &r.label
+                } else {
+                    &r.subject
+                },
+                r.file,
+                r.notes.as_deref().unwrap_or_default().replace('\n', " ")
+            );
+        }
     }
     let c = counts(rows);
     let _ = writeln!(
@@ -383,6 +473,7 @@ fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
         "\n{} items: {}",
         rows.len(),
         c.iter()
+            .filter(|(s, n)| *n > 0 || *s != Status::Unchecked)
             .map(|(s, n)| format!("{n} {}", s.as_str()))
             .collect::<Vec<_>>()
             .join(", ")
@@ -420,7 +511,7 @@ pub fn csv_field(s: &str) -> String {
 
 fn csv(rows: &[Row]) -> String {
     let mut out = String::from(
-        "expires,days_left,status,kind,subject,team_or_alias,password_source,file,name,description,findings\r\n",
+        "expires,days_left,status,kind,subject,team_or_alias,password_source,file,name,description,findings,owner,notes\r\n",
     );
     for r in rows {
         let fields = [
@@ -435,6 +526,8 @@ fn csv(rows: &[Row]) -> String {
             r.name.clone().unwrap_or_default(),
             r.description.clone().unwrap_or_default(),
             r.findings.join(" "),
+            r.owner.clone().unwrap_or_default(),
+            r.notes.clone().unwrap_or_default(),
         ];
         out.push_str(
             &fields

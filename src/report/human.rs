@@ -40,6 +40,10 @@ pub fn render(report: &Report, meta: &Meta) -> String {
                 "sdk",
                 "position",
                 "capabilities",
+                "id_type",
+                "identity_type",
+                "devices",
+                "credentials",
             ] {
                 if let Some(v) = i.facts.get(key) {
                     match v {

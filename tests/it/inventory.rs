@@ -487,7 +487,7 @@ fn passwords_never_appear_in_any_output() {
         assert!(r.code == 1 || r.code == 2, "{f}: {}", r.stderr);
         outputs.push(r.stdout + &r.stderr);
     }
-    for f in ["human", "json", "csv"] {
+    for f in ["human", "json", "csv", "html", "ics"] {
         let r = run_with(
             &["inventory", AT, &c, &format!("--format={f}")],
             &[("WS_TEST_SECRET", "s3cret-in-env")],
