@@ -163,6 +163,15 @@ fn golden_rotated_apk_is_reproduced_byte_for_byte() {
         ours.len(),
         theirs.len()
     );
+    let (code, v) = verify_against(&out, &k[0].1, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    if tool("apksigner") {
+        let printed = apksigner(&["verify", "-v", "--print-certs", s(&out)]);
+        assert!(
+            printed.contains("Signer #1 certificate DN: CN=rsa-2048_2\n"),
+            "{printed}"
+        );
+    }
 }
 
 #[test]
@@ -517,6 +526,10 @@ fn an_ancestor_without_installed_data_cannot_be_updated() {
     assert_eq!(code, 0, "{v:#}");
     let (code, v, apk) = sign_rotated(&tmp, &lin, &k, &["--rotation-min-sdk", "28"]);
     assert_eq!(code, 0, "{v:#}");
+    if tool("apksigner") {
+        // The signature itself is fine; the update is what Android would refuse.
+        apksigner(&["verify", "-v", "--print-certs", s(&apk)]);
+    }
     let (code, v) = verify_against(&apk, &k[0].1, &[]);
     assert_eq!(code, 1, "{v:#}");
     let f = &v["findings"]
@@ -750,7 +763,28 @@ fn rotate_with_keystores_and_password_specs() {
         String::from_utf8_lossy(&out.stdout)
     );
     if tool("apksigner") {
-        let printed = apksigner(&["verify", "--print-certs", s(&apk)]);
+        let printed = apksigner(&["verify", "-v", "--print-certs", s(&apk)]);
         assert!(printed.contains("CN=Old Key"), "{printed}");
     }
+    // The update check against the old certificate, exported by keytool.
+    let pem = Command::new("keytool")
+        .args([
+            "-exportcert",
+            "-rfc",
+            "-keystore",
+            s(&old),
+            "-storepass",
+            "secret1",
+            "-alias",
+            "old",
+        ])
+        .output()
+        .unwrap();
+    let old_pem = tmp.write("old.pem", &pem.stdout);
+    let (code, v) = verify_against(&apk, &old_pem, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(
+        names(&v).contains(&"apk-signer-rotated:info".to_string()),
+        "{v:#}"
+    );
 }
