@@ -153,24 +153,17 @@ impl SigAlg {
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
     /// The public key could not be decoded or is of the wrong type.
+    #[error("the public key cannot be decoded")]
     BadKey,
     /// The algorithm is not supported for this key.
+    #[error("unsupported signature algorithm for this key")]
     Unsupported,
     /// The signature is malformed or does not verify.
+    #[error("the signature does not verify")]
     Invalid,
-}
-
-impl std::fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            VerifyError::BadKey => "the public key cannot be decoded",
-            VerifyError::Unsupported => "unsupported signature algorithm for this key",
-            VerifyError::Invalid => "the signature does not verify",
-        })
-    }
 }
 
 const OID_RSA: &str = "1.2.840.113549.1.1.1";

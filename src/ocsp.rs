@@ -26,26 +26,17 @@ pub enum Status {
 }
 
 /// Why no answer could be had.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OcspError {
     /// The certificate names no OCSP responder.
+    #[error("the certificate names no OCSP responder")]
     NoResponder,
     /// Connection refused, timed out, HTTP error.
+    #[error("the OCSP responder could not be reached: {0}")]
     Unreachable(String),
     /// An answer that is not a valid, signed, matching OCSP response.
+    #[error("the OCSP responder's answer is not usable: {0}")]
     BadResponse(String),
-}
-
-impl std::fmt::Display for OcspError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OcspError::NoResponder => f.write_str("the certificate names no OCSP responder"),
-            OcspError::Unreachable(e) => write!(f, "the OCSP responder could not be reached: {e}"),
-            OcspError::BadResponse(e) => {
-                write!(f, "the OCSP responder's answer is not usable: {e}")
-            }
-        }
-    }
 }
 
 const MAX_RESPONSE: u64 = 1 << 20;

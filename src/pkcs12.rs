@@ -23,29 +23,20 @@ pub struct Identity {
 }
 
 /// Why a PKCS#12 file could not be opened. Messages never include the password.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum P12Error {
     /// The MAC did not verify: almost always a wrong password.
+    #[error("wrong password (the PKCS#12 MAC does not verify)")]
     WrongPassword,
     /// Not a PKCS#12 file, or damaged.
+    #[error("not a valid PKCS#12 file: {0}")]
     Malformed(String),
     /// An encryption or MAC scheme this build does not support.
+    #[error("unsupported PKCS#12 encryption: {0}")]
     Unsupported(String),
     /// Opened, but holds no certificate.
+    #[error("the PKCS#12 file contains no certificate")]
     NoCertificate,
-}
-
-impl std::fmt::Display for P12Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            P12Error::WrongPassword => {
-                f.write_str("wrong password (the PKCS#12 MAC does not verify)")
-            }
-            P12Error::Malformed(m) => write!(f, "not a valid PKCS#12 file: {m}"),
-            P12Error::Unsupported(m) => write!(f, "unsupported PKCS#12 encryption: {m}"),
-            P12Error::NoCertificate => f.write_str("the PKCS#12 file contains no certificate"),
-        }
-    }
 }
 
 /// Decodes every bag of a PKCS#12 file.

@@ -32,6 +32,8 @@ pub enum Kind {
     Jceks,
     /// Bouncy Castle BKS or UBER keystores: recognised, not supported.
     Bks,
+    /// Nothing at all: an interrupted download or export, a placeholder.
+    Empty,
     Unknown,
 }
 
@@ -52,6 +54,8 @@ impl Kind {
             Kind::Jks => "JKS keystore",
             Kind::Jceks => "JCEKS keystore",
             Kind::Bks => "BKS/UBER keystore",
+            // Reads right after "a" and in parentheses, as callers use it.
+            Kind::Empty => "0-byte, empty file",
             Kind::Unknown => "file of unknown type",
         }
     }
@@ -85,6 +89,9 @@ pub fn sniff_path(path: &Path) -> std::io::Result<Kind> {
 
 /// Sniffs the first bytes of a file (zips need [`sniff_path`] to look inside).
 pub fn sniff_bytes(head: &[u8]) -> Kind {
+    if head.is_empty() {
+        return Kind::Empty;
+    }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
         return Kind::Zip;
     }
@@ -206,6 +213,7 @@ mod tests {
         assert_eq!(sniff_bytes(b"bplist00"), Kind::Plist);
         assert_eq!(sniff_bytes(b"-----BEGIN PRIVATE KEY-----\n"), Kind::PemKey);
         assert_eq!(sniff_bytes(b"hello"), Kind::Unknown);
+        assert_eq!(sniff_bytes(b""), Kind::Empty);
         assert!(is_payload_app("Payload/A.app/Info.plist"));
         assert!(is_payload_app("Top/Payload/A.app/Info.plist"));
         assert!(!is_payload_app("Payload/readme.txt"));

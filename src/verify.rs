@@ -167,6 +167,19 @@ pub fn run(req: &Request) -> Report {
             Ok(Kind::Cms) => profile_paths.push(p.clone()),
             Ok(Kind::Ipa | Kind::AppDir) => app_paths.push(p.clone()),
             Ok(Kind::Dir) => dir_paths.push(p.clone()),
+            // An unsigned plist named as a profile: let the profile reader say so.
+            Ok(Kind::Plist)
+                if p.extension().is_some_and(|e| {
+                    e.eq_ignore_ascii_case("mobileprovision")
+                        || e.eq_ignore_ascii_case("provisionprofile")
+                }) =>
+            {
+                profile_paths.push(p.clone())
+            }
+            Ok(Kind::Empty) => report.push(Finding::unreadable(
+                &file,
+                format!("{file} is empty (0 bytes): nothing in it to check"),
+            )),
             Ok(other) => report.push(not_checked(&file, other)),
             Err(e) => report.push(Finding::unreadable(
                 &file,

@@ -56,6 +56,124 @@ fn attr(name: &X509Name, oid: &str) -> Option<String> {
         .and_then(|a| a.as_str().ok().map(str::to_string))
 }
 
+/// Java's keywords (`sun.security.x509.AVAKeyword`), which keytool and
+/// apksigner print; other attributes print as `OID.1.2.3`.
+fn java_keyword(oid: &str) -> Option<&'static str> {
+    Some(match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.12" => "T",
+        "2.5.4.9" => "STREET",
+        "2.5.4.46" => "DNQ",
+        "2.5.4.4" => "SURNAME",
+        "2.5.4.42" => "GIVENNAME",
+        "2.5.4.43" => "INITIALS",
+        "2.5.4.44" => "GENERATION",
+        "2.5.4.5" => "SERIALNUMBER",
+        "1.2.840.113549.1.9.1" => "EMAILADDRESS",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        OID_UID => "UID",
+        "1.3.6.1.4.1.42.2.11.2.1" => "IP",
+        _ => return None,
+    })
+}
+
+/// An attribute value as text, for the string types Java reads as text
+/// (`DerValue.getAsString`); `None` for the others, which print as hex.
+fn ava_text(v: &x509_parser::asn1_rs::Any) -> Option<String> {
+    use x509_parser::asn1_rs::Tag;
+    let d = v.data;
+    let units = |n: usize| {
+        d.chunks(n)
+            .map(|c| c.iter().fold(0u32, |a, b| a << 8 | u32::from(*b)))
+    };
+    Some(match v.tag() {
+        Tag::Utf8String | Tag::PrintableString | Tag::Ia5String => {
+            String::from_utf8_lossy(d).into_owned()
+        }
+        // Java reads T61String as Latin-1 and GeneralString as ASCII.
+        Tag::T61String => d.iter().map(|b| char::from(*b)).collect(),
+        Tag::GeneralString => d
+            .iter()
+            .map(|b| {
+                if b.is_ascii() {
+                    char::from(*b)
+                } else {
+                    '\u{FFFD}'
+                }
+            })
+            .collect(),
+        Tag::BmpString => char::decode_utf16(units(2).map(|u| u as u16))
+            .map(|c| c.unwrap_or('\u{FFFD}'))
+            .collect(),
+        Tag::UniversalString => units(4)
+            .map(|u| char::from_u32(u).unwrap_or('\u{FFFD}'))
+            .collect(),
+        _ => return None,
+    })
+}
+
+/// One `KEYWORD=value` as Java's `AVA.toString()` writes it: the value in
+/// double quotes when it holds `,+=<>#;"\` or a newline, or leading, trailing
+/// or doubled spaces (`"` and `\` then escaped); a non-string value as `#` and
+/// its DER in hex.
+fn java_ava(a: &AttributeTypeAndValue) -> String {
+    let oid = a.attr_type().to_id_string();
+    let key = java_keyword(&oid).map_or_else(|| format!("OID.{oid}"), str::to_string);
+    let Some(text) = ava_text(a.attr_value()) else {
+        use x509_parser::asn1_rs::ToDer;
+        let der = a.attr_value().to_der_vec().unwrap_or_default();
+        return format!("{key}=#{}", hex::encode_upper(der));
+    };
+    const ESCAPEES: &str = ",+=\n<>#;\\\"";
+    let printable = |c: char| c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c);
+    let already_quoted = text.chars().count() > 1 && text.starts_with('"') && text.ends_with('"');
+    let n = text.chars().count();
+    let (mut quote, mut prev_white) = (false, false);
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if already_quoted && (i == 0 || i == n - 1) {
+            out.push(c);
+            continue;
+        }
+        let white = c == ' ' || c == '\n';
+        if printable(c) || ESCAPEES.contains(c) {
+            if (i == 0 && white) || ESCAPEES.contains(c) || (white && prev_white) {
+                quote = true;
+            }
+            if !white && (c == '"' || c == '\\') {
+                out.push('\\');
+            }
+            prev_white = white;
+        } else {
+            prev_white = false;
+        }
+        out.push(c);
+    }
+    quote |= out.ends_with([' ', '\n']);
+    if quote && !already_quoted {
+        format!("{key}=\"{out}\"")
+    } else {
+        format!("{key}={out}")
+    }
+}
+
+/// A distinguished name as keytool and apksigner print it (Java's
+/// `X500Name.toString()`): the last RDN first, so a name made with
+/// `keytool -dname "CN=.., O=.., C=.."` reads as it was typed (x509-parser
+/// and `openssl x509 -subject` print DER order), and with Java's keywords.
+pub fn java_dn(name: &X509Name) -> String {
+    let rdns: Vec<String> = name
+        .iter_rdn()
+        .map(|r| r.iter().map(java_ava).collect::<Vec<_>>().join(" + "))
+        .collect();
+    rdns.into_iter().rev().collect::<Vec<_>>().join(", ")
+}
+
 fn to_time(t: ASN1Time) -> OffsetDateTime {
     t.to_datetime()
 }
@@ -127,8 +245,8 @@ impl Cert {
             .collect();
         Ok(Cert {
             der: der.to_vec(),
-            subject: subject.to_string(),
-            issuer: c.issuer().to_string(),
+            subject: java_dn(subject),
+            issuer: java_dn(c.issuer()),
             common_name: attr(subject, "2.5.4.3"),
             org_unit: attr(subject, "2.5.4.11"),
             organization: attr(subject, "2.5.4.10"),
@@ -191,14 +309,25 @@ impl Cert {
         self.spki == other.spki
     }
 
-    pub fn serial_colon(&self) -> String {
-        self.serial_hex
-            .as_bytes()
-            .chunks(2)
-            .map(|c| std::str::from_utf8(c).unwrap_or("").to_uppercase())
-            .collect::<Vec<_>>()
-            .join(":")
+    /// SHA-256 as keytool prints it, the form the Play Console, Firebase and
+    /// `assetlinks.json` take.
+    pub fn sha256_fingerprint(&self) -> String {
+        colon_hex(&self.sha256)
     }
+
+    /// SHA-1 as Xcode, `security find-identity` and `codesign --sign` take it.
+    pub fn sha1_fingerprint(&self) -> String {
+        self.sha1.to_uppercase()
+    }
+}
+
+/// Hex as keytool prints fingerprints: `AB:CD:..`.
+pub fn colon_hex(hex: &str) -> String {
+    hex.as_bytes()
+        .chunks(2)
+        .map(|c| String::from_utf8_lossy(c).to_uppercase())
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The validity-window finding for any certificate at `at`, under the caller's

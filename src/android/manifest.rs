@@ -7,8 +7,6 @@
 //! Every offset is checked and every loop consumes input: malformed manifests
 //! give an error, never a panic or an unbounded allocation.
 
-use std::fmt;
-
 /// `android:minSdkVersion`.
 pub const ATTR_MIN_SDK_VERSION: u32 = 0x0101_020c;
 /// `android:targetSdkVersion`.
@@ -36,14 +34,9 @@ const TYPE_INT_HEX: u8 = 0x11;
 const TYPE_INT_BOOLEAN: u8 = 0x12;
 
 /// Why a binary manifest could not be read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct XmlError(pub String);
-
-impl fmt::Display for XmlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 fn err<T>(msg: impl Into<String>) -> Result<T, XmlError> {
     Err(XmlError(msg.into()))

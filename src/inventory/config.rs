@@ -162,14 +162,9 @@ struct RawDevices {
 
 /// A configuration error: the file, the line, and what is wrong. Never contains
 /// a password value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The config named by `--config`, or `./wrapsign.toml` when it exists.
 pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {

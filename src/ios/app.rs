@@ -587,7 +587,7 @@ pub fn check<'a>(
                                 "{} was signed by \"{}\" (SHA-1 {}), which its profile {} does not list; re-sign with a listed certificate",
                                 b.path,
                                 signer.name(),
-                                signer.sha1,
+                                signer.sha1_fingerprint(),
                                 p.display_name()
                             ),
                         )

@@ -36,8 +36,9 @@ const OID_PUSH_TOPICS: &str = "1.2.840.113635.100.6.3.6";
 const EKU_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
 
 impl CertKind {
-    /// Classifies from OIDs, not names: apple-codesign's guess misses the legacy
-    /// "iPhone" kinds (FIELD-NOTES).
+    /// Classifies from OIDs, not names: apple-codesign's
+    /// `apple_guess_profile()` returns None for the legacy "iPhone Distribution"
+    /// (6.1.4 only) and "iPhone Developer" (6.1.2) certificates.
     pub fn of(c: &Cert) -> CertKind {
         let code_signing = c.eku.is_empty() || c.eku.iter().any(|e| e == EKU_CODE_SIGNING);
         let has = |o| c.has_extension(o);
@@ -354,7 +355,7 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                     "the profile lists \"{}\" (serial {}, SHA-1 {}, expiry {})",
                     c.name(),
                     c.serial_hex,
-                    c.sha1,
+                    c.sha1_fingerprint(),
                     at::day(c.not_after)
                 )
             })
@@ -387,7 +388,7 @@ pub fn check_against_profile(id: &Identity, p: &Profile, report: &mut Report) {
                 format!(
                     "profile {pname} does not list \"{who}\" (serial {}, SHA-1 {}) among its {} certificate(s); add it to the profile in the developer portal and download it again",
                     id.cert.serial_hex,
-                    id.cert.sha1,
+                    id.cert.sha1_fingerprint(),
                     p.developer_certs.len()
                 ),
             )

@@ -84,6 +84,21 @@ fn strings(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Why bytes that are not CMS signed data are no profile, in the user's words:
+/// what the file really is, and the parser's error only when it is CMS-like.
+fn not_a_profile(data: &[u8], err: &str) -> String {
+    use crate::sniff::{self, Kind};
+    match sniff::sniff_bytes(data) {
+        Kind::Empty => "it is empty (0 bytes), not a provisioning profile; download the profile again".into(),
+        Kind::Plist => format!(
+            "it is an unsigned {} plist, not a signed provisioning profile; use the .mobileprovision as downloaded from the Apple Developer portal or Xcode (CMS-signed), not its decoded content (`security cms -D` output)",
+            if data.starts_with(b"bplist") { "binary" } else { "plain-XML" }
+        ),
+        Kind::Cms | Kind::Unknown => format!("not a CMS-signed provisioning profile: {err}"),
+        other => format!("it is a {}, not a provisioning profile", other.describe()),
+    }
+}
+
 fn chrono_to_time(t: &chrono::DateTime<chrono::Utc>) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(t.timestamp()).ok()
 }
@@ -92,7 +107,7 @@ impl Profile {
     /// Parses a profile. Errors mean the file is not a profile at all.
     pub fn parse(file: &str, data: &[u8], trust: &Trust) -> Result<Profile, String> {
         let sd = cryptographic_message_syntax::SignedData::parse_ber(data)
-            .map_err(|e| format!("not a CMS-signed provisioning profile: {e}"))?;
+            .map_err(|e| not_a_profile(data, &e.to_string()))?;
         let content = sd.signed_content().ok_or(
             "the CMS structure has no embedded content (a detached signature, not a profile)",
         )?;
@@ -138,7 +153,9 @@ impl Profile {
             .get("get-task-allow")
             .and_then(Value::as_boolean)
             .unwrap_or(false);
-        // Apple's own rule (FIELD-NOTES): devices decide dev/ad-hoc, else all-devices decides.
+        // As Xcode and the developer portal classify them: listed devices mean
+        // development (get-task-allow) or ad-hoc; otherwise ProvisionsAllDevices
+        // means enterprise, and neither means App Store.
         let kind = match (&devices, all_devices) {
             (Some(d), _) if !d.is_empty() => {
                 if get_task_allow {
@@ -356,7 +373,9 @@ pub fn check(p: &Profile, ctx: &Ctx, report: &mut Report) {
             ),
             ChainResult::Trusted(chain) => {
                 // Apple's signer certificates expire long before the profiles they
-                // signed are retired; judge the chain as of signing (FIELD-NOTES).
+                // signed are retired (pre-2022 profiles chain through an
+                // intermediate that expired on 2022-04-12, their signer in 2020);
+                // judge the chain as of signing.
                 let signed_at = signing_time.or(p.creation);
                 let expired: Vec<&Cert> = chain.iter().filter(|c| c.not_after < ctx.at).collect();
                 let valid_when_signed = signed_at

@@ -2,7 +2,8 @@ use std::fmt::Write;
 
 use super::Meta;
 use crate::at;
-use crate::diag::{Report, Severity};
+use crate::diag::{Item, ItemKind, Report, Severity};
+use crate::x509::colon_hex;
 
 fn paint(color: bool, code: &str, s: &str) -> String {
     if color {
@@ -10,6 +11,43 @@ fn paint(color: bool, code: &str, s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// The fingerprints people paste elsewhere: every certificate's SHA-256, and
+/// the SHA-1 by which Xcode, `security find-identity`, `codesign --sign` and
+/// provisioning profiles name certificate files (uppercase, no separators).
+fn fingerprints(i: &Item) -> Vec<String> {
+    let text = |k: &str| i.facts.get(k).and_then(|v| v.as_str());
+    let mut lines = Vec::new();
+    if let Some(h) = text("sha256") {
+        lines.push(format!("SHA-256 {}", colon_hex(h)));
+    }
+    if let Some(h) = text("signer_sha256") {
+        lines.push(format!("signer SHA-256 {}", colon_hex(h)));
+    }
+    if i.kind == ItemKind::Certificate {
+        if let Some(h) = text("sha1") {
+            lines.push(format!("SHA-1 {}", h.to_uppercase()));
+        }
+    }
+    if let Some(h) = text("signer_sha1") {
+        lines.push(format!("signer SHA-1 {}", h.to_uppercase()));
+    }
+    if let Some(list) = i
+        .facts
+        .get("developer_certificates_sha1")
+        .and_then(|v| v.as_array())
+    {
+        let all: Vec<String> = list
+            .iter()
+            .filter_map(|v| v.as_str())
+            .map(str::to_uppercase)
+            .collect();
+        if !all.is_empty() {
+            lines.push(format!("certificates SHA-1 {}", all.join(", ")));
+        }
+    }
+    lines
 }
 
 pub fn render(report: &Report, meta: &Meta) -> String {
@@ -62,6 +100,9 @@ pub fn render(report: &Report, meta: &Meta) -> String {
             }
             let _ = writeln!(out, "  {:<12} {subject}", i.kind);
             let _ = writeln!(out, "  {:<12} {}  [{}]", "", facts.join(", "), i.file);
+            for line in fingerprints(i) {
+                let _ = writeln!(out, "  {:<12} {line}", "");
+            }
         }
     }
     if !report.findings.is_empty() {

@@ -570,10 +570,10 @@ fn json_items_carry_the_entry_facts() {
     assert_eq!(item["not_after"], "2052-05-19T00:00:00Z");
     let f = &item["facts"];
     assert_eq!(f["alias"], "release");
-    // DER order, as x509::Cert prints every subject.
+    // As keytool prints it (and as generate.sh typed it: -dname "CN=..,O=..,C=US").
     assert_eq!(
         f["subject"],
-        "C=US, O=wrapsign test, CN=Wrapsign Release TEST"
+        "CN=Wrapsign Release TEST, O=wrapsign test, C=US"
     );
     assert_eq!(f["not_before"], "2025-01-01T00:00:00Z");
     assert_eq!(f["not_after"], "2052-05-19T00:00:00Z");
@@ -620,7 +620,7 @@ fn positional_files_are_routed_by_content() {
     assert!(r.finding("input-unreadable")["message"]
         .as_str()
         .unwrap()
-        .contains("it is JKS"));
+        .contains("it is a JKS keystore"));
     let r = verify(&[
         "--ks-pass",
         &p,

@@ -119,20 +119,13 @@ impl<'a> Content<'a> {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DigestError {
+    #[error("read error: {0}")]
     Io(std::io::Error),
     /// The layout cannot carry a verity digest (Android refuses it too).
+    #[error("{0}")]
     Verity(String),
-}
-
-impl std::fmt::Display for DigestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DigestError::Io(e) => write!(f, "read error: {e}"),
-            DigestError::Verity(m) => f.write_str(m),
-        }
-    }
 }
 
 /// Computes the requested digests in one parallel pass over the file.

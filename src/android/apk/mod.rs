@@ -668,7 +668,7 @@ fn cert_facts(mut item: Item, c: &Cert) -> Item {
         .fact("sha256", c.sha256.clone())
         .fact("sha1", c.sha1.clone())
         .fact("issuer", c.issuer.clone())
-        .fact("serial", c.serial_colon())
+        .fact("serial", c.serial_hex.as_str())
         .fact("not_before", at::rfc3339(c.not_before))
         .fact("not_after", at::rfc3339(c.not_after))
         .fact("key", c.key.to_string());

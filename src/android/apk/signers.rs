@@ -406,7 +406,13 @@ fn mismatch(out: &Outcome, want: &Cert, present: &[&StoredCert], file: &str, rep
     let same_key = all.iter().any(|c| c.cert.spki == want.spki);
     let actual: Vec<String> = all
         .iter()
-        .map(|c| format!("{} (SHA-256 {})", c.cert.name(), c.cert.sha256))
+        .map(|c| {
+            format!(
+                "{} (SHA-256 {})",
+                c.cert.name(),
+                c.cert.sha256_fingerprint()
+            )
+        })
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -421,7 +427,7 @@ fn mismatch(out: &Outcome, want: &Cert, present: &[&StoredCert], file: &str, rep
         format!(
             "the APK is not signed by {} (SHA-256 {}) but by {}: an update signed with another key cannot be installed over the app; sign with the expected key or rotate from it (wrapsign rotate, then wrapsign sign --lineage)",
             want.name(),
-            want.sha256,
+            want.sha256_fingerprint(),
             actual.join(", ")
         )
     };

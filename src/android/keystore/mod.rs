@@ -39,31 +39,29 @@ impl StoreType {
             StoreType::Pkcs12 => "PKCS#12",
         }
     }
+
+    /// How a user forces this type.
+    pub fn flag(self) -> &'static str {
+        match self {
+            StoreType::Jks => "--ks-type jks",
+            StoreType::Jceks => "--ks-type jceks",
+            StoreType::Pkcs12 => "--ks-type pkcs12",
+        }
+    }
 }
 
 /// Why a keystore could not be opened. Never carries a password.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
     /// The store password does not verify the keystore (JKS/JCEKS digest, PKCS#12 MAC).
     /// `given` is false when no password was supplied and the empty one failed.
-    WrongStorePassword {
-        given: bool,
-    },
+    #[error("wrong keystore password (or the file was modified)")]
+    WrongStorePassword { given: bool },
+    #[error("{0}")]
     Malformed(String),
     /// A format recognised but not read (BKS, UBER, a future version).
+    #[error("{0}")]
     Unsupported(String),
-}
-
-impl std::fmt::Display for OpenError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OpenError::WrongStorePassword { .. } => {
-                f.write_str("wrong keystore password (or the file was modified)")
-            }
-            OpenError::Malformed(m) => f.write_str(m),
-            OpenError::Unsupported(m) => f.write_str(m),
-        }
-    }
 }
 
 /// Whether the store password verified the keystore.
@@ -243,6 +241,9 @@ pub fn detect(data: &[u8]) -> Result<StoreType, OpenError> {
         Kind::Jceks => Ok(StoreType::Jceks),
         Kind::Pkcs12 => Ok(StoreType::Pkcs12),
         Kind::Bks => Err(OpenError::Unsupported(unsupported_bouncy(data))),
+        Kind::Empty => Err(OpenError::Malformed(
+            "the file is empty (0 bytes), not a keystore".into(),
+        )),
         other => Err(OpenError::Malformed(format!(
             "not a JKS, JCEKS or PKCS#12 keystore (it looks like a {})",
             other.describe()
@@ -266,21 +267,27 @@ pub fn open(
     store_type: StoreType,
     password: Option<&str>,
 ) -> Result<Keystore, OpenError> {
+    // A type forced by --ks-type (or `type` in wrapsign.toml) that the content
+    // contradicts: say what the file really is, not how the wrong parser failed.
+    match detect(data) {
+        Ok(actual) if actual != store_type => {
+            return Err(OpenError::Malformed(format!(
+                "not a {} keystore: it is a {} keystore (its type is read from its content: drop the forced type, or give {})",
+                store_type.name(),
+                actual.name(),
+                actual.flag()
+            )))
+        }
+        Err(e @ OpenError::Unsupported(_)) => return Err(e),
+        Err(e) if data.is_empty() => return Err(e),
+        _ => {}
+    }
     match store_type {
         StoreType::Jks | StoreType::Jceks => {
             container::read(data, store_type, password).map_err(|e| match e {
-                // Name what the bytes really are when the type was forced.
-                OpenError::Malformed(m) if m.starts_with("bad magic") => match detect(data) {
-                    Ok(t) => OpenError::Malformed(format!(
-                        "not a {} keystore: it is {}",
-                        store_type.name(),
-                        t.name()
-                    )),
-                    Err(OpenError::Unsupported(u)) => OpenError::Unsupported(u),
-                    Err(_) => {
-                        OpenError::Malformed(format!("not a {} keystore ({m})", store_type.name()))
-                    }
-                },
+                OpenError::Malformed(m) if m.starts_with("bad magic") => {
+                    OpenError::Malformed(format!("not a {} keystore ({m})", store_type.name()))
+                }
                 other => other,
             })
         }

@@ -21,27 +21,18 @@ pub const PBE_MD5_TRIPLE_DES: &str = "PBEWithMD5AndTripleDES";
 const MAX_ITERATIONS: u32 = 5_000_000;
 
 /// Why a key could not be recovered. Never carries the password.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     /// The integrity check or padding failed: the key password is wrong.
+    #[error("wrong key password")]
     WrongPassword,
     /// JCEKS keys can only have printable-ASCII passwords, so this one cannot be right.
+    #[error("wrong key password (JCEKS only accepts printable-ASCII key passwords)")]
     NonAsciiPassword,
+    #[error("malformed protected key: {0}")]
     Malformed(String),
+    #[error("unsupported key protection: {0}")]
     Unsupported(String),
-}
-
-impl std::fmt::Display for KeyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeyError::WrongPassword => f.write_str("wrong key password"),
-            KeyError::NonAsciiPassword => {
-                f.write_str("wrong key password (JCEKS only accepts printable-ASCII key passwords)")
-            }
-            KeyError::Malformed(m) => write!(f, "malformed protected key: {m}"),
-            KeyError::Unsupported(m) => write!(f, "unsupported key protection: {m}"),
-        }
-    }
 }
 
 /// A Java `char[]` password as big-endian UTF-16 code units (what JKS hashes).
