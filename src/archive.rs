@@ -47,30 +47,8 @@ const MAX_CD_BYTES: u64 = 256 << 20;
 /// A symbolic link's target is a path, not content.
 pub const MAX_LINK: u64 = 4096;
 
-/// Expansion limits (`--max-expanded-size`, `--max-expand-ratio`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Refuse archives whose entries declare more than this many bytes in all.
-    pub max_expanded: u64,
-    /// Refuse an entry, or the whole archive, expanding more than this many
-    /// times its compressed size, once it expands past [`Limits::ratio_floor`].
-    pub max_ratio: u64,
-    /// Below this many expanded bytes the ratio is not checked: small files
-    /// (an empty plist, a blank image) compress a thousandfold and harm nobody.
-    pub ratio_floor: u64,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            // Apple's and Google's store limits are 4 GB; leave room for enterprise apps.
-            max_expanded: 8 << 30,
-            // Real IPAs and APKs expand 1-5x in all; deflate tops out near 1032x.
-            max_ratio: 100,
-            ratio_floor: 16 << 20,
-        }
-    }
-}
+// The limits are part of every run's context (src/context.rs), which sits below the readers.
+pub use crate::context::Limits;
 
 /// Parses `8G`, `512M`, `64K`, `100` (bytes) for `--max-expanded-size`.
 pub fn parse_size(s: &str) -> Result<u64, String> {

@@ -7,10 +7,14 @@
 //!   destination; the folder is fsynced so the rename survives a crash.
 //! * [`WorkDir`]: a private (0700) temporary folder, removed when dropped.
 //! * [`replace_dir`]: swaps a finished folder into place (for `.app` outputs).
+//! * [`Disk`]: what a run left on disk, in the one wording used for finished
+//!   and interrupted runs alike.
 //!
 //! Every temporary path is registered in a process-wide list; the signal
-//! handler installed by [`install_signal_cleanup`] removes them all before the
-//! process exits with 130.
+//! handler installed by [`install_signal_cleanup`] removes them all, says what
+//! is on disk and exits with 130. Renames into place happen under the same
+//! lock, so the handler never sees a half-finished commit and its message is
+//! exact: an output is either in place or not written.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -18,15 +22,43 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 
-/// Temporary paths to remove on a signal; a path with a destination is the
-/// old folder `replace_dir` set aside, put back there if the swap did not finish.
-static PENDING: Mutex<Vec<(PathBuf, Option<PathBuf>)>> = Mutex::new(Vec::new());
+/// The process-wide state the signal handler reads.
+struct Registry {
+    /// Temporary paths to remove on a signal; a path with a destination is the
+    /// old folder `replace_dir` set aside, put back there if the swap did not finish.
+    temps: Vec<(PathBuf, Option<PathBuf>)>,
+    /// The output of the current signing run, when one is under way.
+    target: Option<Target>,
+    /// Set when an output was renamed into place.
+    placed: Option<PathBuf>,
+}
+
+/// Where the current run writes (for the interrupt message).
+#[derive(Clone, Debug)]
+struct Target {
+    input: PathBuf,
+    dest: PathBuf,
+    in_place: bool,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    temps: Vec::new(),
+    target: None,
+    placed: None,
+});
 static HANDLER: Once = Once::new();
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set once the interrupted main thread can create nothing more: it is parked
+/// in [`hold_if_interrupted`] or waits for the registry the handler holds.
+static QUIET: AtomicBool = AtomicBool::new(false);
 
-/// The registry, even after a panic elsewhere poisoned it.
-fn pending() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Option<PathBuf>)>> {
-    PENDING.lock().unwrap_or_else(|e| e.into_inner())
+/// The registry, even after a panic elsewhere poisoned it. After a signal, a
+/// caller blocks here until the process exits: it is quiet.
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    if interrupted() {
+        QUIET.store(true, Ordering::SeqCst);
+    }
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Creates a temporary object and registers it while holding the registry's
@@ -37,9 +69,10 @@ fn create_registered<T>(
     restore_to: Option<&Path>,
     make: impl FnOnce() -> io::Result<(T, PathBuf)>,
 ) -> io::Result<(T, PathBuf)> {
-    let mut v = pending();
+    let mut r = registry();
     let (t, path) = make()?;
-    v.push((path.clone(), restore_to.map(Path::to_path_buf)));
+    r.temps
+        .push((path.clone(), restore_to.map(Path::to_path_buf)));
     Ok((t, path))
 }
 
@@ -53,13 +86,16 @@ pub fn interrupted() -> bool {
 /// Called before the process exits normally: after a signal, wait for the
 /// handler to finish cleaning up and exit with 130 instead.
 pub fn hold_if_interrupted() {
+    if interrupted() {
+        QUIET.store(true, Ordering::SeqCst);
+    }
     while interrupted() {
         std::thread::park_timeout(std::time::Duration::from_millis(100));
     }
 }
 
 fn unregister(p: &Path) {
-    pending().retain(|(x, _)| x != p);
+    registry().temps.retain(|(x, _)| x != p);
 }
 
 fn remove_path(p: &Path) {
@@ -79,34 +115,167 @@ fn remove_path(p: &Path) {
 
 /// Removes every registered temporary path.
 pub fn cleanup_all() {
-    sweep(&mut pending());
+    sweep(&mut registry());
 }
 
-fn sweep(v: &mut Vec<(PathBuf, Option<PathBuf>)>) {
-    for (p, restore_to) in std::mem::take(v).iter().rev() {
+/// Removes the temporary paths; returns the folders put back in place.
+fn sweep(r: &mut Registry) -> Vec<PathBuf> {
+    sweep_fenced(r, None)
+}
+
+/// [`sweep`], leaving an empty file (a fence) where each removed folder was,
+/// so that a thread still extracting into it fails instead of creating the
+/// folder again; the fences are pushed to `fences` for removal at the end.
+fn sweep_fenced(r: &mut Registry, mut fences: Option<&mut Vec<PathBuf>>) -> Vec<PathBuf> {
+    let mut restored = Vec::new();
+    for (p, restore_to) in std::mem::take(&mut r.temps).iter().rev() {
         match restore_to {
             // The swap was cut between its two renames: put the old folder back.
             Some(dest) if std::fs::symlink_metadata(dest).is_err() => {
-                let _ = std::fs::rename(p, dest);
+                if std::fs::rename(p, dest).is_ok() {
+                    restored.push(dest.clone());
+                }
             }
-            _ => remove_path(p),
+            _ => {
+                let was_dir = std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+                remove_path(p);
+                let Some(fences) = fences.as_deref_mut().filter(|_| was_dir) else {
+                    continue;
+                };
+                for _ in 0..20 {
+                    match File::create_new(p) {
+                        Ok(_) => {
+                            fences.push(p.clone());
+                            break;
+                        }
+                        // Created again between the removal and the fence.
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => remove_path(p),
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+    }
+    restored
+}
+
+/// Names the output of the signing run now under way, so that an interrupt
+/// can say what is on disk. `in_place`: `dest` is the input itself.
+pub fn set_target(input: &Path, dest: &Path, in_place: bool) {
+    let mut r = registry();
+    r.target = Some(Target {
+        input: input.to_path_buf(),
+        dest: dest.to_path_buf(),
+        in_place,
+    });
+    r.placed = None;
+}
+
+/// What a signing run left on disk. Its `Display` is the one wording wrapsign
+/// uses for it, after a finished run and after an interrupt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Disk {
+    /// Nothing was written: `dest` was neither created nor changed, and the
+    /// input is unchanged (it is never modified except by an in-place commit).
+    Nothing {
+        input: PathBuf,
+        dest: PathBuf,
+        in_place: bool,
+    },
+    /// The signed output is complete and in place at this path.
+    Placed(PathBuf),
+    /// An in-place folder swap was cut between its two renames, and the
+    /// original folder was put back at this path: nothing was written.
+    Restored(PathBuf),
+}
+
+impl std::fmt::Display for Disk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Disk::Nothing {
+                input,
+                in_place: true,
+                ..
+            } => write!(f, "nothing written; {} is unchanged", input.display()),
+            Disk::Nothing { input, dest, .. } => write!(
+                f,
+                "nothing written to {}; {} is unchanged",
+                dest.display(),
+                input.display()
+            ),
+            Disk::Placed(p) => write!(
+                f,
+                "the signed output is complete and in place at {}",
+                p.display()
+            ),
+            Disk::Restored(p) => write!(
+                f,
+                "the original {} was put back as it was; nothing written",
+                p.display()
+            ),
         }
     }
 }
 
+impl Registry {
+    /// What is on disk now for the current run (`None` outside a signing run).
+    fn disk(&self, restored: &[PathBuf]) -> Option<Disk> {
+        if let Some(p) = &self.placed {
+            return Some(Disk::Placed(p.clone()));
+        }
+        let t = self.target.as_ref()?;
+        if let Some(p) = restored.iter().find(|p| **p == t.dest) {
+            return Some(Disk::Restored(p.clone()));
+        }
+        Some(Disk::Nothing {
+            input: t.input.clone(),
+            dest: t.dest.clone(),
+            in_place: t.in_place,
+        })
+    }
+}
+
+/// The interrupt message: what is on disk, then the cleanup.
+fn interrupt_message(disk: Option<&Disk>) -> String {
+    match disk {
+        Some(d) => format!("wrapsign: interrupted; {d}; temporary files removed"),
+        None => "wrapsign: interrupted; temporary files removed".to_string(),
+    }
+}
+
 /// Installs (once) a SIGINT/SIGTERM/SIGHUP handler that removes the registered
-/// temporary paths and exits with 130, so an interrupted run leaves nothing.
+/// temporary paths, says exactly what is on disk, and exits with 130.
 pub fn install_signal_cleanup() {
     HANDLER.call_once(|| {
         let _ = ctrlc::set_handler(|| {
             INTERRUPTED.store(true, Ordering::SeqCst);
-            // Held until exit: see `create_registered`.
-            let mut v = pending();
-            sweep(&mut v);
-            eprintln!("\nwrapsign: interrupted; temporary files removed, nothing written");
+            // Held until exit: see `create_registered` and `place`.
+            let mut r = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+            let mut fences = Vec::new();
+            let restored = sweep_fenced(&mut r, Some(&mut fences));
+            // The main thread may still be writing; behind the fences it soon
+            // fails and stops. Wait (a little) for that before the last cleanup.
+            let t = std::time::Instant::now();
+            while !fences.is_empty() && !QUIET.load(Ordering::SeqCst) && t.elapsed().as_secs() < 3 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            for f in &fences {
+                remove_path(f);
+            }
+            eprintln!("\n{}", interrupt_message(r.disk(&restored).as_ref()));
             std::process::exit(130);
         });
     });
+}
+
+/// Runs `rename` (the step that puts an output in place) under the registry's
+/// lock and records `dest` as placed when it succeeds. A signal handler waits
+/// for it, so it sees either the output in place or nothing written.
+fn place(dest: &Path, rename: impl FnOnce(&mut Registry) -> io::Result<()>) -> io::Result<()> {
+    let mut r = registry();
+    rename(&mut r)?;
+    r.placed = Some(dest.to_path_buf());
+    Ok(())
 }
 
 /// A hidden sibling name in `dir` for a temporary object derived from `dest`.
@@ -235,8 +404,12 @@ impl AtomicFile {
         file.flush()?;
         file.sync_all()?;
         self.file = None;
-        std::fs::rename(&self.tmp, &self.dest)?;
-        unregister(&self.tmp);
+        let (tmp, dest) = (&self.tmp, &self.dest);
+        place(dest, |r| {
+            std::fs::rename(tmp, dest)?;
+            r.temps.retain(|(x, _)| x != tmp);
+            Ok(())
+        })?;
         sync_dir(&parent_dir(&self.dest));
         Ok(())
     }
@@ -311,7 +484,7 @@ pub fn replace_dir(new: &Path, dest: &Path) -> io::Result<()> {
     sync_tree(new);
     match std::fs::symlink_metadata(dest) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            std::fs::rename(new, dest)?;
+            place(dest, |_| std::fs::rename(new, dest))?;
         }
         Err(e) => return Err(e),
         Ok(m) if !m.is_dir() => {
@@ -321,27 +494,35 @@ pub fn replace_dir(new: &Path, dest: &Path) -> io::Result<()> {
             )))
         }
         Ok(_) => {
-            // Registered before the first rename: a signal from here on puts the
-            // old folder back unless the new one is already in place.
+            // Registered before the first rename: should the process die between
+            // the two renames, the sweep puts the old folder back.
             let ((), aside) = create_registered(Some(dest), || {
                 let t = tempfile::Builder::new()
                     .prefix(&format!("{}old-", temp_prefix(dest)))
                     .tempdir_in(parent_dir(dest))?;
                 Ok(((), t.keep()))
             })?;
-            // tempdir created an empty folder: rename replaces it atomically on Unix.
-            if let Err(e) = std::fs::rename(dest, &aside) {
-                remove_path(&aside);
-                unregister(&aside);
-                return Err(e);
+            // Both renames under the lock: a signal sees the old folder or the new one.
+            let swapped = place(dest, |_| {
+                // tempdir created an empty folder: rename replaces it atomically on Unix.
+                std::fs::rename(dest, &aside)?;
+                if let Err(e) = std::fs::rename(new, dest) {
+                    let _ = std::fs::rename(&aside, dest);
+                    return Err(e);
+                }
+                Ok(())
+            });
+            match swapped {
+                // The old folder, now a leftover, is removed outside the lock: it may be large.
+                Ok(()) => remove_path(&aside),
+                // Only our empty placeholder: should the put-back have failed, the
+                // old folder stays there rather than being deleted.
+                Err(_) => {
+                    let _ = std::fs::remove_dir(&aside);
+                }
             }
-            if let Err(e) = std::fs::rename(new, dest) {
-                let _ = std::fs::rename(&aside, dest);
-                unregister(&aside);
-                return Err(e);
-            }
-            remove_path(&aside);
             unregister(&aside);
+            swapped?;
         }
     }
     sync_dir(&parent_dir(dest));
@@ -456,5 +637,56 @@ mod tests {
         w.disarm();
         assert!(dest.join("new").exists() && !dest.join("old").exists());
         assert_eq!(entries(d.path()), vec!["A.app"]);
+    }
+
+    #[test]
+    fn the_interrupt_message_says_what_is_on_disk() {
+        let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let d = tempfile::tempdir().unwrap();
+        let (input, dest) = (d.path().join("app.apk"), d.path().join("out.apk"));
+        let now = |restored: &[PathBuf]| interrupt_message(registry().disk(restored).as_ref());
+        set_target(&input, &dest, false);
+        assert_eq!(
+            now(&[]),
+            format!(
+                "wrapsign: interrupted; nothing written to {}; {} is unchanged; temporary files removed",
+                dest.display(),
+                input.display()
+            )
+        );
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.write_all(b"signed").unwrap();
+        f.commit().unwrap();
+        assert_eq!(
+            now(&[]),
+            format!(
+                "wrapsign: interrupted; the signed output is complete and in place at {}; temporary files removed",
+                dest.display()
+            )
+        );
+        set_target(&input, &input, true);
+        assert_eq!(
+            now(&[]),
+            format!(
+                "wrapsign: interrupted; nothing written; {} is unchanged; temporary files removed",
+                input.display()
+            )
+        );
+        assert!(
+            now(std::slice::from_ref(&input)).contains("was put back as it was; nothing written")
+        );
+        // A folder swapped in by replace_dir counts as placed too.
+        let app = d.path().join("A.app");
+        set_target(&app, &app, true);
+        std::fs::create_dir(&app).unwrap();
+        let w = WorkDir::new_in(d.path(), &app).unwrap();
+        replace_dir(w.path(), &app).unwrap();
+        w.disarm();
+        assert!(now(&[]).contains("complete and in place at"));
+        let mut r = registry();
+        r.target = None;
+        r.placed = None;
+        drop(r);
+        assert_eq!(now(&[]), "wrapsign: interrupted; temporary files removed");
     }
 }

@@ -240,7 +240,7 @@ fn scratch() -> Option<tempfile::TempDir> {
 /// TEST ONLY release key into a private folder. Panics if the input file
 /// changes or a failed run leaves an output behind.
 pub fn apk_sign(data: &[u8]) {
-    use crate::android::sign;
+    use crate::signer::apk as sign;
     let Some(dir) = scratch() else {
         return;
     };
@@ -254,36 +254,29 @@ pub fn apk_sign(data: &[u8]) {
     let Ok(pass) = "pass:wrapsign-test".parse() else {
         return;
     };
-    let req = sign::Request {
-        input: input.clone(),
-        destination: sign::Destination::To(out.clone()),
-        key: sign::KeySource::Keystore {
+    let settings = crate::signer::Settings::new(
+        input.clone(),
+        sign::Destination::To(out.clone()),
+        crate::identity::Source::Keystore {
             path: ks,
             ks_type: None,
             store_pass: Some(pass),
             key_pass: None,
             alias: None,
         },
-        // Both branches of the v1 decision, by the low bit of the input's length.
-        min_sdk: Some(if data.len() % 2 == 0 { 21 } else { 24 }),
-        max_sdk: None,
-        v1: None,
-        v2: None,
-        v3: None,
-        alignment: sign::Alignment {
-            preserve: data.len() % 3 == 0,
-            lib_page: 16384,
-        },
-        v1_signer_name: None,
-        release: false,
-        at: at(),
-        warn_days: 30,
-        fail_days: 0,
-        play_min_validity: crate::android::policy::PLAY_MIN_VALIDITY,
-        progress: false,
-        archive: limits(),
-        rotation: None,
-    };
+        crate::context::Context::new(
+            Ctx {
+                archive: limits(),
+                ..ctx()
+            },
+            &Default::default(),
+            Default::default(),
+        ),
+    );
+    let mut req = sign::Request::new(settings);
+    // Both branches of the v1 decision, by the low bit of the input's length.
+    req.min_sdk = Some(if data.len() % 2 == 0 { 21 } else { 24 });
+    req.alignment.preserve = data.len() % 3 == 0;
     let outcome = sign::run(
         &req,
         &crate::diag::Policy::default(),

@@ -5,7 +5,6 @@ use pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use zeroize::Zeroizing;
 
 use crate::crypto::KeyKind;
-use crate::diag::Finding;
 use crate::x509::{pem_blocks, Cert};
 
 /// Certificates from PEM or DER bytes, with the private key a PEM may carry
@@ -44,70 +43,6 @@ pub fn certs_and_key(data: &[u8]) -> Result<CertsAndKey, String> {
         key,
         leaf,
     })
-}
-
-/// A certificate file as both the iOS identity and the inventory read it:
-/// a PKCS#12 (leaf first, then the rest), or PEM/DER certificates with an
-/// optional key, plus the separate `--key` file when one is given.
-pub struct CertFile {
-    pub certs: Vec<Cert>,
-    pub leaf: usize,
-    pub key: Option<PrivateKey>,
-    pub from_p12: bool,
-    /// A key was found or given but matches no certificate (a given key: not the leaf).
-    pub orphan_key: bool,
-}
-
-/// Reads [`CertFile`] from `data` (the bytes of `file`). `open_p12` opens a
-/// PKCS#12, so each caller finds its password and words its own hint.
-pub fn read_cert_file(
-    file: &str,
-    data: &[u8],
-    key_path: Option<&std::path::Path>,
-    open_p12: impl FnOnce() -> Result<crate::pkcs12::Identity, Finding>,
-) -> Result<CertFile, Finding> {
-    use crate::sniff::{self, Kind};
-    let mut f = match sniff::sniff_bytes(data) {
-        Kind::Pkcs12 => {
-            let id = open_p12()?;
-            let mut certs = vec![id.cert];
-            certs.extend(id.others);
-            CertFile {
-                certs,
-                leaf: 0,
-                key: id.key,
-                from_p12: true,
-                orphan_key: id.orphan_key,
-            }
-        }
-        Kind::PemCertificate | Kind::DerCertificate => {
-            let m = certs_and_key(data)
-                .map_err(|e| Finding::unreadable(file, format!("{file}: {e}")))?;
-            CertFile {
-                certs: m.certs,
-                leaf: m.leaf,
-                key: m.key,
-                from_p12: false,
-                orphan_key: m.orphan_key,
-            }
-        }
-        other => {
-            return Err(Finding::unreadable(
-                file,
-                format!(
-                    "{file} is a {}, not a certificate or .p12 identity",
-                    other.describe()
-                ),
-            ))
-        }
-    };
-    if let Some(kp) = key_path {
-        let key =
-            read_key_file(kp).map_err(|e| Finding::unreadable(kp.display().to_string(), e))?;
-        f.orphan_key = !key.matches(&f.certs[f.leaf]);
-        f.key = Some(key);
-    }
-    Ok(f)
 }
 
 /// Reads a private key file given with `--key`, naming the file in errors.

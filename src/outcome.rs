@@ -1,11 +1,12 @@
 //! How a signing run (`wrapsign sign`, APK or IPA) is judged and what it
 //! returns: the same policy, baseline and `--fail-on` as `verify`, plus the
-//! rule that a run which wrote nothing never succeeds.
+//! rule that a run which wrote nothing never succeeds, and what it left on disk.
 
 use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
+pub use crate::atomic::Disk;
 use crate::diag::{Baseline, FailOn, Policy, Report};
 
 /// The result: the report (policy applied), the exit code, what was written.
@@ -15,6 +16,8 @@ pub struct Outcome {
     pub exit_code: i32,
     /// The written output, when signing succeeded.
     pub written: Option<PathBuf>,
+    /// What is on disk, in the wording every outcome uses (`Display`).
+    pub disk: Disk,
 }
 
 /// How the run is judged: `--allow/--warn/--deny`, a baseline, `--fail-on`.
@@ -41,9 +44,13 @@ impl Judge<'_> {
         self.apply(&mut r) != 0
     }
 
-    /// The final outcome; `written` is dropped unless the run succeeded.
-    pub fn finish(&self, mut report: Report, written: Option<PathBuf>) -> Outcome {
+    /// The final outcome. `written` is reported only when the run succeeded.
+    pub fn finish(&self, mut report: Report, disk: Disk) -> Outcome {
         let mut exit_code = self.apply(&mut report);
+        let written = match &disk {
+            Disk::Placed(p) => Some(p.clone()),
+            _ => None,
+        };
         // Nothing written is never a success, whatever `--fail-on`/`--allow` say.
         if written.is_none() && exit_code == 0 {
             exit_code = 1;
@@ -52,6 +59,7 @@ impl Judge<'_> {
             report,
             exit_code,
             written: if exit_code == 0 { written } else { None },
+            disk,
         }
     }
 }

@@ -199,6 +199,43 @@ pub fn is_payload_app(name: &str) -> bool {
         || (second == "Payload" && parts.next().is_some_and(|s| s.ends_with(".app")))
 }
 
+/// The entry names of a zip that look like a device bundle (at least one
+/// `.p12`/`.pfx` entry; IPAs and APKs are told apart before this is asked):
+/// `(device files, other files)`, or `None`. Reads only the central directory.
+pub fn device_bundle(path: &Path) -> Option<(Vec<String>, Vec<String>)> {
+    let f = std::fs::File::open(path).ok()?;
+    let z = zip::ZipArchive::new(std::io::BufReader::new(f)).ok()?;
+    let mut p12 = Vec::new();
+    let mut others = Vec::new();
+    for n in z.file_names() {
+        if n.ends_with('/') || is_junk(n) {
+            continue;
+        }
+        if is_p12_name(base_name(n)) {
+            p12.push(n.to_string());
+        } else {
+            others.push(n.to_string());
+        }
+    }
+    (!p12.is_empty()).then_some((p12, others))
+}
+
+pub fn is_p12_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    (l.ends_with(".p12") || l.ends_with(".pfx")) && l.len() > 4
+}
+
+pub fn base_name(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// Finder and macOS zip leftovers, never content.
+pub fn is_junk(name: &str) -> bool {
+    name.starts_with("__MACOSX/")
+        || base_name(name).starts_with("._")
+        || base_name(name) == ".DS_Store"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use rayon::prelude::*;
-use time::OffsetDateTime;
 
 use super::keystore::{
     self, Entry, EntryKind, Integrity, KeyError, Keystore, OpenError, StoreType,
@@ -19,20 +18,11 @@ use crate::keys::PrivateKey;
 use crate::secret::Secret;
 use crate::x509::{self, Cert};
 
-/// Google Play: an app signing certificate must stay valid after this day.
-pub const PLAY_MIN_VALIDITY: OffsetDateTime = time::macros::datetime!(2033-10-22 0:00 UTC);
+// The run's context (src/context.rs) carries the instant, the horizon and Play's date.
+pub use crate::context::{Ctx, PLAY_MIN_VALIDITY};
 
 /// Keystores are small; anything bigger is not one (and is not read whole).
 const MAX_KEYSTORE_BYTES: u64 = 16 << 20;
-
-/// The instant and thresholds every keystore check uses.
-#[derive(Clone, Debug)]
-pub struct Ctx {
-    pub at: OffsetDateTime,
-    pub horizon: crate::at::Horizon,
-    /// Certificates of private-key entries must end after this day (Play).
-    pub play_min_validity: OffsetDateTime,
-}
 
 /// How to open one keystore and which aliases to check.
 #[derive(Clone, Copy, Debug, Default)]

@@ -6,10 +6,22 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{password, usage, CheckArgs};
+use super::args::{ConfigArgs, PolicyArgs, ReportArgs, TimeArgs};
+use super::settings::{self, Raw};
+use super::{output, usage};
 use crate::android::keystore::StoreType;
-use crate::android::sign as apk_sign;
+use crate::identity::Source;
 use crate::report::{self, Format, Meta};
+use crate::secret::PasswordSpec;
+use crate::signer::rotate::{self, RotationRequest};
+
+fn password(flag: &str, s: &Option<String>) -> Result<Option<PasswordSpec>, String> {
+    match s {
+        None => Ok(None),
+        // Never echo the value: a rejected one is probably the password.
+        Some(s) => s.parse().map(Some).map_err(|e| format!("--{flag}: {e}")),
+    }
+}
 
 /// A signing key given by a prefixed set of flags (`--old-*`, `--new-*`).
 struct KeyFlags<'a> {
@@ -24,19 +36,20 @@ struct KeyFlags<'a> {
 }
 
 impl KeyFlags<'_> {
-    fn source(&self) -> Result<Option<apk_sign::KeySource>, String> {
+    fn source(&self) -> Result<Option<Source>, String> {
         let p = self.prefix;
         match (self.keystore, self.key, self.cert) {
-            (Some(ks), None, None) => Ok(Some(apk_sign::KeySource::Keystore {
+            (Some(ks), None, None) => Ok(Some(Source::Keystore {
                 path: ks.clone(),
                 ks_type: self.ks_type,
                 store_pass: password(&format!("{p}-ks-pass"), self.ks_pass)?,
                 key_pass: password(&format!("{p}-key-pass"), self.key_pass)?,
                 alias: self.alias.clone(),
             })),
-            (None, Some(key), Some(cert)) => Ok(Some(apk_sign::KeySource::Files {
-                key: key.clone(),
-                cert: cert.clone(),
+            (None, Some(key), Some(cert)) => Ok(Some(Source::Cert {
+                path: cert.clone(),
+                pass: None,
+                key: Some(key.clone()),
             })),
             (None, None, None) => Ok(None),
             (None, _, _) => Err(format!("--{p}-key and --{p}-cert go together")),
@@ -75,7 +88,7 @@ pub struct OldKeyArgs {
 }
 
 impl OldKeyArgs {
-    fn source(&self) -> Result<Option<apk_sign::KeySource>, String> {
+    fn source(&self) -> Result<Option<Source>, String> {
         KeyFlags {
             prefix: "old",
             keystore: &self.old_keystore,
@@ -134,7 +147,7 @@ pub struct SignRotationArgs {
 
 impl SignRotationArgs {
     /// The rotation request, if `--lineage` was given.
-    pub fn request(&self) -> Result<Option<apk_sign::RotationRequest>, String> {
+    pub fn request(&self) -> Result<Option<RotationRequest>, String> {
         let old_key = self.old.source()?;
         let Some(lineage) = &self.lineage else {
             if old_key.is_some() {
@@ -142,7 +155,7 @@ impl SignRotationArgs {
             }
             return Ok(None);
         };
-        Ok(Some(apk_sign::RotationRequest {
+        Ok(Some(RotationRequest {
             lineage: lineage.clone(),
             rotation_min_sdk: self.rotation_min_sdk.map(|v| v as i32),
             old_key,
@@ -168,11 +181,14 @@ pub struct RotateArgs {
     pub old: OldKeyArgs,
     #[command(flatten)]
     pub new: NewKeyArgs,
-    /// Google Play: app signing certificates must stay valid after this date (checked on the new key)
-    #[arg(long, value_name = "DATE", value_parser = crate::at::parse, default_value = "2033-10-22")]
-    pub play_min_validity: time::OffsetDateTime,
     #[command(flatten)]
-    pub check: CheckArgs,
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 fn parse_caps(s: &str) -> Result<u32, String> {
@@ -192,31 +208,7 @@ pub struct LineageArgs {
     pub at: Option<time::OffsetDateTime>,
 }
 
-fn render(command: &'static str, r: &crate::diag::Report, code: i32, check: &CheckArgs) -> i32 {
-    let meta = Meta {
-        command,
-        at: check.at(),
-        warn_days: check.warn_days,
-        exit_code: code,
-        color: check.format == Format::Human && check.output.is_none() && report::use_color(),
-        verbosity: check.verbose as i8 - check.quiet as i8,
-    };
-    let out = report::render(r, check.format, &meta);
-    match super::emit(&out, check.output.as_deref()) {
-        Ok(()) => code,
-        Err(e) => usage(e),
-    }
-}
-
 pub fn run_rotate(a: RotateArgs) -> i32 {
-    let policy = match a.check.policy() {
-        Ok(p) => p,
-        Err(e) => return usage(e),
-    };
-    let baseline = match a.check.load_baseline() {
-        Ok(b) => b,
-        Err(e) => return usage(e),
-    };
     let old_key = match a.old.source() {
         Ok(Some(k)) => k,
         Ok(None) => return usage("rotate needs the old key: --old-keystore FILE [--old-alias A] or --old-key KEY --old-cert CERT"),
@@ -237,32 +229,52 @@ pub fn run_rotate(a: RotateArgs) -> i32 {
         Ok(None) => return usage("rotate needs the new key: --new-keystore FILE [--new-alias A] or --new-key KEY --new-cert CERT"),
         Err(e) => return usage(e),
     };
-    let at = a.check.at();
-    let req = apk_sign::RotateRequest {
+    let mut writes: Vec<(&str, &std::path::Path)> = vec![("--out", a.out.as_path())];
+    if let Some(p) = &a.report.file.report {
+        writes.push(("--report", p.as_path()));
+    }
+    let s = match settings::resolve(Raw {
+        config: &a.config,
+        time: &a.time,
+        trust: &Default::default(),
+        passwords: &Default::default(),
+        android: &super::args::AndroidArgs::defaults(),
+        archive: &super::args::ArchiveArgs {
+            max_expanded_size: 8 << 30,
+            max_expand_ratio: 100,
+        },
+        policy: Some(&a.policy),
+        signer_certs: &[],
+        writes: &writes,
+    }) {
+        Ok(s) => s,
+        Err(e) => return usage(e),
+    };
+    let req = rotate::RotateRequest {
         old_key,
         new_key,
         input: a.input,
         out: a.out,
         old_capabilities: a.old_capabilities,
         new_capabilities: a.new_capabilities,
-        ctx: crate::android::policy::Ctx {
-            at,
-            horizon: crate::at::Horizon {
-                warn_days: a.check.warn_days,
-                fail_days: a.check.fail_days,
-                ..crate::at::Horizon::default()
-            },
-            play_min_validity: a.play_min_validity,
-        },
+        context: s.context.clone(),
     };
-    let outcome = apk_sign::rotate(&req, &policy, baseline.as_ref(), a.check.fail_on());
+    let outcome = rotate::rotate(&req, &s.policy, s.baseline.as_ref(), s.fail_on);
     crate::atomic::hold_if_interrupted();
-    render("rotate", &outcome.report, outcome.exit_code, &a.check)
+    let warn_days = s.context.base().horizon.warn_days;
+    output::render(
+        "rotate",
+        &outcome.report,
+        outcome.exit_code,
+        s.context.at(),
+        warn_days,
+        &a.report,
+    )
 }
 
 pub fn run_lineage(a: LineageArgs) -> i32 {
     let mut r = crate::diag::Report::default();
-    apk_sign::print_lineage(&a.input, &mut r);
+    crate::android::apk::lineage::print(&a.input, &mut r);
     let code = r.exit_code(crate::diag::FailOn::Error);
     let meta = Meta {
         command: "lineage",
@@ -272,7 +284,7 @@ pub fn run_lineage(a: LineageArgs) -> i32 {
         color: a.format == Format::Human && report::use_color(),
         verbosity: 0,
     };
-    match super::emit(&report::render(&r, a.format, &meta), None) {
+    match output::emit(&report::render(&r, a.format, &meta), None) {
         Ok(()) => code,
         Err(e) => usage(e),
     }

@@ -31,10 +31,21 @@ macro_rules! codes {
                 match self { $(Code::$variant => $fix),* }
             }
             pub fn from_name(name: &str) -> Option<Code> {
-                match name { $($name => Some(Code::$variant),)* _ => None }
+                match name {
+                    $($name => Some(Code::$variant),)*
+                    // Former names, so old baselines, [levels] and --allow keep working.
+                    "keystore-password-wrong" => Some(Code::PasswordWrong),
+                    _ => None,
+                }
             }
         }
     };
+}
+
+impl Code {
+    /// The former name of [`Code::PasswordWrong`], which now covers every container.
+    #[allow(non_upper_case_globals)]
+    pub const KeystorePasswordWrong: Code = Code::PasswordWrong;
 }
 
 codes! {
@@ -216,10 +227,10 @@ codes! {
         title: "A private key does not match its certificate",
         why: "APKs signed with this entry carry a certificate whose public key does not verify the signature; Android rejects them at install.",
         fix: "Re-import the key with its own certificate (keytool -importcert of the matching certificate reply, or rebuild the PKCS#12 with openssl pkcs12 -export -inkey KEY -in CERT).";
-    KeystorePasswordWrong = "keystore-password-wrong", Error,
-        title: "A keystore or key password is wrong",
-        why: "With a wrong store password the keystore cannot be authenticated or unlocked; with a wrong key password the private key cannot be used, so the signing step of the build will fail.",
-        fix: "Check --ks-pass (store) and --key-pass (key; defaults to the store password, as keytool does) and the environment variables or files they read. keytool -list -v -keystore FILE checks the store password alone.";
+    PasswordWrong = "password-wrong", Error,
+        title: "No password given opens the file or its key",
+        why: "A .p12 identity, a PKCS#12, JKS or JCEKS keystore, or a keystore entry's private key could not be opened with the password given (or, when none was given, with the empty one). Nothing behind the password could be checked, so like an unreadable input this ends the run with exit 2, whichever way the file was named (path, flag or wrapsign.toml); the signing step of a build using the same password would fail too. In a folder scan, files no given password opens are skipped with this name as a warning, and the run only fails on them when the folder holds nothing else.",
+        fix: "Check the password source: --cert-pass or --ks-pass (every password given is tried on every .p12 and keystore), --key-pass for a key password that differs from the store's (keytool's default is the store password), or password = \"env:VAR\" / key_password in the file's wrapsign.toml entry; and the environment variables or files they read. keytool -list -keystore FILE (or openssl pkcs12 -info -in FILE -noout) checks a store password alone.";
     KeystoreUnsupported = "keystore-unsupported", Error,
         title: "The keystore, or one of its entries, is in a format wrapsign does not read",
         why: "Bouncy Castle BKS/UBER keystores, unknown key-protection algorithms and foreign serialized objects cannot be checked; most of them cannot be used by keytool, Gradle or apksigner either.",

@@ -207,25 +207,14 @@ fn read_credentials(text: &str) -> (Vec<(usize, String, Secret)>, Vec<usize>) {
     (ok, bad)
 }
 
-pub fn is_p12_name(name: &str) -> bool {
-    let l = name.to_ascii_lowercase();
-    (l.ends_with(".p12") || l.ends_with(".pfx")) && l.len() > 4
-}
-
-pub fn base_name(name: &str) -> &str {
-    name.rsplit('/').next().unwrap_or(name)
-}
+// What a device bundle looks like is decided with every other kind of file, in sniff.rs.
+use crate::sniff::is_junk;
+pub use crate::sniff::{base_name, device_bundle as sniff, is_p12_name};
 
 /// `356938035643809.p12` -> `356938035643809`.
 pub fn device_id(name: &str) -> &str {
     let b = base_name(name);
     b.get(..b.len().saturating_sub(4)).unwrap_or(b)
-}
-
-fn is_junk(name: &str) -> bool {
-    name.starts_with("__MACOSX/")
-        || base_name(name).starts_with("._")
-        || base_name(name) == ".DS_Store"
 }
 
 /// Text, as a credentials file is: UTF-8 without NUL bytes.
@@ -245,27 +234,6 @@ pub struct Contents {
     pub texts: Vec<(String, zeroize::Zeroizing<Vec<u8>>)>,
     /// Other entries (names only).
     pub others: Vec<String>,
-}
-
-/// The entry names of a zip that look like a device bundle (at least one
-/// `.p12`/`.pfx` entry; IPAs and APKs are told apart before this is asked):
-/// `(device files, other files)`, or `None`. Reads only the central directory.
-pub fn sniff(path: &Path) -> Option<(Vec<String>, Vec<String>)> {
-    let f = std::fs::File::open(path).ok()?;
-    let z = zip::ZipArchive::new(std::io::BufReader::new(f)).ok()?;
-    let mut p12 = Vec::new();
-    let mut others = Vec::new();
-    for n in z.file_names() {
-        if n.ends_with('/') || is_junk(n) {
-            continue;
-        }
-        if is_p12_name(base_name(n)) {
-            p12.push(n.to_string());
-        } else {
-            others.push(n.to_string());
-        }
-    }
-    (!p12.is_empty()).then_some((p12, others))
 }
 
 /// The files of a bundle zip, after the archive audit; `None` (with the finding

@@ -20,7 +20,7 @@ use super::bulk::{self, Credentials, IdType};
 use crate::atomic::AtomicFile;
 use crate::diag::{Item, ItemKind, Report};
 use crate::ios::Ctx;
-use crate::outcome::{Judge, Outcome};
+use crate::outcome::{Disk, Judge, Outcome};
 use crate::secret::Secret;
 
 /// Where the passwords come from.
@@ -308,7 +308,12 @@ pub fn run(req: &Request, ctx: &Ctx, judge: &Judge) -> Result<Outcome, UsageErro
     if judge.fails(&report) {
         // Dropping the staged file removes it: nothing is written.
         drop(zip_file);
-        return Ok(judge.finish(report, None));
+        let nothing = Disk::Nothing {
+            input: req.dir.clone(),
+            dest: req.out.clone(),
+            in_place: false,
+        };
+        return Ok(judge.finish(report, nothing));
     }
 
     let body = UploadRequest::new(req.id_type, &req.credentials_name);
@@ -341,7 +346,7 @@ pub fn run(req: &Request, ctx: &Ctx, judge: &Judge) -> Result<Outcome, UsageErro
         item = item.fact("delete_list", p.display().to_string());
     }
     report.item(item);
-    Ok(judge.finish(report, Some(req.out.clone())))
+    Ok(judge.finish(report, Disk::Placed(req.out.clone())))
 }
 
 fn sha256_file(p: &Path) -> std::io::Result<String> {

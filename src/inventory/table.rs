@@ -109,8 +109,9 @@ fn fact(i: &Item, k: &str) -> Option<String> {
 }
 
 /// Findings that say a check could not be made: their item is `unchecked`.
-const NOT_CHECKED: [Code; 3] = [
+const NOT_CHECKED: [Code; 4] = [
     Code::InputUnreadable,
+    Code::PasswordWrong,
     Code::KeystoreIntegrityUnchecked,
     Code::KeystoreUnsupported,
 ];
@@ -260,13 +261,16 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
                 row.subject = fact(b, "bundle_id").unwrap_or_default();
                 row.team_or_alias = fact(b, "team_id").unwrap_or_default();
             }
+            // An APK's package name (its signature is verified like any APK's).
+            if let Some(apk) = by_kind(ItemKind::Apk).next() {
+                row.subject = apk.subject.clone().unwrap_or_default();
+            }
             if let Some(i) = by_kind(ItemKind::App).next() {
                 row.team_or_alias = fact(i, "alias").unwrap_or_default();
             }
             // The app lives as long as its shortest-lived signing material.
             row.not_after = r.items.iter().filter_map(|i| i.not_after).min();
-            // Checked: an iOS app's bundles, or an APK's signature (the inventory
-            // itself only records which keystore alias signs an APK).
+            // Checked: an iOS app's bundles, or an APK's signature.
             let read = by_kind(ItemKind::Bundle).next().is_some()
                 || by_kind(ItemKind::Apk).next().is_some();
             rows.push(finish(row, all, read));
@@ -359,16 +363,6 @@ pub struct Meta<'a> {
     pub source: Option<&'a str>,
 }
 
-pub fn render(rows: &[Row], format: TableFormat, meta: &Meta) -> String {
-    match format {
-        TableFormat::Human => human(rows, meta.at, meta.warn_days),
-        TableFormat::Json => json(rows, meta.at, meta.warn_days),
-        TableFormat::Csv => csv(rows),
-        TableFormat::Html => super::html::render(rows, meta),
-        TableFormat::Ics => super::ics::render(rows, meta),
-    }
-}
-
 /// How many rows have each status (every status, in [`Status::ALL`] order).
 pub fn counts(rows: &[Row]) -> [(Status, usize); 5] {
     Status::ALL.map(|s| (s, rows.iter().filter(|r| r.status == s).count()))
@@ -384,7 +378,7 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
+pub(super) fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -481,7 +475,7 @@ fn human(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
     out
 }
 
-fn json(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
+pub(super) fn json(rows: &[Row], at_: OffsetDateTime, warn_days: i64) -> String {
     let summary: serde_json::Map<String, serde_json::Value> = counts(rows)
         .iter()
         .map(|(s, n)| (s.as_str().to_string(), (*n).into()))
@@ -509,7 +503,7 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv(rows: &[Row]) -> String {
+pub(super) fn csv(rows: &[Row]) -> String {
     let mut out = String::from(
         "expires,days_left,status,kind,subject,team_or_alias,password_source,file,name,description,findings,owner,notes\r\n",
     );

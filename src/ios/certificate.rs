@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use crate::at;
+use crate::certfile;
 use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::profile::Profile;
 use crate::ios::Ctx;
-use crate::keys::{self, PrivateKey};
-use crate::pkcs12::{self, P12Error};
-use crate::secret::{self, PasswordSpec};
+use crate::keys::PrivateKey;
+use crate::secret::PasswordSpec;
 use crate::x509::{build_chain, Cert, ChainResult};
 
 /// Apple's certificate kinds, from the marker extensions Apple puts on them.
@@ -119,38 +119,31 @@ impl Identity {
 }
 
 /// Loads an identity from a `.p12/.pfx` or a PEM/DER certificate, with an
-/// optional separate key file. Errors come back as `input-unreadable` findings.
+/// optional separate key file ([`certfile::load_cert_file`], the loader the signers
+/// use too). Errors come back as `input-unreadable` findings.
 pub fn load(
     path: &Path,
     pass: Option<&PasswordSpec>,
     key_path: Option<&Path>,
 ) -> Result<Identity, Finding> {
-    let file = path.display().to_string();
-    let data = std::fs::read(path)
-        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let f = keys::read_cert_file(&file, &data, key_path, || {
-        let password = secret::resolve_or_prompt(pass, &file)
-            .map_err(|e| Finding::unreadable(&file, format!("{file}: {e}")))?;
-        let pw = password.as_ref().map(|s| s.expose()).unwrap_or("");
-        pkcs12::read_identity(&data, pw).map_err(|e| {
-            let hint = match (&e, pass) {
-                (P12Error::WrongPassword, Some(spec)) => format!(" (password from {spec})"),
-                (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
-                _ => String::new(),
-            };
-            Finding::unreadable(&file, format!("cannot open {file}: {e}{hint}"))
-        })
-    })?;
-    let mut chain = f.certs;
-    let cert = chain.remove(f.leaf);
-    Ok(Identity {
-        file,
-        cert,
-        key: f.key,
-        from_p12: f.from_p12,
-        orphan_key: f.orphan_key,
-        chain,
-    })
+    let (f, _) = certfile::load_cert_file(path, pass, key_path)?;
+    Ok(Identity::from_cert_file(path.display().to_string(), f))
+}
+
+impl Identity {
+    /// The identity a certificate file holds (its leaf, key and the rest).
+    pub fn from_cert_file(file: String, f: certfile::CertFile) -> Identity {
+        let mut chain = f.certs;
+        let cert = chain.remove(f.leaf);
+        Identity {
+            file,
+            cert,
+            key: f.key,
+            from_p12: f.from_p12,
+            orphan_key: f.orphan_key,
+            chain,
+        }
+    }
 }
 
 /// Facts about a certificate for reports.

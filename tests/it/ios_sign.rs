@@ -1535,3 +1535,204 @@ fn sign_picks_each_bundles_profile_from_a_folder() {
         .contains("com.example.wrapdemo.share"));
     assert!(!out2.exists());
 }
+
+// ---- the identity in other forms (one loader for both signers) ----
+
+/// Signs the sample IPA with `identity` (instead of dist.p12); checks it as
+/// `resigns_the_sample_ipa_and_reads_back` does, rcodesign included.
+fn sign_sample_with(identity: &[&str]) {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("signed.ipa");
+    let (root, input) = (r("signing/ca/test-root-ca.pem"), r("samples/WrapDemo.ipa"));
+    let mut args = vec![
+        "sign",
+        "--at",
+        AT,
+        "--trust-root",
+        s(&root),
+        s(&input),
+        "--out",
+        s(&out),
+    ];
+    args.extend(identity);
+    let profiles = sample_profiles();
+    args.extend(strs(&profiles));
+    let o = wrapsign(&args);
+    assert_eq!(o.status.code(), Some(0), "{identity:?}: {}", text(&o));
+    assert_only(t.path(), &["signed.ipa"]);
+    let x = t.path().join("x");
+    unzip_to(&out, &x);
+    let app = x.join("Payload/WrapDemo.app");
+    check_signed_app(
+        &app,
+        "WSTEST0001",
+        "dist",
+        &sample_wants("WSTEST0001", "com.example.wrapdemo"),
+        &[(".", &r("profiles/enterprise-app.mobileprovision"))],
+    );
+    rcodesign_cross_check(
+        &app,
+        "WSTEST0001",
+        &["com.example.wrapdemo", "com.example.wrapdemo.share"],
+    );
+    verify_ok(&out, "signing/ios/dist.p12");
+}
+
+#[test]
+fn signs_with_a_pem_key_and_certificate() {
+    // The certificate file carries its chain, as `openssl pkcs12 -nokeys` writes it.
+    let t = tempfile::tempdir().unwrap();
+    let chain = t.path().join("dist-chain.pem");
+    let mut pem = std::fs::read(r("signing/ios/dist.pem")).unwrap();
+    pem.extend(std::fs::read(r("signing/ca/test-wwdr-ca.pem")).unwrap());
+    std::fs::write(&chain, pem).unwrap();
+    sign_sample_with(&["--cert", s(&chain), "--key", s(&r("signing/ios/dist.key"))]);
+}
+
+#[test]
+fn signs_with_a_keystore_alias() {
+    let pass = format!("file:{}", s(&r("signing/ios/p12.pass")));
+    // A .p12 is a PKCS#12 keystore too.
+    sign_sample_with(&[
+        "--keystore",
+        s(&r("signing/ios/dist.p12")),
+        "--ks-pass",
+        &pass,
+    ]);
+    // And a JKS made from it by keytool, named by its alias.
+    if !have("keytool") {
+        skip("keytool not installed (JKS identity)");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let jks = t.path().join("dist.jks");
+    let secret = std::fs::read_to_string(r("signing/ios/p12.pass")).unwrap();
+    let secret = secret.trim_end();
+    let o = Command::new("keytool")
+        .args(["-importkeystore", "-noprompt", "-srcstoretype", "PKCS12"])
+        .arg("-srckeystore")
+        .arg(r("signing/ios/dist.p12"))
+        .args(["-srcstorepass", secret, "-deststoretype", "JKS"])
+        .arg("-destkeystore")
+        .arg(&jks)
+        .args([
+            "-deststorepass",
+            "jks-test-pass",
+            "-destkeypass",
+            "jks-test-pass",
+        ])
+        .output()
+        .expect("keytool");
+    assert!(o.status.success(), "{}", text(&o));
+    let list = Command::new("keytool")
+        .args(["-list", "-storepass", "jks-test-pass", "-keystore"])
+        .arg(&jks)
+        .output()
+        .expect("keytool -list");
+    let listing = String::from_utf8_lossy(&list.stdout);
+    let alias = listing
+        .lines()
+        .find(|l| l.contains("PrivateKeyEntry"))
+        .and_then(|l| l.split(',').next())
+        .expect("a key entry")
+        .to_string();
+    sign_sample_with(&[
+        "--keystore",
+        s(&jks),
+        "--alias",
+        &alias,
+        "--ks-pass",
+        "pass:jks-test-pass",
+    ]);
+}
+
+#[test]
+fn an_android_key_cannot_sign_an_ipa() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("x.ipa");
+    let (input, ks) = (r("samples/WrapDemo.ipa"), r("signing/android/release.jks"));
+    let mut args = vec![
+        "sign",
+        "--at",
+        AT,
+        s(&input),
+        "--keystore",
+        s(&ks),
+        "--ks-pass",
+        "pass:wrapsign-test",
+        "--out",
+        s(&out),
+    ];
+    let profiles = sample_profiles();
+    args.extend(strs(&profiles));
+    let o = wrapsign(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("error[cert-not-distribution]"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("not an Apple certificate"),
+        "{}",
+        text(&o)
+    );
+    assert_only(t.path(), &[]);
+}
+
+#[test]
+fn an_interrupt_after_an_app_folder_was_swapped_in_says_it_is_in_place() {
+    if !have("kill") || !have("sleep") {
+        skip("kill or sleep not available");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let x = t.path().join("src");
+    let fresh = || {
+        let _ = std::fs::remove_dir_all(&x);
+        unzip_to(&r("samples/WrapDemo.ipa"), &x);
+    };
+    fresh();
+    let app = x.join("Payload/WrapDemo.app");
+    let exe = app.join("WrapDemo");
+    let old = sha256(&exe);
+    // Never panics: the path is briefly absent while the folders are swapped.
+    let now = || {
+        std::fs::read(&exe)
+            .ok()
+            .map(|d| hex::encode(Sha256::digest(d)))
+    };
+    let pipes = std::cell::RefCell::new(Vec::new());
+    let (st, stderr) = common::sigterm_when(
+        || {
+            let (stdout, guard) = common::full_pipe();
+            pipes.borrow_mut().push(guard);
+            let mut c = Command::new(env!("CARGO_BIN_EXE_wrapsign"));
+            c.args(sign_args("signing/ios/dist.p12", &app))
+                .arg("--in-place")
+                .args(strs(&sample_profiles()))
+                .stdout(stdout);
+            c
+        },
+        // The signed folder is in place once its executable changed (new signature).
+        || now().is_some_and(|h| h != old),
+        fresh,
+    );
+    drop(pipes);
+    assert_eq!(st.code(), Some(130), "{st:?} {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "wrapsign: interrupted; the signed output is complete and in place at {}; temporary files removed",
+            app.display()
+        )),
+        "{stderr}"
+    );
+    assert_only(&x.join("Payload"), &["WrapDemo.app"]);
+    check_signed_app(
+        &app,
+        "WSTEST0001",
+        "dist",
+        &sample_wants("WSTEST0001", "com.example.wrapdemo"),
+        &[(".", &r("profiles/enterprise-app.mobileprovision"))],
+    );
+}

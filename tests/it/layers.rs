@@ -21,16 +21,6 @@ const KNOWN_CYCLES: &[&str] = &[
     // src/archive.rs reads through crate::android::apk::zip::Source; both move
     // into one src/zip/ layer below them.
     "crate: android, archive",
-    // verify runs folder scans through inventory, which builds verify's Request;
-    // both become one pipeline.
-    "crate: inventory, verify",
-    // keys::read_cert_file opens a PKCS#12 (pkcs12::Identity), and pkcs12 holds
-    // a keys::PrivateKey: the certificate-file reader belongs above both.
-    "crate: keys, pkcs12",
-    // table::render dispatches to html/ics, which use table's Row, Meta and
-    // counts: the dispatch belongs in their parent (inventory) or the shared
-    // row model in a module of its own.
-    "crate::inventory: html, ics, table",
 ];
 
 type Module = Vec<String>;

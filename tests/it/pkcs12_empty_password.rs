@@ -7,6 +7,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use serde_json::Value;
+
 use crate::support::{self, conformance, run};
 
 /// The real-world .p12 files whose MANIFEST.tsv password is empty.
@@ -68,75 +70,55 @@ fn openssl_leaf_sha256(p12: &Path) -> Option<String> {
     )
 }
 
-#[test]
-fn empty_password_identities_open_with_an_empty_cert_pass() {
-    for rel in empty_password_p12s() {
-        let p = conformance(&rel).unwrap();
-        // Inside each certificate's validity, so only the opening is judged.
-        let r = run(&[
-            "verify",
-            "--cert",
-            p.to_str().unwrap(),
-            "--cert-pass",
-            "pass:",
-            "--at",
-            "2017-01-01",
-            "--format",
-            "json",
-        ]);
-        let v = r.json();
-        assert!(
-            !r.has("input-unreadable") && r.code != 2,
-            "{rel} does not open with an empty password: {}",
-            r.stdout
-        );
-        let item = v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|i| i["kind"] == "certificate")
-            .unwrap_or_else(|| panic!("{rel}: no certificate item: {}", r.stdout));
-        assert_eq!(item["facts"]["has_private_key"], true, "{rel}");
-        if support::tool("openssl") {
-            let theirs = openssl_leaf_sha256(&p).expect("openssl opens it with pass:");
-            assert_eq!(item["facts"]["sha256"], theirs.as_str(), "{rel}");
-        }
-    }
+/// The item a `.p12` gives: an identity (`certificate`) or a keystore entry,
+/// whichever the material is (one PKCS#12 rule, whatever flag names it), with
+/// whether its key was unlocked and matches.
+fn opened_item(v: &Value, rel: &str) -> (String, bool) {
+    let item = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "certificate" || i["kind"] == "keystore-entry")
+        .unwrap_or_else(|| panic!("{rel}: no certificate or keystore entry: {v:#}"));
+    let key = item["facts"]["has_private_key"] == true
+        || item["facts"]["private_key"] == "matches certificate";
+    (item["facts"]["sha256"].as_str().unwrap().to_string(), key)
 }
 
 #[test]
-fn empty_password_keystores_open_with_an_empty_ks_pass() {
+fn empty_password_p12s_open_with_an_empty_password_on_every_flag() {
     for rel in empty_password_p12s() {
         let p = conformance(&rel).unwrap();
-        let r = run(&[
-            "verify",
-            "--keystore",
-            p.to_str().unwrap(),
-            "--ks-pass",
-            "pass:",
-            "--at",
-            "2017-01-01",
-            "--format",
-            "json",
-        ]);
-        assert!(
-            !r.has("keystore-password-wrong") && !r.has("input-unreadable"),
-            "{rel}: {}",
-            r.stdout
-        );
-        let entries: Vec<_> = r.json()["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|i| i["kind"] == "keystore-entry")
-            .cloned()
-            .collect();
-        assert!(
-            entries
-                .iter()
-                .any(|e| e["facts"]["private_key"] == "matches certificate"),
-            "{rel}: the key is unlocked and matches: {entries:?}"
-        );
+        let theirs = support::tool("openssl")
+            .then(|| openssl_leaf_sha256(&p).expect("openssl opens it with pass:"));
+        // Inside each certificate's validity, so only the opening is judged.
+        for (flag, pass) in [("--cert", "--cert-pass"), ("--keystore", "--ks-pass")] {
+            let r = run(&[
+                "verify",
+                flag,
+                p.to_str().unwrap(),
+                pass,
+                "pass:",
+                "--at",
+                "2017-01-01",
+                "--format",
+                "json",
+            ]);
+            let v = r.json();
+            assert!(
+                !r.has("input-unreadable") && !r.has("keystore-password-wrong") && r.code != 2,
+                "{rel} does not open with an empty {pass}: {}",
+                r.stdout
+            );
+            let (sha256, key) = opened_item(&v, &rel);
+            assert!(
+                key,
+                "{rel} {flag}: the private key is unlocked and matches: {v:#}"
+            );
+            if let Some(t) = &theirs {
+                assert_eq!(&sha256, t, "{rel} {flag}");
+            }
+        }
     }
 }
 

@@ -339,6 +339,35 @@ pub fn spawn(
     Ok(out)
 }
 
+/// One `lineage-signer` item per certificate, oldest first.
+pub fn report_items(file: &str, l: &Lineage, report: &mut crate::diag::Report) {
+    use crate::diag::{Item, ItemKind};
+    let n = l.nodes.len();
+    for (i, node) in l.nodes.iter().enumerate() {
+        let c = &node.cert.cert;
+        report.item(
+            Item::new(ItemKind::LineageSigner, file)
+                .subject(c.subject.clone())
+                .not_after(c.not_after)
+                .fact("position", format!("{}/{n}", i + 1))
+                .fact("key", c.key.to_string())
+                .fact("sha256", c.sha256.clone())
+                .fact("sha1", c.sha1.clone())
+                .fact("capabilities", capability_names(node.flags).join(", "))
+                .fact("flags", node.flags),
+        );
+    }
+}
+
+/// `wrapsign lineage FILE|APK`: the lineage's certificates and capabilities.
+pub fn print(path: &Path, report: &mut crate::diag::Report) {
+    let file = path.display().to_string();
+    match read(path) {
+        Ok(l) => report_items(&file, &l, report),
+        Err(m) => report.push(crate::diag::Finding::unreadable(&file, m)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

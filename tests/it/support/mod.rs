@@ -129,17 +129,36 @@ pub fn sigterm_once_written(
     start: impl Fn() -> Command,
     outdir: &Path,
 ) -> std::process::ExitStatus {
+    let start = || {
+        let mut c = start();
+        c.stdout(Stdio::null());
+        c
+    };
+    let ready = || std::fs::read_dir(outdir).expect("outdir").next().is_some();
+    let reset = || {
+        for e in std::fs::read_dir(outdir).expect("outdir").flatten() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    };
+    sigterm_when(start, ready, reset).0
+}
+
+/// Starts the command made by `start` (its stdout is the caller's choice;
+/// stderr is captured), waits until `ready()` holds, sends SIGTERM, and
+/// returns the exit status with what the run printed on stderr. When the run
+/// finishes first, `reset()` undoes it and it tries again, up to 8 times.
+pub fn sigterm_when(
+    start: impl Fn() -> Command,
+    ready: impl Fn() -> bool,
+    reset: impl Fn(),
+) -> (std::process::ExitStatus, String) {
     use std::time::{Duration, Instant};
     for _ in 0..8 {
-        let mut child = start()
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
+        let mut child = start().stderr(Stdio::piped()).spawn().expect("spawn");
         let t = Instant::now();
         let mut seen = false;
         while t.elapsed() < Duration::from_secs(30) {
-            if std::fs::read_dir(outdir).expect("outdir").next().is_some() {
+            if ready() {
                 seen = true;
                 break;
             }
@@ -149,10 +168,8 @@ pub fn sigterm_once_written(
             std::thread::sleep(Duration::from_millis(1));
         }
         if !seen || child.try_wait().expect("try_wait").is_some() {
-            let _ = child.wait();
-            for e in std::fs::read_dir(outdir).expect("outdir").flatten() {
-                let _ = std::fs::remove_file(e.path());
-            }
+            let _ = child.wait_with_output();
+            reset();
             continue;
         }
         Command::new("kill")
@@ -160,7 +177,43 @@ pub fn sigterm_once_written(
             .arg(child.id().to_string())
             .status()
             .expect("kill");
-        return child.wait().expect("wait");
+        let out = child.wait_with_output().expect("wait");
+        return (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
     }
     panic!("the run always finished before it could be interrupted (8 tries)");
+}
+
+/// A stdout on which a child's first write blocks: a pipe already full, read
+/// by nobody (a `sleep` holds its other end). It lets a test interrupt a run
+/// at the point where it prints its report, after its output is in place.
+/// Dropping the guard ends the `sleep`.
+pub struct FullPipe(std::process::Child);
+
+impl Drop for FullPipe {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn full_pipe() -> (Stdio, FullPipe) {
+    use std::io::Write;
+    use std::os::fd::OwnedFd;
+    let mut reader = Command::new("sleep")
+        .arg("300")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn sleep");
+    let fd: OwnedFd = reader.stdin.take().expect("stdin").into();
+    let filler = fd.try_clone().expect("dup");
+    // Fills the pipe and blocks there until the sleep ends (then EPIPE).
+    std::thread::spawn(move || {
+        let _ = std::fs::File::from(filler).write_all(&vec![b'.'; 1 << 20]);
+    });
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    (Stdio::from(fd), FullPipe(reader))
 }

@@ -1,39 +1,39 @@
 //! `wrapsign sign` for iOS: re-signs an `.ipa` or `.app` with a distribution
-//! identity and one provisioning profile per app/extension, after the checks
-//! of `wrapsign verify` pass.
+//! identity and one provisioning profile per app/extension, in the signer
+//! pipeline after the checks of `wrapsign verify` pass.
+//! The identity may come as a `.p12`, a PEM key + certificate, or a keystore
+//! alias, as long as it holds an Apple certificate.
 //!
 //! Order of work, so that nothing is written unless everything is right:
-//! 1. identity and profiles are loaded and checked (cheap; stop here on errors);
+//! 1. identity and profiles are loaded and checked (cheap; the first gate);
 //! 2. the app is extracted into a private folder next to the destination and
 //!    every bundle is paired with its profile and its entitlements derived;
-//! 3. the gate: all findings so far, after `--allow/--warn/--deny`, must pass;
+//! 3. the gate again: all findings so far, after `--allow/--warn/--deny`;
 //! 4. Info.plists (for `--bundle-id`) and `embedded.mobileprovision` files are
 //!    updated and apple-codesign signs the tree in place, deepest bundle first;
-//! 5. the signatures are read back, and the output is written atomically.
+//! 5. the output is written beside the destination, the signatures are read
+//!    back (a self-check), and the pipeline puts it in place atomically.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Mutex;
 
 use apple_codesign::{SettingsScope, SigningSettings, UnifiedSigner};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use plist::Dictionary;
-use time::OffsetDateTime;
 
-use crate::at::Horizon;
 pub use crate::atomic::Destination;
-use crate::atomic::{self, AtomicFile, WorkDir};
 use crate::diag::{Baseline, Code, FailOn, Finding, Item, ItemKind, Policy, Report};
+use crate::identity::{self, Family, Identity};
 use crate::ios::app::{self, BundleKind};
 use crate::ios::bundle::{self, Extracted};
-use crate::ios::certificate::{self, Identity};
+use crate::ios::certificate;
 use crate::ios::entitlements::{self, DeriveInput};
 use crate::ios::profile::{self, Profile};
-use crate::ios::{Ctx, Trust};
+use crate::ios::Ctx;
 use crate::outcome::Judge;
 pub use crate::outcome::Outcome;
-use crate::secret::PasswordSpec;
+use crate::signer::{self, Output, Run, SelfCheck, Settings, Staged, Stop};
 use crate::sniff::{self, Kind};
 
 /// `--profile [BUNDLE_ID=]FILE`.
@@ -78,31 +78,32 @@ impl FromStr for ProfileArg {
     }
 }
 
-/// Everything a signing run needs, independent of the command line.
+/// Everything an IPA signing run needs, independent of the command line:
+/// the pipeline's [`Settings`] (input, destination, identity, time, trust) and
+/// the iOS options. Build it with [`Request::new`].
 #[derive(Clone, Debug)]
 pub struct Request {
-    pub input: PathBuf,
-    pub destination: Destination,
-    pub cert: PathBuf,
-    pub cert_pass: Option<PasswordSpec>,
-    pub key: Option<PathBuf>,
+    pub settings: Settings,
     pub profiles: Vec<ProfileArg>,
     /// A folder of candidate profiles: each bundle without a `--profile` gets the
     /// best one (src/ios/select.rs), as `verify --profiles-dir` does.
     pub profiles_dir: Option<PathBuf>,
     pub bundle_id: Option<String>,
     pub entitlements: Option<PathBuf>,
-    pub trust_roots: Vec<PathBuf>,
     pub timestamp_url: Option<String>,
-    pub at: OffsetDateTime,
-    pub warn_days: i64,
-    pub fail_days: i64,
-    /// `--online`: OCSP for the identity with this timeout; `None` stays offline.
-    pub online: Option<std::time::Duration>,
-    /// Show a progress bar on stderr (only honoured when stderr is a terminal).
-    pub progress: bool,
-    /// How far the input IPA may expand (`--max-expanded-size`, `--max-expand-ratio`).
-    pub archive: crate::archive::Limits,
+}
+
+impl Request {
+    pub fn new(settings: Settings) -> Request {
+        Request {
+            settings,
+            profiles: Vec::new(),
+            profiles_dir: None,
+            bundle_id: None,
+            entitlements: None,
+            timestamp_url: None,
+        }
+    }
 }
 
 struct Loaded {
@@ -127,20 +128,6 @@ struct Plan {
     executable: Option<String>,
 }
 
-fn new_bar(show: bool, len: u64, what: &str) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    let style =
-        ProgressStyle::with_template("{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-    bar.set_style(style);
-    bar.set_prefix(what.to_string());
-    bar
-}
-
 /// Signs an IPA or `.app`. Never panics on bad input; every problem is a finding.
 pub fn run(
     req: &Request,
@@ -148,309 +135,301 @@ pub fn run(
     baseline: Option<&Baseline>,
     fail_on: FailOn,
 ) -> Outcome {
-    atomic::install_signal_cleanup();
     let judge = Judge {
         policy,
         baseline,
         fail_on,
-        at: req.at,
+        at: req.settings.at(),
     };
-    let mut report = Report::default();
-    let trust = Trust::with_roots(&req.trust_roots, &mut report);
-    let ctx = Ctx {
-        horizon: Horizon {
-            warn_days: req.warn_days,
-            fail_days: req.fail_days,
-            ..Horizon::default()
-        },
-        online: req.online,
-        archive: req.archive,
-        ..Ctx::new(req.at, trust)
+    let mut signer = IpaSigner {
+        req,
+        loaded: Vec::new(),
+        kind: Kind::Unknown,
+        dest_is_dir: false,
+        plans: Vec::new(),
+        ex: None,
+        ctx: None,
     };
-    let file = req.input.display().to_string();
-
-    // 1. Identity and profiles.
-    let id = match certificate::load(&req.cert, req.cert_pass.as_ref(), req.key.as_deref()) {
-        Ok(id) => id,
-        Err(f) => {
-            report.push(f);
-            return judge.finish(report, None);
-        }
-    };
-    certificate::check(&id, &ctx, &mut report);
-    if id.key.is_none() && !id.from_p12 {
-        report.push(
-            Finding::new(
-                Code::CertKeyMissing,
-                &id.file,
-                format!(
-                    "{} holds no private key; pass the identity as .p12 or add --key",
-                    id.file
-                ),
-            )
-            .subject(id.cert.name().to_string()),
-        );
-    }
-    let mut loaded = Vec::new();
-    for arg in &req.profiles {
-        let pfile = arg.path.display().to_string();
-        let parsed = std::fs::read(&arg.path)
-            .map_err(|e| format!("cannot read {pfile}: {e}"))
-            .and_then(|d| Profile::parse(&pfile, &d, &ctx.trust).map(|p| (p, d)));
-        match parsed {
-            Ok((p, bytes)) => {
-                profile::check(&p, &ctx, &mut report);
-                loaded.push(Loaded {
-                    arg: arg.clone(),
-                    profile: p,
-                    bytes,
-                    used: false,
-                });
-            }
-            Err(e) => report.push(Finding::unreadable(&pfile, format!("{pfile}: {e}"))),
-        }
-    }
-    if judge.fails(&report) {
-        return judge.finish(report, None);
-    }
-
-    // 2. The app, in a private folder beside the destination.
-    let kind = match sniff::sniff_path(&req.input) {
-        Ok(k) => k,
-        Err(e) => {
-            report.push(Finding::unreadable(
-                &file,
-                format!("cannot read {file}: {e}"),
-            ));
-            return judge.finish(report, None);
-        }
-    };
-    let dest = match &req.destination {
-        Destination::InPlace => req.input.clone(),
-        Destination::To(p) => p.clone(),
-    };
-    let dest_is_dir = match kind {
-        Kind::Ipa => false,
-        Kind::AppDir => !dest
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("ipa")),
-        Kind::Zip => {
-            // A damaged or hostile IPA is still an IPA: say what is wrong with it.
-            report.push(match crate::archive::audit_path(&req.input, &ctx.archive) {
-                Err(f) => f,
-                Ok(_) => Finding::unreadable(
-                    &file,
-                    format!("{file} is a zip archive without Payload/*.app: not an IPA"),
-                ),
-            });
-            return judge.finish(report, None);
-        }
-        other => {
-            report.push(Finding::unreadable(
-                &file,
-                format!(
-                    "{file} is a {}, not an IPA or .app bundle",
-                    other.describe()
-                ),
-            ));
-            return judge.finish(report, None);
-        }
-    };
-    if let Err(msg) = check_destination(&req.input, &dest, &req.destination, dest_is_dir) {
-        report.push(Finding::new(
-            Code::SignFailed,
-            dest.display().to_string(),
-            msg,
-        ));
-        return judge.finish(report, None);
-    }
-    let work = match WorkDir::new_in(&atomic::parent_dir(&dest), &dest) {
-        Ok(w) => w,
-        Err(e) => {
-            report.push(Finding::new(
-                Code::SignFailed,
-                dest.display().to_string(),
-                format!(
-                    "cannot create a private work folder beside {}: {e}",
-                    dest.display()
-                ),
-            ));
-            return judge.finish(report, None);
-        }
-    };
-    let show = req.progress && std::io::stderr().is_terminal();
-    let bar = new_bar(show, 0, "extract");
-    let extracted = match kind {
-        Kind::Ipa => bundle::extract_ipa(&req.input, work.path(), &ctx.archive, &bar),
-        _ => bundle::copy_app_dir(&req.input, work.path(), &bar),
-    };
-    bar.finish_and_clear();
-    let ex = match extracted {
-        Ok(ex) => ex,
-        Err(f) => {
-            report.push(f);
-            return judge.finish(report, None);
-        }
-    };
-
-    let plans = match plan(req, &ex, &file, &id, &mut loaded, &ctx, &mut report) {
-        Some(p) => p,
-        None => return judge.finish(report, None),
-    };
-
-    // 3. The gate.
-    if judge.fails(&report) {
-        return judge.finish(report, None);
-    }
-
-    // 4. Prepare and sign.
-    if let Err(f) = prepare(req, &ex, &plans, &loaded, &file) {
-        report.push(f);
-        return judge.finish(report, None);
-    }
-    let sign_bar = if show {
-        let b = ProgressBar::new_spinner();
-        b.set_style(
-            ProgressStyle::with_template("{prefix:>10} {spinner} {pos} Mach-O signed {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        b.set_prefix("sign");
-        b.enable_steady_tick(std::time::Duration::from_millis(120));
-        b
-    } else {
-        ProgressBar::hidden()
-    };
-    let signed = sign_tree(req, &ex, &plans, &id, &sign_bar);
-    sign_bar.finish_and_clear();
-    if let Err(msg) = signed {
-        report.push(Finding::new(
-            Code::SignFailed,
-            &file,
-            format!("{file}: signing failed: {msg}; nothing was written"),
-        ));
-        return judge.finish(report, None);
-    }
-    if let Err(msg) = read_back(&ex, &plans, &id, &ctx) {
-        report.push(Finding::new(
-            Code::SignFailed,
-            &file,
-            format!(
-                "{file}: the signed app does not read back as expected: {msg}; nothing was written"
-            ),
-        ));
-        return judge.finish(report, None);
-    }
-
-    // 5. Output.
-    let out_label = dest.display().to_string();
-    let write_bar = new_bar(show, 0, "write");
-    let written = if dest_is_dir {
-        let app = ex.app_dir();
-        atomic::replace_dir(&app, &dest)
-            .map_err(|e| format!("cannot move the signed app to {out_label}: {e}"))
-    } else {
-        write_ipa_file(
-            &ex,
-            kind == Kind::Ipa,
-            &req.input,
-            &dest,
-            &req.destination,
-            &write_bar,
-        )
-    };
-    write_bar.finish_and_clear();
-    drop(work);
-    if let Err(msg) = written {
-        report.push(Finding::new(
-            Code::SignFailed,
-            &out_label,
-            format!("{msg}; nothing was written"),
-        ));
-        return judge.finish(report, None);
-    }
-    for p in &plans {
-        let subject = subject_of(&p.shown, p.new_id.as_deref());
-        let mut item = Item::new(ItemKind::Signed, &out_label)
-            .subject(subject)
-            .fact("kind", p.kind.name());
-        if let Some(id) = &p.new_id {
-            item = item.fact("bundle_id", id.as_str());
-        }
-        if let Some(t) = id.team() {
-            item = item.fact("team_id", t);
-        }
-        if let Some(i) = p.profile {
-            if let Some(l) = loaded.get(i) {
-                item = item
-                    .fact("profile", l.profile.display_name())
-                    .fact("profile_file", l.profile.file.as_str());
-            }
-        }
-        if let Some(e) = &p.entitlements {
-            item = item.fact("entitlements", e.keys().cloned().collect::<Vec<_>>());
-        }
-        report.item(item);
-    }
-    report.item(
-        Item::new(ItemKind::Output, &out_label)
-            .subject(out_label.clone())
-            .fact("kind", if dest_is_dir { "app folder" } else { "ipa" })
-            .fact("signer", id.cert.name())
-            .fact("signer_sha1", id.cert.sha1.as_str()),
-    );
-    judge.finish(report, Some(dest))
+    signer::run(&mut signer, &req.settings, judge)
 }
 
-/// Refuses destinations that would clobber the input or something that is not ours.
-fn check_destination(
-    input: &Path,
-    dest: &Path,
-    how: &Destination,
+/// The IPA signer, as the pipeline drives it.
+struct IpaSigner<'r> {
+    req: &'r Request,
+    loaded: Vec<Loaded>,
+    /// What the input is: an IPA or an `.app` folder.
+    kind: Kind,
+    /// The output is an `.app` folder (else an IPA file).
     dest_is_dir: bool,
-) -> Result<(), String> {
-    how.check(input)?;
-    if let Ok(m) = std::fs::symlink_metadata(dest) {
-        if dest_is_dir {
-            if !m.is_dir() || !matches!(sniff::sniff_path(dest), Ok(Kind::AppDir)) {
+    plans: Vec<Plan>,
+    ex: Option<Extracted>,
+    /// The iOS checks' context, for reading the signed app back.
+    ctx: Option<Ctx>,
+}
+
+impl IpaSigner<'_> {
+    fn file(&self) -> String {
+        self.req.settings.input.display().to_string()
+    }
+}
+
+impl signer::Signer for IpaSigner<'_> {
+    fn review(&self, id: &identity::Loaded, report: &mut Report) {
+        // Its material's checks ran; what iOS adds is that it be Apple's.
+        if id.family != Family::Apple {
+            let who = id.cert.name().to_string();
+            report.push(
+                Finding::new(
+                    Code::CertNotDistribution,
+                    &id.origin.file,
+                    format!(
+                        "\"{who}\" ({}) is not an Apple certificate; iOS apps are signed with the team's Apple Distribution identity",
+                        id.origin
+                    ),
+                )
+                .subject(who)
+                .detail("kind", certificate::CertKind::Other.name()),
+            );
+        }
+    }
+
+    fn gather(&mut self, run: &mut Run) {
+        let ctx = &run.ios;
+        let report = &mut run.report;
+        for arg in &self.req.profiles {
+            let pfile = arg.path.display().to_string();
+            let parsed = std::fs::read(&arg.path)
+                .map_err(|e| format!("cannot read {pfile}: {e}"))
+                .and_then(|d| Profile::parse(&pfile, &d, &ctx.trust).map(|p| (p, d)));
+            match parsed {
+                Ok((p, bytes)) => {
+                    profile::check(&p, ctx, report);
+                    self.loaded.push(Loaded {
+                        arg: arg.clone(),
+                        profile: p,
+                        bytes,
+                        used: false,
+                    });
+                }
+                Err(e) => report.push(Finding::unreadable(&pfile, format!("{pfile}: {e}"))),
+            }
+        }
+    }
+
+    fn check(&mut self, run: &mut Run, _id: &Identity) -> bool {
+        let req = self.req;
+        let file = self.file();
+        let report = &mut run.report;
+        self.kind = match sniff::sniff_path(&req.settings.input) {
+            Ok(k) => k,
+            Err(e) => {
+                report.push(Finding::unreadable(
+                    &file,
+                    format!("cannot read {file}: {e}"),
+                ));
+                return false;
+            }
+        };
+        self.dest_is_dir = match self.kind {
+            Kind::Ipa => false,
+            Kind::AppDir => !run
+                .dest
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("ipa")),
+            Kind::Zip => {
+                // A damaged or hostile IPA is still an IPA: say what is wrong with it.
+                report.push(
+                    match crate::archive::audit_path(&req.settings.input, &run.ios.archive) {
+                        Err(f) => f,
+                        Ok(_) => Finding::unreadable(
+                            &file,
+                            format!("{file} is a zip archive without Payload/*.app: not an IPA"),
+                        ),
+                    },
+                );
+                return false;
+            }
+            other => {
+                report.push(Finding::unreadable(
+                    &file,
+                    format!(
+                        "{file} is a {}, not an IPA or .app bundle",
+                        other.describe()
+                    ),
+                ));
+                return false;
+            }
+        };
+        self.ctx = Some(run.ios.clone());
+        true
+    }
+
+    /// Refuses destinations that would clobber something that is not ours.
+    fn check_destination(&self, run: &Run) -> Result<(), String> {
+        let dest = &run.dest;
+        if let Ok(m) = std::fs::symlink_metadata(dest) {
+            if self.dest_is_dir {
+                if !m.is_dir() || !matches!(sniff::sniff_path(dest), Ok(Kind::AppDir)) {
+                    return Err(format!(
+                        "{} exists and is not an .app bundle; refusing to replace it",
+                        dest.display()
+                    ));
+                }
+            } else if m.is_dir() {
                 return Err(format!(
-                    "{} exists and is not an .app bundle; refusing to replace it",
+                    "{} is a folder; give a file name for the signed IPA",
                     dest.display()
                 ));
             }
-        } else if m.is_dir() {
-            return Err(format!(
-                "{} is a folder; give a file name for the signed IPA",
-                dest.display()
-            ));
         }
+        Ok(())
     }
-    Ok(())
+
+    fn needs_work_dir(&self) -> bool {
+        true
+    }
+
+    fn write(&mut self, run: &mut Run, id: &Identity, work: Option<&Path>) -> Result<Staged, Stop> {
+        let req = self.req;
+        let file = self.file();
+        let Some(work) = work else {
+            return Err(Stop::Reported);
+        };
+        let bar = run.progress.bar(0, "extract");
+        let extracted = match self.kind {
+            Kind::Ipa => bundle::extract_ipa(&req.settings.input, work, &run.ios.archive, &bar),
+            _ => bundle::copy_app_dir(&req.settings.input, work, &bar),
+        };
+        bar.finish_and_clear();
+        let ex = extracted?;
+        let apple_id = id_for_checks(id);
+        let Some(plans) = plan(
+            req,
+            &ex,
+            &file,
+            &apple_id,
+            &mut self.loaded,
+            &run.ios,
+            &mut run.report,
+        ) else {
+            return Err(Stop::Reported);
+        };
+        self.plans = plans;
+        // The gate again, now that every bundle is paired with its profile.
+        if run.fails() {
+            return Err(Stop::Reported);
+        }
+        prepare(req, &ex, &self.plans, &self.loaded, &file)?;
+        let sign_bar = run.progress.spinner("sign", "Mach-O signed");
+        let signed = sign_tree(req, &ex, &self.plans, id, &sign_bar);
+        sign_bar.finish_and_clear();
+        if let Err(msg) = signed {
+            return Err(Finding::new(
+                Code::SignFailed,
+                &file,
+                format!("{file}: signing failed: {msg}"),
+            )
+            .into());
+        }
+        let app_dir = ex.app_dir();
+        let staged = if self.dest_is_dir {
+            Staged::dir(app_dir)
+        } else {
+            let label = run.dest.display().to_string();
+            let out = run.output_file()?;
+            let write_bar = run.progress.bar(0, "write");
+            let from_ipa = (self.kind == Kind::Ipa).then_some(req.settings.input.as_path());
+            let written = write_ipa_file(&ex, from_ipa, out, &label, &write_bar);
+            write_bar.finish_and_clear();
+            let out = written.map_err(|m| Finding::new(Code::SignFailed, &label, m))?;
+            Staged::file(out).with_tree(app_dir)
+        };
+        self.ex = Some(ex);
+        Ok(staged)
+    }
+
+    fn self_checks(&self) -> Vec<Box<dyn SelfCheck + '_>> {
+        let mut v: Vec<Box<dyn SelfCheck + '_>> = Vec::new();
+        if let Some(ctx) = &self.ctx {
+            v.push(Box::new(ReadBack {
+                plans: &self.plans,
+                ctx,
+                file: self.file(),
+            }));
+        }
+        v
+    }
+
+    fn describe(&self, run: &mut Run, id: &Identity) {
+        let out_label = run.dest.display().to_string();
+        for p in &self.plans {
+            let subject = subject_of(&p.shown, p.new_id.as_deref());
+            let mut item = Item::new(ItemKind::Signed, &out_label)
+                .subject(subject)
+                .fact("kind", p.kind.name());
+            if let Some(id) = &p.new_id {
+                item = item.fact("bundle_id", id.as_str());
+            }
+            if let Some(t) = id.team() {
+                item = item.fact("team_id", t);
+            }
+            if let Some(i) = p.profile {
+                if let Some(l) = self.loaded.get(i) {
+                    item = item
+                        .fact("profile", l.profile.display_name())
+                        .fact("profile_file", l.profile.file.as_str());
+                }
+            }
+            if let Some(e) = &p.entitlements {
+                item = item.fact("entitlements", e.keys().cloned().collect::<Vec<_>>());
+            }
+            run.report.item(item);
+        }
+        run.report.item(
+            Item::new(ItemKind::Output, &out_label)
+                .subject(out_label.clone())
+                .fact(
+                    "kind",
+                    if self.dest_is_dir {
+                        "app folder"
+                    } else {
+                        "ipa"
+                    },
+                )
+                .fact("signer", id.cert.name())
+                .fact("signer_sha1", id.cert.sha1.as_str()),
+        );
+    }
 }
 
+/// The identity as the iOS profile checks take it.
+fn id_for_checks(id: &Identity) -> certificate::Identity {
+    certificate::Identity {
+        file: id.origin.file.clone(),
+        cert: id.cert.clone(),
+        key: Some(id.key.clone()),
+        from_p12: id.origin.container == identity::Container::Pkcs12,
+        orphan_key: false,
+        chain: id.chain.clone(),
+    }
+}
+
+/// Writes the signed tree as an IPA into `out` (not committed: the pipeline
+/// checks it and puts it in place). Unchanged entries of `from_ipa` are copied.
 fn write_ipa_file(
     ex: &Extracted,
-    from_ipa: bool,
-    input: &Path,
-    dest: &Path,
-    how: &Destination,
+    from_ipa: Option<&Path>,
+    out: crate::atomic::AtomicFile,
+    label: &str,
     bar: &ProgressBar,
-) -> Result<(), String> {
-    let label = dest.display().to_string();
-    let mut out = AtomicFile::create(dest).map_err(|e| format!("cannot create {label}: {e}"))?;
-    if *how == Destination::InPlace {
-        let _ = out.copy_permissions_from(input);
-    } else {
-        out.set_mode(0o644)
-            .map_err(|e| format!("cannot create {label}: {e}"))?;
-    }
+) -> Result<crate::atomic::AtomicFile, String> {
     let w = std::io::BufWriter::with_capacity(1 << 20, out);
-    let w = bundle::write_ipa(w, ex, from_ipa.then_some(input), bar)
-        .map_err(|e| format!("{label}: {e}"))?;
-    let out = w
+    let w = bundle::write_ipa(w, ex, from_ipa, bar).map_err(|e| format!("{label}: {e}"))?;
+    let mut out = w
         .into_inner()
         .map_err(|e| format!("cannot write {label}: {}", e.error()))?;
-    out.commit()
-        .map_err(|e| format!("cannot write {label}: {e}"))
+    std::io::Write::flush(&mut out).map_err(|e| format!("cannot write {label}: {e}"))?;
+    Ok(out)
 }
 
 fn subject_of(path: &str, id: Option<&str>) -> String {
@@ -479,7 +458,7 @@ fn plan(
     req: &Request,
     ex: &Extracted,
     file: &str,
-    id: &Identity,
+    id: &certificate::Identity,
     loaded: &mut Vec<Loaded>,
     ctx: &Ctx,
     report: &mut Report,
@@ -834,13 +813,7 @@ fn prepare(
     loaded: &[Loaded],
     file: &str,
 ) -> Result<(), Finding> {
-    let fail = |m: String| {
-        Finding::new(
-            Code::SignFailed,
-            file,
-            format!("{file}: {m}; nothing was written"),
-        )
-    };
+    let fail = |m: String| Finding::new(Code::SignFailed, file, format!("{file}: {m}"));
     let main_old = plans
         .iter()
         .find(|p| p.path == ".")
@@ -910,8 +883,7 @@ fn sign_tree(
     use apple_codesign::cryptography::InMemoryPrivateKey;
     use x509_certificate::CapturedX509Certificate;
 
-    let key = id.key.as_ref().ok_or("the identity has no private key")?;
-    let der = key.to_pkcs8_der()?;
+    let der = id.key.to_pkcs8_der()?;
     let signer = InMemoryPrivateKey::from_pkcs8_der(&*der)
         .map_err(|e| format!("unsupported signing key: {e}"))?;
     let cert = CapturedX509Certificate::from_der(id.cert.der.clone())
@@ -969,9 +941,31 @@ fn sign_tree(
     result
 }
 
-/// Reads every signed executable back: identifier, team and signer must be ours.
-fn read_back(ex: &Extracted, plans: &[Plan], id: &Identity, ctx: &Ctx) -> Result<(), String> {
-    let app = app::open(&ex.app_dir(), ctx).map_err(|f| f.message)?;
+/// The first self-check: every signed executable is read back from the
+/// signed tree; identifier, team and signer must be ours.
+struct ReadBack<'a> {
+    plans: &'a [Plan],
+    ctx: &'a Ctx,
+    /// The input, as findings name it.
+    file: String,
+}
+
+impl SelfCheck for ReadBack<'_> {
+    fn check(&self, out: &Output, report: &mut Report) {
+        let Some(tree) = out.tree else { return };
+        if let Err(msg) = read_back(tree, self.plans, out.identity, self.ctx) {
+            let file = &self.file;
+            report.push(Finding::new(
+                Code::SignFailed,
+                file,
+                format!("{file}: the signed app does not read back as expected: {msg}"),
+            ));
+        }
+    }
+}
+
+fn read_back(app_dir: &Path, plans: &[Plan], id: &Identity, ctx: &Ctx) -> Result<(), String> {
+    let app = app::open(app_dir, ctx).map_err(|f| f.message)?;
     for p in plans {
         let Some(exe) = &p.executable else { continue };
         let Some(b) = app.bundles.iter().find(|b| b.path == p.path) else {
