@@ -151,6 +151,18 @@ pub fn apk_signing_block(data: &[u8]) {
             let _ = r.all_errors().count();
         }
     }
+    // The same bytes as a lineage file (`wrapsign rotate --out`) and as a
+    // proof-of-rotation attribute; what reads must write back and read again.
+    for l in [
+        apk::lineage::from_file_bytes(data).ok(),
+        v2v3::Lineage::parse(data).ok(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let again = apk::lineage::from_file_bytes(&apk::lineage::to_file_bytes(&l));
+        assert!(again.is_ok_and(|a| a.nodes.len() == l.nodes.len()));
+    }
 }
 
 /// JAR signing (v1): the input is `MANIFEST.MF`, `CERT.SF` and `CERT.RSA`
@@ -207,6 +219,7 @@ pub fn apk(data: &[u8]) {
         let mut r = Report::default();
         apk::check_source("fuzz.apk", Source::from_bytes(data.to_vec()), &opts, &mut r);
     }
+    let _ = apk::lineage::from_apk(&Source::from_bytes(data.to_vec()));
 }
 
 /// A private folder for a run that writes files: in memory when /dev/shm is

@@ -16,32 +16,40 @@ pub struct ExplainArgs {
 }
 
 pub fn run(a: ExplainArgs) -> i32 {
-    if a.list {
-        for c in Code::ALL {
-            println!(
-                "{:<28} {:<8} {}",
-                c.name(),
-                c.default_severity().as_str(),
-                c.title()
-            );
-        }
-        return 0;
-    }
-    let name = a.name.unwrap_or_default();
-    match Code::from_name(&name) {
-        Some(c) => {
-            println!(
-                "{} ({}, default severity {})\n",
+    // Built whole, then written once: a reader that stops early (`| head`)
+    // ends the output quietly instead of a println! panic.
+    let text = if a.list {
+        Code::ALL
+            .iter()
+            .map(|c| {
+                format!(
+                    "{:<28} {:<8} {}\n",
+                    c.name(),
+                    c.default_severity().as_str(),
+                    c.title()
+                )
+            })
+            .collect::<String>()
+    } else {
+        let name = a.name.unwrap_or_default();
+        match Code::from_name(&name) {
+            Some(c) => format!(
+                "{} ({}, default severity {})\n\nWhy it matters:\n  {}\n\nHow to fix it:\n  {}\n",
                 c.name(),
                 c.title(),
-                c.default_severity()
-            );
-            println!("Why it matters:\n  {}\n", c.why());
-            println!("How to fix it:\n  {}", c.fix());
-            0
+                c.default_severity(),
+                c.why(),
+                c.fix()
+            ),
+            None => {
+                return usage(format!(
+                    "unknown finding name `{name}`; see `wrapsign explain --list`"
+                ))
+            }
         }
-        None => usage(format!(
-            "unknown finding name `{name}`; see `wrapsign explain --list`"
-        )),
+    };
+    match super::output::emit(&text, None) {
+        Ok(()) => 0,
+        Err(e) => usage(e),
     }
 }

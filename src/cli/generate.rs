@@ -40,7 +40,8 @@ fn with_aliases(a: clap::Arg) -> clap::Arg {
 pub fn run(a: GenerateArgs) -> i32 {
     use clap_complete::Shell;
     let mut cmd = super::command();
-    let mut out = std::io::stdout();
+    // Rendered into memory and written once, like every other output.
+    let mut out: Vec<u8> = Vec::new();
     let shell = match a.what {
         Generated::Man => {
             // One page for wrapsign, then one per subcommand (wrapsign-verify(1)...).
@@ -57,7 +58,7 @@ pub fn run(a: GenerateArgs) -> i32 {
                     return usage(format!("cannot write the man page: {e}"));
                 }
             }
-            return 0;
+            return emit_bytes(&out);
         }
         Generated::Bash => Shell::Bash,
         Generated::Zsh => Shell::Zsh,
@@ -66,5 +67,12 @@ pub fn run(a: GenerateArgs) -> i32 {
         Generated::Elvish => Shell::Elvish,
     };
     clap_complete::generate(shell, &mut cmd, "wrapsign", &mut out);
-    0
+    emit_bytes(&out)
+}
+
+fn emit_bytes(out: &[u8]) -> i32 {
+    match super::output::emit(&String::from_utf8_lossy(out), None) {
+        Ok(()) => 0,
+        Err(e) => usage(e),
+    }
 }

@@ -23,6 +23,7 @@ pub mod explain;
 pub mod generate;
 pub mod inventory;
 pub mod output;
+pub mod rotation;
 pub mod settings;
 pub mod sign;
 pub mod verify;
@@ -55,6 +56,10 @@ pub enum Command {
     Inventory(Box<inventory::InventoryArgs>),
     /// Build a bulk device certificate upload (.zip of DEVICE_ID.p12 files and their credentials), checked as verify would; writes nothing on failure
     Bundle(Box<bundle::BundleArgs>),
+    /// Android key rotation: create or extend a SigningCertificateLineage (old key signs the new one)
+    Rotate(Box<rotation::RotateArgs>),
+    /// Print an Android SigningCertificateLineage (file or APK): certificates and capabilities
+    Lineage(rotation::LineageArgs),
     /// Explain a finding name: what it means, why it matters, how to fix it
     Explain(explain::ExplainArgs),
     /// Print a man page or shell completions, generated from these definitions
@@ -89,6 +94,8 @@ pub fn main() -> i32 {
         Command::Sign(a) => sign::run(*a),
         Command::Inventory(a) => inventory::run(*a),
         Command::Bundle(a) => bundle::run(*a),
+        Command::Rotate(a) => rotation::run_rotate(*a),
+        Command::Lineage(a) => rotation::run_lineage(a),
         Command::Explain(a) => explain::run(a),
         Command::Generate(a) => generate::run(a),
     }

@@ -15,8 +15,14 @@ use crate::report::{self, Format, Meta};
 /// user gave and the reason, never the temporary file beside it.
 pub fn emit(text: &str, path: Option<&Path>) -> Result<(), String> {
     let Some(path) = path else {
-        let _ = std::io::stdout().write_all(text.as_bytes());
-        return Ok(());
+        // A reader that closed early (`| head`) has all it wanted: not an error.
+        let mut out = std::io::stdout().lock();
+        return match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(format!("cannot write to standard output: {e}"))
+            }
+            _ => Ok(()),
+        };
     };
     super::settings::folder_exists("cannot write", path)?;
     let dir = crate::atomic::parent_dir(path);

@@ -104,6 +104,8 @@ pub struct ApkSignArgs {
     /// A release build: signing with the Android debug key is an error (otherwise a warning)
     #[arg(long)]
     pub release: bool,
+    #[command(flatten)]
+    pub rotation: super::rotation::SignRotationArgs,
 }
 
 fn parse_page(s: &str) -> Result<u64, String> {
@@ -276,6 +278,10 @@ fn sign_apk(a: SignArgs, s: Settings, destination: Destination) -> i32 {
     };
     req.v1_signer_name = a.apk.v1_signer_name.clone();
     req.release = a.apk.release;
+    req.rotation = match a.apk.rotation.request() {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
     let outcome = apk_sign::run(&req, &s.policy, s.baseline.as_ref(), s.fail_on);
     finish(outcome, &s, &a.report)
 }

@@ -834,6 +834,8 @@ fn check_apk(cx: &EntryCx, a: &AppSpec, e: &Entry, ctx: &Ctx, r: &mut Report) {
         max_sdk: ctx.sdk.max,
         expected_signers: expected,
         archive: ctx.archive,
+        at: Some(ctx.at),
+        play_min_validity: Some(ctx.play_min_validity),
     };
     crate::android::apk::check(&a.file, &opts, r);
     // The config relates an app to the keystore alias that signs it: its row

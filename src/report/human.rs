@@ -76,6 +76,8 @@ pub fn render(report: &Report, meta: &Meta) -> String {
                 "key",
                 "schemes",
                 "sdk",
+                "position",
+                "capabilities",
                 "id_type",
                 "identity_type",
                 "devices",

@@ -27,6 +27,7 @@
 
 pub mod apk;
 pub mod ipa;
+pub mod rotate;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
