@@ -80,7 +80,7 @@ pub fn read_cert_file(
 /// material, for `verify` and both signers. The password is resolved (or
 /// prompted for) once, and only for a PKCS#12; it is returned so the caller can
 /// open the same file as a keystore. Errors are `input-unreadable` findings
-/// naming the file, never the password.
+/// (`password-wrong` when no password opens it) naming the file, never the password.
 pub fn load_cert_file(
     path: &std::path::Path,
     pass: Option<&PasswordSpec>,
@@ -102,7 +102,15 @@ pub fn load_cert_file(
                 (P12Error::WrongPassword, None) => " (no password given: use --cert-pass for an iOS identity, or --ks-pass for an Android keystore: env:VAR, file:PATH or stdin)".into(),
                 _ => String::new(),
             };
-            unreadable(format!("cannot open {file}: {e}{hint}"))
+            // One name for a password that opens nothing, whatever the container.
+            let msg = format!("cannot open {file}: {e}{hint}");
+            match e {
+                P12Error::WrongPassword => {
+                    Finding::new(crate::diag::Code::PasswordWrong, &file, msg)
+                        .detail("password", "store")
+                }
+                _ => unreadable(msg),
+            }
         })?;
         opened_with = Some(password);
         Ok(id)

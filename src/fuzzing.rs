@@ -10,11 +10,12 @@ use std::collections::BTreeSet;
 
 use time::OffsetDateTime;
 
-use crate::android::apk::{self, signing_block, v2v3, zip::Source};
+use crate::android::apk::{self, signing_block, v2v3};
 use crate::android::keystore::{self, javaser, EntryKind, StoreType};
 use crate::android::manifest;
 use crate::diag::Report;
 use crate::ios::{self, profile::Profile, Ctx, Trust};
+use crate::zip::Source;
 
 /// Separates the parts of a multi-file fuzz input (see [`apk_v1`]).
 pub const SPLIT: &[u8] = b"\n--wrapsign-fuzz--\n";
@@ -150,6 +151,18 @@ pub fn apk_signing_block(data: &[u8]) {
             let _ = r.all_errors().count();
         }
     }
+    // The same bytes as a lineage file (`wrapsign rotate --out`) and as a
+    // proof-of-rotation attribute; what reads must write back and read again.
+    for l in [
+        apk::lineage::from_file_bytes(data).ok(),
+        v2v3::Lineage::parse(data).ok(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let again = apk::lineage::from_file_bytes(&apk::lineage::to_file_bytes(&l));
+        assert!(again.is_ok_and(|a| a.nodes.len() == l.nodes.len()));
+    }
 }
 
 /// JAR signing (v1): the input is `MANIFEST.MF`, `CERT.SF` and `CERT.RSA`
@@ -206,6 +219,7 @@ pub fn apk(data: &[u8]) {
         let mut r = Report::default();
         apk::check_source("fuzz.apk", Source::from_bytes(data.to_vec()), &opts, &mut r);
     }
+    let _ = apk::lineage::from_apk(&Source::from_bytes(data.to_vec()));
 }
 
 /// A private folder for a run that writes files: in memory when /dev/shm is
@@ -251,12 +265,16 @@ pub fn apk_sign(data: &[u8]) {
             key_pass: None,
             alias: None,
         },
-        at(),
+        crate::context::Context::new(
+            Ctx {
+                archive: limits(),
+                ..ctx()
+            },
+            &Default::default(),
+            Default::default(),
+        ),
     );
-    let mut req = sign::Request::new(crate::signer::Settings {
-        archive: limits(),
-        ..settings
-    });
+    let mut req = sign::Request::new(settings);
     // Both branches of the v1 decision, by the low bit of the input's length.
     req.min_sdk = Some(if data.len() % 2 == 0 { 21 } else { 24 });
     req.alignment.preserve = data.len() % 3 == 0;
@@ -301,11 +319,11 @@ pub fn split<'a>(data: &'a [u8], sep: &'a [u8]) -> impl Iterator<Item = &'a [u8]
     })
 }
 
-pub use crate::archive::stored_zip;
+pub use crate::zip::write::stored_zip;
 
 /// Limits small enough that a fuzzer never inflates or writes much.
-fn limits() -> crate::archive::Limits {
-    crate::archive::Limits {
+fn limits() -> crate::zip::Limits {
+    crate::zip::Limits {
         max_expanded: 64 << 20,
         max_ratio: 100,
         ratio_floor: 1 << 20,
@@ -313,36 +331,49 @@ fn limits() -> crate::archive::Limits {
 }
 
 /// ZIP structures: the APK reader (Android's rules: end record, central
-/// directory, local headers, every entry streamed) and the archive audit every
-/// other reader starts with.
+/// directory, local headers, every entry streamed), the audit every other
+/// reader starts with and the entries it lets through (inflated, size and CRC
+/// checked), and the writer's raw copy of them.
 pub fn zip(data: &[u8]) {
-    use crate::android::apk::zip as z;
-    let src = Source::from_bytes(data.to_vec());
-    let _ = crate::archive::audit(&src, &limits());
-    let _ = crate::archive::truncation(&src);
-    let Ok(s) = z::find_sections(&src) else {
-        return;
-    };
-    let Ok(cd) = src.read_vec(s.cd_offset, s.cd_size) else {
-        return;
-    };
-    let Ok(records) = z::parse_cd(&cd, s.cd_count, s.cd_offset) else {
-        return;
-    };
-    let declared = records.iter().map(|r| crate::archive::Declared {
-        name: r.name.as_bytes(),
-        compressed_size: r.compressed_size,
-        size: r.uncompressed_size,
-        is_symlink: r.is_symlink(),
-    });
-    if crate::archive::check_apk_entries(declared, src.len(), &limits()).is_err() {
-        return;
+    use crate::zip::android as z;
+    if let Ok(a) = crate::zip::Archive::open(Source::from_bytes(data.to_vec()), &limits()) {
+        let mut w = crate::zip::Writer::new(std::io::Cursor::new(Vec::new()));
+        let mut copied = true;
+        for e in a.entries() {
+            if let Ok(mut r) = a.reader(e) {
+                let _ = std::io::copy(&mut r, &mut std::io::sink());
+            }
+            copied &= w.copy_entry(&a, e).is_ok();
+        }
+        if let (true, Ok(out)) = (copied, w.finish()) {
+            // What the writer copied reads back as the same entries (the gaps
+            // it dropped can raise the ratio: no limits here).
+            let open = crate::zip::Limits {
+                max_expanded: u64::MAX,
+                max_ratio: u64::MAX,
+                ratio_floor: u64::MAX,
+            };
+            let back = crate::zip::Archive::open(Source::from_bytes(out.into_inner()), &open);
+            let names = |x: &crate::zip::Archive| {
+                x.entries()
+                    .iter()
+                    .map(|e| e.raw_name.clone())
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(back.map(|b| names(&b)), Ok(names(&a)));
+        }
     }
-    let _ = z::layout(&src, &records, s.cd_offset);
-    let _ = signing_block::find(&src, &s);
-    for r in &records {
+    let src = Source::from_bytes(data.to_vec());
+    let _ = crate::zip::audit::truncation(&src);
+    let _ = crate::zip::names_of(&src);
+    let Ok(dir) = z::open(&src, &limits(), false) else {
+        return;
+    };
+    let _ = z::layout(&src, &dir.records, dir.sections.cd_offset);
+    let _ = signing_block::find(&src, &dir.sections);
+    for r in &dir.records {
         let mut n = 0usize;
-        let _ = z::stream_entry(&src, r, s.cd_offset, &mut |b| n += b.len());
+        let _ = z::stream_entry(&src, r, dir.sections.cd_offset, &mut |b| n += b.len());
     }
 }
 
@@ -483,12 +514,10 @@ pub fn ipa_extract(data: &[u8]) {
 
 /// The bulk device zip (`[[devices]]`): archive audit and bounded reads.
 pub fn device_zip(data: &[u8]) {
-    let src = Source::from_bytes(data.to_vec());
     let mut r = Report::default();
     let _ = crate::inventory::bulk::read_zip(
         "fuzz.zip",
-        &src,
-        std::io::Cursor::new(data),
+        Source::from_bytes(data.to_vec()),
         &limits(),
         &mut r,
     );

@@ -667,11 +667,7 @@ mod tests {
     fn load(src: &Source, report: &mut Report) -> Option<Loaded> {
         let at = time::macros::datetime!(2026-06-01 0:00 UTC);
         let ios = crate::ios::Ctx::new(at, crate::ios::Trust::default());
-        let android = policy::Ctx {
-            at,
-            horizon: crate::at::Horizon::default(),
-            play_min_validity: policy::PLAY_MIN_VALIDITY,
-        };
+        let android = policy::Ctx::new(at, crate::ios::Trust::default());
         super::load(
             src,
             &Ctx {

@@ -178,6 +178,113 @@ pub fn resolve_or_prompt(
     }
 }
 
+/// The password flags of a run (`--cert-pass`, `--ks-pass`, `--key-pass`), parsed.
+#[derive(Clone, Debug, Default)]
+pub struct PasswordSpecs {
+    pub cert: Option<PasswordSpec>,
+    pub store: Option<PasswordSpec>,
+    pub key: Option<PasswordSpec>,
+}
+
+/// A password that was read, and where it came from (`--ks-pass env:KS_PASS`),
+/// for messages and the inventory's "password" column; never the value.
+#[derive(Clone, Debug)]
+pub struct Unlock {
+    pub secret: Secret,
+    pub source: String,
+}
+
+/// One password flag, read: its value, or why it could not be read.
+#[derive(Clone, Debug)]
+pub struct Read {
+    pub flag: &'static str,
+    pub spec: PasswordSpec,
+    pub value: Result<Secret, String>,
+}
+
+impl Read {
+    /// `--ks-pass env:KS_PASS`.
+    pub fn source(&self) -> String {
+        format!("--{} {}", self.flag, self.spec)
+    }
+
+    fn unlock(&self) -> Option<Unlock> {
+        let secret = self.value.as_ref().ok()?.clone();
+        Some(Unlock {
+            secret,
+            source: self.source(),
+        })
+    }
+}
+
+/// The password flags of a run, each read exactly once (a `stdin` source can
+/// only be read once): like apksigner, `--ks-pass` first, then `--key-pass`,
+/// then `--cert-pass`, each taking the next line when several say `stdin`.
+#[derive(Clone, Debug, Default)]
+pub struct Passwords {
+    pub cert: Option<Read>,
+    pub store: Option<Read>,
+    pub key: Option<Read>,
+}
+
+impl PasswordSpecs {
+    pub fn read(&self) -> Passwords {
+        let read = |flag: &'static str, spec: &Option<PasswordSpec>| {
+            spec.as_ref().map(|s| Read {
+                flag,
+                spec: s.clone(),
+                value: s.resolve(),
+            })
+        };
+        let store = read("ks-pass", &self.store);
+        let key = read("key-pass", &self.key);
+        let cert = read("cert-pass", &self.cert);
+        Passwords { cert, store, key }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cert.is_none() && self.store.is_none() && self.key.is_none()
+    }
+}
+
+impl Passwords {
+    /// The store passwords to try on a container, the flag made for it first:
+    /// `--cert-pass` for a PKCS#12, `--ks-pass` for a JKS or JCEKS keystore.
+    /// Equal values are tried once.
+    pub fn pool(&self, pkcs12: bool) -> Vec<Unlock> {
+        let order = if pkcs12 {
+            [&self.cert, &self.store]
+        } else {
+            [&self.store, &self.cert]
+        };
+        let mut out: Vec<Unlock> = Vec::new();
+        for u in order.into_iter().flatten().filter_map(Read::unlock) {
+            if !out.iter().any(|o| o.secret.expose() == u.secret.expose()) {
+                out.push(u);
+            }
+        }
+        out
+    }
+
+    /// `--key-pass`, when given and readable.
+    pub fn key(&self) -> Option<Unlock> {
+        self.key.as_ref().and_then(Read::unlock)
+    }
+
+    /// Whether any store password flag was given (readable or not).
+    pub fn any_store(&self) -> bool {
+        self.cert.is_some() || self.store.is_some()
+    }
+
+    /// The flags whose source could not be read.
+    pub fn unreadable(&self) -> impl Iterator<Item = &Read> {
+        [&self.store, &self.key, &self.cert]
+            .into_iter()
+            .flatten()
+            .filter(|r| r.value.is_err())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -172,14 +172,11 @@ fn looks_like_cert(head: &[u8]) -> bool {
 
 /// Looks inside a zip: IPA if it has `Payload/`, APK if it has `AndroidManifest.xml`.
 fn sniff_zip(path: &Path) -> Kind {
-    let Ok(f) = std::fs::File::open(path) else {
-        return Kind::Zip;
-    };
-    let Ok(z) = zip::ZipArchive::new(std::io::BufReader::new(f)) else {
+    let Some(names) = crate::zip::names(path) else {
         return Kind::Zip;
     };
     let mut kind = Kind::Zip;
-    for name in z.file_names() {
+    for name in &names {
         if name == "AndroidManifest.xml" {
             return Kind::Apk;
         }
@@ -197,6 +194,42 @@ pub fn is_payload_app(name: &str) -> bool {
     let second = parts.next().unwrap_or("");
     (first == "Payload" && second.ends_with(".app"))
         || (second == "Payload" && parts.next().is_some_and(|s| s.ends_with(".app")))
+}
+
+/// The entry names of a zip that look like a device bundle (at least one
+/// `.p12`/`.pfx` entry; IPAs and APKs are told apart before this is asked):
+/// `(device files, other files)`, or `None`. Reads only the central directory.
+pub fn device_bundle(path: &Path) -> Option<(Vec<String>, Vec<String>)> {
+    let names = crate::zip::names(path)?;
+    let mut p12 = Vec::new();
+    let mut others = Vec::new();
+    for n in &names {
+        if n.ends_with('/') || is_junk(n) {
+            continue;
+        }
+        if is_p12_name(base_name(n)) {
+            p12.push(n.to_string());
+        } else {
+            others.push(n.to_string());
+        }
+    }
+    (!p12.is_empty()).then_some((p12, others))
+}
+
+pub fn is_p12_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    (l.ends_with(".p12") || l.ends_with(".pfx")) && l.len() > 4
+}
+
+pub fn base_name(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// Finder and macOS zip leftovers, never content.
+pub fn is_junk(name: &str) -> bool {
+    name.starts_with("__MACOSX/")
+        || base_name(name).starts_with("._")
+        || base_name(name) == ".DS_Store"
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ signed by apksigner and verified by wrapsign.
 
     python3 make_apk.py OUT.apk --min-sdk 21 --target-sdk 34 [--sandbox 2]
         [--no-align] [--so-align 16384] [--compress-arsc] [--bulk-mb N]
+        [--extract-native-libs false|true|absent]
 
 --bulk-mb adds about N MiB of extra entries (stored random assets, deflated
 text, native libraries) for benchmarks; it is seeded, so output is reproducible.
@@ -95,7 +96,7 @@ class Axml:
         return struct.pack("<HHI", 0x0003, 8, 8 + len(body)) + body
 
 
-def manifest(package, min_sdk, target_sdk, sandbox):
+def manifest(package, min_sdk, target_sdk, sandbox, extract="false"):
     x = Axml(["label", "hasCode", "minSdkVersion", "versionCode", "versionName",
               "targetSdkVersion", "extractNativeLibs", "targetSandboxVersion"])
     x.start_ns("android", ANDROID_NS)
@@ -107,8 +108,10 @@ def manifest(package, min_sdk, target_sdk, sandbox):
     x.start("uses-sdk", [(ANDROID_NS, "minSdkVersion", "int", min_sdk),
                          (ANDROID_NS, "targetSdkVersion", "int", target_sdk)])
     x.end("uses-sdk")
-    x.start("application", [(ANDROID_NS, "label", "str", "WrapDemo"), (ANDROID_NS, "hasCode", "bool", False),
-                            (ANDROID_NS, "extractNativeLibs", "bool", False)])
+    app = [(ANDROID_NS, "label", "str", "WrapDemo"), (ANDROID_NS, "hasCode", "bool", False)]
+    if extract != "absent":
+        app.append((ANDROID_NS, "extractNativeLibs", "bool", extract == "true"))
+    x.start("application", app)
     x.end("application")
     x.end("manifest")
     x.end_ns("android", ANDROID_NS)
@@ -163,11 +166,13 @@ def main():
     ap.add_argument("--so-align", type=int, default=16384)
     ap.add_argument("--compress-arsc", action="store_true")
     ap.add_argument("--bulk-mb", type=int, default=0)
+    # false (the samples): libraries are mapped from the APK, so they must be page-aligned.
+    ap.add_argument("--extract-native-libs", choices=["false", "true", "absent"], default="false")
     a = ap.parse_args()
     rng = random.Random(20250101)
     arsc = struct.pack("<HHII", 0x0002, 12, 12, 0)  # an empty resource table
     entries = [
-        ("AndroidManifest.xml", manifest(a.package, a.min_sdk, a.target_sdk, a.sandbox), False),
+        ("AndroidManifest.xml", manifest(a.package, a.min_sdk, a.target_sdk, a.sandbox, a.extract_native_libs), False),
         ("classes.dex", b"dex\n035\0" + bytes(1016), False),
         ("resources.arsc", arsc, not a.compress_arsc),
         ("res/raw/blob.bin", rng.randbytes(997), True),

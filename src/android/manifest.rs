@@ -17,6 +17,8 @@ pub const ATTR_MAX_SDK_VERSION: u32 = 0x0101_0271;
 pub const ATTR_TARGET_SANDBOX_VERSION: u32 = 0x0101_054c;
 /// `android:debuggable`.
 pub const ATTR_DEBUGGABLE: u32 = 0x0101_000f;
+/// `android:extractNativeLibs`.
+pub const ATTR_EXTRACT_NATIVE_LIBS: u32 = 0x0101_04ea;
 
 const CHUNK_STRING_POOL: u16 = 0x0001;
 const CHUNK_XML: u16 = 0x0003;
@@ -593,6 +595,31 @@ pub fn debuggable(data: &[u8]) -> Result<bool, XmlError> {
     Ok(false)
 }
 
+/// `android:extractNativeLibs` on the first `<application>`: `None` when it is
+/// absent (Android's default is true: libraries are extracted at install) or
+/// a resource reference that cannot be resolved without resources.arsc.
+pub fn extract_native_libs(data: &[u8]) -> Result<Option<bool>, XmlError> {
+    let mut p = BinXml::new(data)?;
+    while let Some(e) = p.next_element()? {
+        if e.depth == 2 && e.name == "application" && e.namespace.is_empty() {
+            for a in p.attrs(&e)? {
+                if p.attr_resource_id(a) == ATTR_EXTRACT_NATIVE_LIBS {
+                    return Ok(match a.value_type {
+                        TYPE_INT_BOOLEAN | TYPE_INT_DEC | TYPE_INT_HEX => Some(a.data != 0),
+                        TYPE_STRING => {
+                            let v = p.attr_string(a)?;
+                            Some(v.eq_ignore_ascii_case("true") || v == "1")
+                        }
+                        _ => None,
+                    });
+                }
+            }
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
 /// The facts wrapsign reports about a manifest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ManifestInfo {
@@ -602,6 +629,8 @@ pub struct ManifestInfo {
     pub max_sdk: Option<i32>,
     pub target_sandbox: i32,
     pub debuggable: Option<bool>,
+    /// `android:extractNativeLibs` when declared (and not a resource reference).
+    pub extract_native_libs: Option<bool>,
 }
 
 impl ManifestInfo {
@@ -613,6 +642,7 @@ impl ManifestInfo {
             max_sdk: max_sdk_version(data),
             target_sandbox: target_sandbox_version(data),
             debuggable: debuggable(data).ok(),
+            extract_native_libs: extract_native_libs(data).ok().flatten(),
         }
     }
 }
@@ -825,6 +855,55 @@ pub(crate) mod tests {
             assert_eq!(info.debuggable, Some(true));
             assert_eq!(info.max_sdk, None);
         }
+    }
+
+    fn with_extract(v: Option<Val>) -> Vec<u8> {
+        let mut x = Axml::new(false);
+        x.prepare_attrs(&[
+            ("minSdkVersion", ATTR_MIN_SDK_VERSION),
+            ("extractNativeLibs", ATTR_EXTRACT_NATIVE_LIBS),
+        ]);
+        x.start("manifest", None, &[("package", None, Val::Str("p"))]);
+        x.start(
+            "uses-sdk",
+            None,
+            &[("minSdkVersion", Some(ANDROID), Val::Int(23))],
+        );
+        x.end("uses-sdk", None);
+        let attrs: Vec<(&str, Option<&str>, Val)> = v
+            .into_iter()
+            .map(|v| ("extractNativeLibs", Some(ANDROID), v))
+            .collect();
+        x.start("application", None, &attrs);
+        x.end("application", None);
+        x.end("manifest", None);
+        x.finish()
+    }
+
+    #[test]
+    fn extract_native_libs_as_the_package_manager_reads_it() {
+        assert_eq!(extract_native_libs(&with_extract(None)), Ok(None));
+        assert_eq!(
+            extract_native_libs(&with_extract(Some(Val::Bool(false)))),
+            Ok(Some(false))
+        );
+        assert_eq!(
+            extract_native_libs(&with_extract(Some(Val::Bool(true)))),
+            Ok(Some(true))
+        );
+        assert_eq!(
+            extract_native_libs(&with_extract(Some(Val::Str("false")))),
+            Ok(Some(false))
+        );
+        // A resource reference cannot be resolved from the manifest alone.
+        assert_eq!(
+            extract_native_libs(&with_extract(Some(Val::Ref(0x7f05_0001)))),
+            Ok(None)
+        );
+        assert_eq!(
+            ManifestInfo::read(&with_extract(Some(Val::Bool(false)))).extract_native_libs,
+            Some(false)
+        );
     }
 
     #[test]

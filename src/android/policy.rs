@@ -7,7 +7,6 @@
 use std::path::Path;
 
 use rayon::prelude::*;
-use time::OffsetDateTime;
 
 use super::keystore::{
     self, Entry, EntryKind, Integrity, KeyError, Keystore, OpenError, StoreType,
@@ -19,20 +18,11 @@ use crate::keys::PrivateKey;
 use crate::secret::Secret;
 use crate::x509::{self, Cert};
 
-/// Google Play: an app signing certificate must stay valid after this day.
-pub const PLAY_MIN_VALIDITY: OffsetDateTime = time::macros::datetime!(2033-10-22 0:00 UTC);
+// The run's context (src/context.rs) carries the instant, the horizon and Play's date.
+pub use crate::context::{Ctx, PLAY_MIN_VALIDITY};
 
 /// Keystores are small; anything bigger is not one (and is not read whole).
 const MAX_KEYSTORE_BYTES: u64 = 16 << 20;
-
-/// The instant and thresholds every keystore check uses.
-#[derive(Clone, Debug)]
-pub struct Ctx {
-    pub at: OffsetDateTime,
-    pub horizon: crate::at::Horizon,
-    /// Certificates of private-key entries must end after this day (Play).
-    pub play_min_validity: OffsetDateTime,
-}
 
 /// How to open one keystore and which aliases to check.
 #[derive(Clone, Copy, Debug, Default)]
@@ -292,7 +282,7 @@ fn check_entry(
     let is_key = matches!(entry.kind, EntryKind::PrivateKey { .. });
     let advice = if is_key {
         (
-            "rotate to a new key (apksigner rotate, or Play App Signing's key upgrade)",
+            "rotate to a new key (wrapsign rotate, or Play App Signing's key upgrade)",
             "plan the key rotation now",
         )
     } else {
@@ -351,7 +341,7 @@ pub fn check_signing_identity(
             Code::KeystoreCertExpiring,
         ),
         (
-            "rotate to a new key (apksigner rotate, or Play App Signing's key upgrade)",
+            "rotate to a new key (wrapsign rotate, or Play App Signing's key upgrade)",
             "plan the key rotation now",
         ),
     ) {
@@ -397,22 +387,9 @@ fn signing_key_checks(file: &str, c: &Cert, subject: &str, ctx: &Ctx, report: &m
             .detail("required_after", at::day(min)),
         );
     }
-    let weak = match c.key {
-        KeyKind::Rsa { bits } if bits < 2048 => Some(format!("an RSA {bits}-bit key")),
-        KeyKind::Dsa { bits } => Some(format!("a DSA {bits}-bit key (DSA is deprecated)")),
-        _ => None,
-    };
-    if let Some(what) = weak {
-        report.push(
-            Finding::new(
-                Code::WeakKey,
-                file,
-                format!("\"{subject}\" has {what}; create an RSA 3072+ or EC P-256 key and rotate to it"),
-            )
-            .subject(subject)
-            .detail("key", c.key.to_string()),
-        );
-    }
+    report
+        .findings
+        .extend(key_findings(file, c, subject, &format!("\"{subject}\"")));
     let alg = sig_alg_name(&c.signature_oid);
     let severity = match weak_digest(&c.signature_oid) {
         Some(Hash::Md5) => Some(Severity::Error),
@@ -438,18 +415,49 @@ fn signing_key_checks(file: &str, c: &Cert, subject: &str, ctx: &Ctx, report: &m
             .detail("signature_algorithm", alg),
         );
     }
-    if c.common_name.as_deref() == Some("Android Debug")
-        && c.organization.as_deref() == Some("Android")
-    {
-        report.push(
+}
+
+/// The rules for any certificate that signs apps, keystore alias or APK signer
+/// alike: `weak-key` (RSA under 2048 bits, DSA) and `debug-certificate`.
+/// `who` names the certificate in messages ("\"alias\"", "the v1 signer CN=...").
+pub fn key_findings(file: &str, c: &Cert, subject: &str, who: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let weak = match c.key {
+        KeyKind::Rsa { bits } if bits < 2048 => Some(format!("an RSA {bits}-bit key")),
+        KeyKind::Dsa { bits } => Some(format!("a DSA {bits}-bit key (DSA is deprecated)")),
+        _ => None,
+    };
+    if let Some(what) = weak {
+        out.push(
+            Finding::new(
+                Code::WeakKey,
+                file,
+                format!("{who} has {what}; create an RSA 3072+ or EC P-256 key and rotate to it (wrapsign rotate)"),
+            )
+            .subject(subject)
+            .detail("key", c.key.to_string()),
+        );
+    }
+    if is_debug_certificate(c) {
+        out.push(
             Finding::new(
                 Code::DebugCertificate,
                 file,
-                format!("\"{subject}\" is the Android debug key ({}); sign releases with the release keystore", c.subject),
+                format!(
+                    "{who} is the Android debug key ({}); sign releases with the release keystore",
+                    c.subject
+                ),
             )
             .subject(subject),
         );
     }
+    out
+}
+
+/// `CN=Android Debug, O=Android`: the key Android Studio makes per machine.
+pub fn is_debug_certificate(c: &Cert) -> bool {
+    c.common_name.as_deref() == Some("Android Debug")
+        && c.organization.as_deref() == Some("Android")
 }
 
 /// MD5 (and MD2, reported as MD5) or SHA-1 in a certificate signature.

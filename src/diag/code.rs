@@ -31,10 +31,21 @@ macro_rules! codes {
                 match self { $(Code::$variant => $fix),* }
             }
             pub fn from_name(name: &str) -> Option<Code> {
-                match name { $($name => Some(Code::$variant),)* _ => None }
+                match name {
+                    $($name => Some(Code::$variant),)*
+                    // Former names, so old baselines, [levels] and --allow keep working.
+                    "keystore-password-wrong" => Some(Code::PasswordWrong),
+                    _ => None,
+                }
             }
         }
     };
+}
+
+impl Code {
+    /// The former name of [`Code::PasswordWrong`], which now covers every container.
+    #[allow(non_upper_case_globals)]
+    pub const KeystorePasswordWrong: Code = Code::PasswordWrong;
 }
 
 codes! {
@@ -221,7 +232,7 @@ codes! {
     KeystoreCertExpired = "keystore-cert-expired", Error,
         title: "A keystore certificate has expired",
         why: "Google Play refuses uploads signed with an expired certificate and jarsigner flags the signature. Android itself ignores the dates, so the key still decides who can update installed apps: it has to be rotated, not simply replaced.",
-        fix: "For an app already on devices you cannot change the key without APK key rotation (v3) or Play App Signing: rotate with `apksigner rotate` or upgrade the key in Play Console. For a new app, create a new key (keytool -genkeypair -validity 10000).";
+        fix: "For an app already on devices you cannot change the key without APK key rotation (v3) or Play App Signing: rotate with `wrapsign rotate` and `wrapsign sign --lineage` (or apksigner) or upgrade the key in Play Console. For a new app, create a new key (keytool -genkeypair -validity 10000).";
     KeystoreCertNotYetValid = "keystore-cert-not-yet-valid", Error,
         title: "A keystore certificate is not valid yet",
         why: "Its validity period starts after the verification time; jarsigner and Google Play refuse it until then, and a wrong start date usually means the key was made on a machine with a wrong clock.",
@@ -229,23 +240,23 @@ codes! {
     KeystoreCertExpiring = "keystore-cert-expiring", Warning,
         title: "A keystore certificate expires soon",
         why: "Once it expires, Google Play stops accepting uploads signed with it, and an app's signing key cannot simply be replaced: updates must keep the same key or use key rotation.",
-        fix: "Plan the key rotation now (APK Signature Scheme v3 lineage with `apksigner rotate`, or Play App Signing key upgrade) before the expiry date.";
+        fix: "Plan the key rotation now (APK Signature Scheme v3 lineage with `wrapsign rotate` and `wrapsign sign --lineage`, or Play App Signing key upgrade) before the expiry date.";
     KeystoreValidityTooShort = "keystore-validity-too-short", Error,
         title: "The signing certificate expires before Google Play's minimum date",
         why: "Google Play rejects apps whose signing certificate's validity ends before 22 October 2033, and an app's key can never be swapped for a longer-lived one without key rotation.",
         fix: "Create the key with a long validity (keytool -genkeypair -validity 10000, about 27 years). For enterprise-only keys that never go to Play, downgrade with --warn keystore-validity-too-short or --allow it; --play-min-validity sets the date.";
     WeakKey = "weak-key", Error,
-        title: "The signing key is weak",
-        why: "RSA keys under 2048 bits can be factored with affordable computing, and DSA keys are deprecated (Play's upload key must be RSA 2048 or more). Whoever recovers the key can publish updates to every installed copy of the app.",
-        fix: "Create a new RSA 3072/4096 or EC P-256 key and move the app to it with APK key rotation (apksigner rotate) or Play App Signing's key upgrade.";
+        title: "A signing key is weak",
+        why: "RSA keys under 2048 bits can be factored with affordable computing, and DSA keys are deprecated (Play's upload key must be RSA 2048 or more). Whoever recovers the key can publish updates to every installed copy of the app. Checked on keystore keys and on every certificate that signs an APK (each scheme's signer and each certificate of its rotation lineage; an ancestor that no longer signs any supported Android version is a warning, since only its lineage capabilities remain).",
+        fix: "Create a new RSA 3072/4096 or EC P-256 key and move the app to it with APK key rotation (`wrapsign rotate`, then `wrapsign sign --lineage`) or Play App Signing's key upgrade.";
     WeakDigest = "weak-digest", Error,
-        title: "The certificate is signed with a weak digest",
-        why: "MD5 (error) and SHA-1 (warning) signatures can be forged by collision. Android itself ignores the certificate's own signature, but JDK tools (jarsigner, keytool) treat MD5-signed certificates as disabled and warn on SHA-1, and auditors flag both.",
-        fix: "Re-issue the certificate for the same key with SHA-256 (keytool -selfcert -sigalg SHA256withRSA, or keytool -gencert for CA-issued keys); the key, and so the app's identity, stays the same.";
+        title: "A signature uses a weak digest (MD5 or SHA-1)",
+        why: "MD5 (always an error) and SHA-1 (a warning) signatures can be forged by collision. For a keystore this is the certificate's own signature: Android ignores it, but JDK tools (jarsigner, keytool) treat MD5-signed certificates as disabled and warn on SHA-1. For an APK it is the v1 (JAR) signature itself, which Android checks on every version below 7.0: MD5withRSA is accepted by Android yet refused by current jarsigner, and SHA-1 is only needed when the APK supports API levels below 18, where SHA-256 JAR signatures are not verified.",
+        fix: "Keystore: re-issue the certificate for the same key with SHA-256 (keytool -selfcert -sigalg SHA256withRSA); the key, and so the app's identity, stays the same. APK: re-sign it (wrapsign sign or apksigner), which uses SHA-256 whenever minSdk >= 18.";
     DebugCertificate = "debug-certificate", Error,
         title: "The key is an Android debug key",
-        why: "CN=Android Debug, O=Android, C=US is the key Android Studio generates per machine (password `android`). Google Play refuses apps signed with it, and builds signed on another machine cannot update them.",
-        fix: "Sign release builds with the release (upload) keystore, configured in Gradle's signingConfigs.release.";
+        why: "CN=Android Debug, O=Android, C=US is the key Android Studio generates per machine (password `android`). Google Play refuses apps signed with it, and builds signed on another machine cannot update them. Checked on keystore keys and on every certificate that signs an APK.",
+        fix: "Sign release builds with the release (upload) keystore, configured in Gradle's signingConfigs.release; an app already shipped with the debug key can move to a release key with `wrapsign rotate` and `wrapsign sign --lineage`.";
     KeystoreDuplicateAlias = "keystore-duplicate-alias", Error,
         title: "The keystore holds the same alias twice",
         why: "Java (keytool, Gradle, apksigner) silently keeps only the last entry with a given alias, compared case-insensitively, so which key signs the app depends on the tool; the other key is invisible.",
@@ -254,10 +265,10 @@ codes! {
         title: "A private key does not match its certificate",
         why: "APKs signed with this entry carry a certificate whose public key does not verify the signature; Android rejects them at install.",
         fix: "Re-import the key with its own certificate (keytool -importcert of the matching certificate reply, or rebuild the PKCS#12 with openssl pkcs12 -export -inkey KEY -in CERT).";
-    KeystorePasswordWrong = "keystore-password-wrong", Error,
-        title: "A keystore or key password is wrong",
-        why: "With a wrong store password the keystore cannot be authenticated or unlocked; with a wrong key password the private key cannot be used, so the signing step of the build will fail.",
-        fix: "Check --ks-pass (store) and --key-pass (key; defaults to the store password, as keytool does) and the environment variables or files they read. keytool -list -v -keystore FILE checks the store password alone.";
+    PasswordWrong = "password-wrong", Error,
+        title: "No password given opens the file or its key",
+        why: "A .p12 identity, a PKCS#12, JKS or JCEKS keystore, or a keystore entry's private key could not be opened with the password given (or, when none was given, with the empty one). Nothing behind the password could be checked, so like an unreadable input this ends the run with exit 2, whichever way the file was named (path, flag or wrapsign.toml); the signing step of a build using the same password would fail too. In a folder scan, files no given password opens are skipped with this name as a warning, and the run only fails on them when the folder holds nothing else.",
+        fix: "Check the password source: --cert-pass or --ks-pass (every password given is tried on every .p12 and keystore), --key-pass for a key password that differs from the store's (keytool's default is the store password), or password = \"env:VAR\" / key_password in the file's wrapsign.toml entry; and the environment variables or files they read. keytool -list -keystore FILE (or openssl pkcs12 -info -in FILE -noout) checks a store password alone.";
     KeystoreUnsupported = "keystore-unsupported", Error,
         title: "The keystore, or one of its entries, is in a format wrapsign does not read",
         why: "Bouncy Castle BKS/UBER keystores, unknown key-protection algorithms and foreign serialized objects cannot be checked; most of them cannot be used by keytool, Gradle or apksigner either.",
@@ -311,20 +322,36 @@ codes! {
         fix: "Sign with the schemes the SDK range needs: keep v1 enabled when minSdk < 24, and enable v2/v3 (apksigner's default) for targetSdk >= 30; or raise --min-sdk if the old versions are not supported.";
     ApkSignerMismatch = "apk-signer-mismatch", Error,
         title: "The APK is not signed by the expected key",
-        why: "Android only installs an update signed with the same certificate as the installed app (or a rotated key whose proof-of-rotation includes it); signature schemes that disagree on the signer are rejected outright.",
-        fix: "Sign with the app's existing release key (the keystore alias given with --signer-cert/--keystore), or rotate keys with apksigner's --lineage so the new key is proven by the old one.";
+        why: "Android only installs an update signed with the same certificate as the installed app, or with a rotated key whose proof-of-rotation lineage includes it with the installed-data capability (Android 9+); signature schemes that disagree on the signer are rejected outright.",
+        fix: "Sign with the app's existing release key (the keystore alias given with --signer-cert/--keystore), or rotate keys (wrapsign rotate, then wrapsign sign --lineage) so the new key is proven by the old one.";
     ApkTooManySigners = "apk-too-many-signers", Error,
         title: "The APK has more than 10 signers",
         why: "Android (since 2023 security updates) and apksig reject APKs with more than 10 v1 or v2 signers, a denial-of-service guard.",
         fix: "Sign with one key (or a few); use key rotation (v3 lineage) instead of piling up signers.";
-    ApkMisaligned = "apk-misaligned", Error,
-        title: "An uncompressed APK entry is not 4-byte aligned",
-        why: "Uncompressed entries must start on a 4-byte boundary so Android can mmap them; Google Play rejects APKs that are not zip-aligned, and apps targeting API 30+ with a misaligned resources.arsc fail to install.",
-        fix: "Run zipalign -p 4 BEFORE signing (apksigner keeps the alignment); zipalign after signing breaks the v2/v3 signature.";
+    ApkMisaligned = "apk-misaligned", Warning,
+        title: "An APK entry is not aligned as Android expects",
+        why: "An error where Android refuses to install: apps targeting API 30+ whose resources.arsc is compressed or not 4-byte aligned (INSTALL_PARSE_FAILED_RESOURCES_ARSC_COMPRESSED), and with extractNativeLibs=\"false\" a native library that is compressed or not on a 4 KiB page (INSTALL_FAILED_INVALID_APK). Otherwise a warning: misaligned uncompressed entries cannot be memory-mapped, so Android copies them into RAM, and Google Play rejects APKs that are not zip-aligned.",
+        fix: "Run zipalign -p 4 BEFORE signing (or let wrapsign sign align, which it does by default); zipalign after signing breaks the v2/v3 signature. For resources.arsc, build with it stored (the Android Gradle Plugin default).";
     ApkPageMisaligned = "apk-page-misaligned", Warning,
         title: "An uncompressed native library is not 16 KiB aligned",
         why: "Devices with 16 KiB memory pages load uncompressed .so files in place only when they start on a 16 KiB boundary; Google Play requires 16 KiB page support for apps targeting Android 15 (API 35) and later.",
         fix: "Align with a zipalign that supports 16 KiB (build-tools 35+: zipalign -P 16 4) or AGP 8.5.1+, then sign; or store native libraries compressed (extractNativeLibs).";
+    ApkPrefixData = "apk-prefix-data", Error,
+        title: "The APK has bytes before its first ZIP entry",
+        why: "The first local header does not start at offset 0. v1 (JAR) signatures do not cover such bytes, so on Android versions where a v1-only signature decides they can carry a DEX file that the runtime loads while the signature still verifies: the Janus vulnerability (CVE-2017-13156). An error when the APK's SDK range lets a v1 signature decide (minSdk < 24, or no v2/v3 signature); a warning otherwise, since v2 and v3 cover every byte but no build tool writes such files.",
+        fix: "Rebuild the APK from its sources, or strip the prefix (zip -J) and re-sign it with v2/v3 enabled (wrapsign sign or apksigner); never ship a file whose origin you cannot explain.";
+    ApkSignerCertExpired = "apk-signer-cert-expired", Info,
+        title: "A certificate that signs the APK has expired",
+        why: "Android does not check the dates of APK signing certificates, so the app installs and updates normally; the certificate's dates only matter to Google Play for the upload key (keystore-validity-too-short) and to tools such as jarsigner, which warn.",
+        fix: "Nothing is required. To move to a new key anyway, rotate it (wrapsign rotate, then wrapsign sign --lineage).";
+    ApkSignerCertShortLived = "apk-signer-cert-short-lived", Info,
+        title: "A certificate that signs the APK ends before Google Play's minimum date",
+        why: "Android ignores the dates, but Google Play requires app signing certificates valid past 22 October 2033; an APK signed with this certificate cannot be uploaded as a new app (existing apps keep their key through Play App Signing).",
+        fix: "For a Play upload, sign with a key valid past 2033-10-22 (keystore-validity-too-short checks the keystore), or rotate the app's key (wrapsign rotate).";
+    ApkSignerRotated = "apk-signer-rotated", Info,
+        title: "The APK is signed by a rotated key that descends from the expected certificate",
+        why: "The expected certificate (--signer-cert, or a keystore alias) is an ancestor in the APK's proof-of-rotation lineage with the installed-data capability, so Android 9+ installs this APK as an update of an app signed with it; older versions verify the v1/v2 signature, which must still be the expected certificate's.",
+        fix: "Nothing to do; this records how the update is accepted. Use `wrapsign lineage APP.apk` to see the whole lineage.";
     ApkMalformed = "apk-malformed", Error,
         title: "The APK's ZIP structure is inconsistent",
         why: "The central directory, local headers or AndroidManifest.xml lie about the content (truncated directory, overlapping or duplicate entries, mismatched headers, missing manifest): Android refuses such an APK, and such files are a classic way to smuggle content past scanners.",

@@ -28,6 +28,8 @@ pub enum ItemKind {
     DeviceCertificate,
     /// One alias of a keystore.
     KeystoreEntry,
+    /// One certificate of an Android key-rotation lineage.
+    LineageSigner,
     /// The output file of `sign`.
     Output,
     /// A provisioning profile.
@@ -55,6 +57,7 @@ impl ItemKind {
             ItemKind::DeviceBundle => "device-bundle",
             ItemKind::DeviceCertificate => "device-certificate",
             ItemKind::KeystoreEntry => "keystore-entry",
+            ItemKind::LineageSigner => "lineage-signer",
             ItemKind::Output => "output",
             ItemKind::Profile => "profile",
             ItemKind::Scan => "scan",

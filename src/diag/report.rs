@@ -50,6 +50,14 @@ impl Report {
         self.suppressed += before - self.findings.len();
     }
 
+    /// Files a folder scan skipped (unreadable, or no password opens them).
+    pub fn skipped(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.details.get("skipped") == Some(&serde_json::Value::Bool(true)))
+            .count()
+    }
+
     pub fn count(&self, sev: Severity) -> usize {
         self.findings.iter().filter(|f| f.severity == sev).count()
     }
@@ -91,10 +99,13 @@ impl Report {
         if self
             .findings
             .iter()
-            // Nothing could be checked: a missing or unreadable file, an archive cut short.
+            // Nothing could be checked: a missing or unreadable file, an archive
+            // cut short, a container no password opens.
             .any(|f| {
-                matches!(f.code, Code::InputUnreadable | Code::ArchiveTruncated)
-                    && f.severity == Severity::Error
+                matches!(
+                    f.code,
+                    Code::InputUnreadable | Code::ArchiveTruncated | Code::PasswordWrong
+                ) && f.severity == Severity::Error
             })
         {
             return 2;

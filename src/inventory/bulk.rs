@@ -14,13 +14,12 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::android::apk::zip::Source;
-use crate::archive::{self, Limits};
 use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::ios::Ctx;
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
 use crate::x509::{self, build_chain, Cert, ChainResult};
+use crate::zip::{audit::entry_damaged, Archive, Limits, Source};
 
 const MAX_ENTRIES: usize = 100_000;
 /// A device .p12 is a few kilobytes.
@@ -207,25 +206,14 @@ fn read_credentials(text: &str) -> (Vec<(usize, String, Secret)>, Vec<usize>) {
     (ok, bad)
 }
 
-pub fn is_p12_name(name: &str) -> bool {
-    let l = name.to_ascii_lowercase();
-    (l.ends_with(".p12") || l.ends_with(".pfx")) && l.len() > 4
-}
-
-pub fn base_name(name: &str) -> &str {
-    name.rsplit('/').next().unwrap_or(name)
-}
+// What a device bundle looks like is decided with every other kind of file, in sniff.rs.
+use crate::sniff::is_junk;
+pub use crate::sniff::{base_name, device_bundle as sniff, is_p12_name};
 
 /// `356938035643809.p12` -> `356938035643809`.
 pub fn device_id(name: &str) -> &str {
     let b = base_name(name);
     b.get(..b.len().saturating_sub(4)).unwrap_or(b)
-}
-
-fn is_junk(name: &str) -> bool {
-    name.starts_with("__MACOSX/")
-        || base_name(name).starts_with("._")
-        || base_name(name) == ".DS_Store"
 }
 
 /// Text, as a credentials file is: UTF-8 without NUL bytes.
@@ -247,44 +235,17 @@ pub struct Contents {
     pub others: Vec<String>,
 }
 
-/// The entry names of a zip that look like a device bundle (at least one
-/// `.p12`/`.pfx` entry; IPAs and APKs are told apart before this is asked):
-/// `(device files, other files)`, or `None`. Reads only the central directory.
-pub fn sniff(path: &Path) -> Option<(Vec<String>, Vec<String>)> {
-    let f = std::fs::File::open(path).ok()?;
-    let z = zip::ZipArchive::new(std::io::BufReader::new(f)).ok()?;
-    let mut p12 = Vec::new();
-    let mut others = Vec::new();
-    for n in z.file_names() {
-        if n.ends_with('/') || is_junk(n) {
-            continue;
-        }
-        if is_p12_name(base_name(n)) {
-            p12.push(n.to_string());
-        } else {
-            others.push(n.to_string());
-        }
-    }
-    (!p12.is_empty()).then_some((p12, others))
-}
-
 /// The files of a bundle zip, after the archive audit; `None` (with the finding
 /// reported) when the archive is refused.
-pub fn read_zip<R: Read + std::io::Seek>(
-    file: &str,
-    src: &Source,
-    reader: R,
-    limits: &Limits,
-    report: &mut Report,
-) -> Option<Contents> {
-    let audit = match archive::audit(src, limits) {
+pub fn read_zip(file: &str, src: Source, limits: &Limits, report: &mut Report) -> Option<Contents> {
+    let zip = match Archive::open(src, limits) {
         Ok(a) => a,
         Err(p) => {
             report.push(p.finding(file));
             return None;
         }
     };
-    if let Some(link) = audit.entries.iter().find(|e| e.is_symlink()) {
+    if let Some(link) = zip.entries().iter().find(|e| e.is_symlink()) {
         report.push(
             Finding::new(
                 Code::ArchiveUnsafe,
@@ -295,41 +256,20 @@ pub fn read_zip<R: Read + std::io::Seek>(
         );
         return None;
     }
-    let mut zip = match zip::ZipArchive::new(reader) {
-        Ok(z) => z,
-        Err(e) => {
-            report.push(Finding::unreadable(
-                file,
-                format!("{file} is not a readable zip: {e}"),
-            ));
-            return None;
-        }
-    };
-    if let Err(p) = archive::same_view(&audit, &zip) {
-        report.push(p.finding(file));
-        return None;
-    }
-    if zip.len() > MAX_ENTRIES {
+    if zip.entries().len() > MAX_ENTRIES {
         report.push(Finding::unreadable(
             file,
             format!(
                 "{file} has {} entries, over the {MAX_ENTRIES} limit",
-                zip.len()
+                zip.entries().len()
             ),
         ));
         return None;
     }
     let mut out = Contents::default();
     let mut total = 0u64;
-    for i in 0..zip.len() {
-        let mut entry = match zip.by_index(i) {
-            Ok(e) => e,
-            Err(e) => {
-                report.push(Finding::unreadable(file, format!("{file}: entry {i}: {e}")));
-                continue;
-            }
-        };
-        let name = entry.name().to_string();
+    for entry in zip.entries() {
+        let name = entry.name.clone();
         if entry.is_dir() || is_junk(&name) {
             continue;
         }
@@ -339,10 +279,10 @@ pub fn read_zip<R: Read + std::io::Seek>(
         } else {
             MAX_CREDENTIALS_BYTES
         };
-        if entry.size() > limit || total + entry.size() > MAX_TOTAL_BYTES {
+        if entry.size > limit || total + entry.size > MAX_TOTAL_BYTES {
             if device {
                 report.push(
-                    Finding::unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size()))
+                    Finding::unreadable(file, format!("{file}: {name} expands to {} bytes, over the limit for a device certificate", entry.size))
                         .subject(name.clone()),
                 );
             } else {
@@ -350,18 +290,10 @@ pub fn read_zip<R: Read + std::io::Seek>(
             }
             continue;
         }
-        let declared = entry.size();
-        let mut data = zeroize::Zeroizing::new(Vec::new());
-        if let Err(e) = entry.by_ref().take(declared + 1).read_to_end(&mut data) {
-            report.push(archive::entry_damaged(file, &name, e));
-            return None;
-        }
-        if data.len() as u64 != declared {
-            report.push(archive::entry_damaged(
-                file,
-                &name,
-                format!("{} bytes instead of the declared {declared}", data.len()),
-            ));
+        // The reader stops at the declared size and checks it and the CRC.
+        let mut data = zeroize::Zeroizing::new(Vec::with_capacity(entry.size as usize));
+        if let Err(e) = zip.reader(entry).and_then(|mut r| r.read_to_end(&mut data)) {
+            report.push(entry_damaged(file, &name, e));
             return None;
         }
         total += data.len() as u64;
@@ -528,17 +460,7 @@ pub fn check(b: &Bundle, ctx: &Ctx, report: &mut Report) -> Checked {
             return out;
         }
     };
-    let reader = match std::fs::File::open(b.zip) {
-        Ok(f) => std::io::BufReader::new(f),
-        Err(e) => {
-            report.push(Finding::unreadable(
-                &file,
-                format!("cannot read {file}: {e}"),
-            ));
-            return out;
-        }
-    };
-    let Some(contents) = read_zip(&file, &src, reader, &ctx.archive, report) else {
+    let Some(contents) = read_zip(&file, src, &ctx.archive, report) else {
         return out;
     };
 

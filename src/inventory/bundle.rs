@@ -161,33 +161,33 @@ fn credentials(
 }
 
 /// Writes the zip into `w`: devices sorted by name, then the credentials file.
-fn write_zip<W: Write + std::io::Seek>(
-    w: W,
-    entries: &[(&str, &[u8])],
-) -> zip::result::ZipResult<W> {
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .last_modified_time(zip::DateTime::default())
-        .unix_permissions(0o600);
-    let mut z = zip::ZipWriter::new(w);
+fn write_zip<W: Write>(w: W, entries: &[(&str, &[u8])]) -> std::io::Result<W> {
+    let opts = crate::zip::Options::stored().permissions(0o600);
+    let mut z = crate::zip::Writer::new(w);
     for (name, data) in entries {
-        z.start_file(*name, opts)?;
-        z.write_all(data)?;
+        z.add_bytes(name, data, &opts)?;
     }
     z.finish()
 }
 
-/// Reads the written zip back and compares every entry with what went in.
+/// Reads the written zip back (audited, CRC checked) and compares every entry
+/// with what went in.
 fn read_back(path: &Path, entries: &[(&str, &[u8])]) -> Result<(), String> {
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut z = zip::ZipArchive::new(std::io::BufReader::new(f)).map_err(|e| e.to_string())?;
-    if z.len() != entries.len() {
-        return Err(format!("{} entries instead of {}", z.len(), entries.len()));
+    let src = crate::zip::Source::open(path).map_err(|e| e.to_string())?;
+    let z =
+        crate::zip::Archive::open(src, &crate::zip::Limits::default()).map_err(|p| p.message)?;
+    if z.entries().len() != entries.len() {
+        return Err(format!(
+            "{} entries instead of {}",
+            z.entries().len(),
+            entries.len()
+        ));
     }
     for (name, data) in entries {
-        let mut e = z.by_name(name).map_err(|e| format!("{name}: {e}"))?;
+        let e = z.entry(name).ok_or_else(|| format!("{name} is missing"))?;
         let mut got = Zeroizing::new(Vec::new());
-        e.read_to_end(&mut got)
+        z.reader(e)
+            .and_then(|mut r| r.read_to_end(&mut got))
             .map_err(|e| format!("{name}: {e}"))?;
         if got.as_slice() != *data {
             return Err(format!("{name} reads back different"));

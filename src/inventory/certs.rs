@@ -9,7 +9,7 @@ use super::CertClass;
 use crate::at;
 use crate::certfile;
 use crate::diag::{Code, Finding, ItemKind, Report};
-use crate::ios::{self, apns, certificate::CertKind, Ctx};
+use crate::ios::{self, apns, Ctx};
 use crate::keys::PrivateKey;
 use crate::pkcs12::{self, P12Error};
 use crate::secret::Secret;
@@ -18,10 +18,9 @@ use crate::x509::{build_chain, pem_blocks, Cert, ChainResult};
 /// Certificate files are small; anything bigger is not one.
 const MAX_CERT_BYTES: u64 = 4 << 20;
 
-const EKU_ANY: &str = "2.5.29.37.0";
-const EKU_SERVER: &str = "1.3.6.1.5.5.7.3.1";
-const EKU_CLIENT: &str = "1.3.6.1.5.5.7.3.2";
-const EKU_EMAIL: &str = "1.3.6.1.5.5.7.3.4";
+use crate::material::eku::{
+    ANY as EKU_ANY, CLIENT as EKU_CLIENT, EMAIL as EKU_EMAIL, SERVER as EKU_SERVER,
+};
 
 /// A certificate file as read: every certificate in file order, the leaf, the key.
 #[derive(Debug)]
@@ -113,11 +112,12 @@ pub fn load(
             }
             None => " (no password given: add password = \"env:VAR\" to its entry in wrapsign.toml, or pass --cert-pass)".into(),
         };
-        Err(Finding::unreadable(
+        Err(Finding::new(
+            Code::PasswordWrong,
             &file,
             format!("cannot open {file}: {}{from}", P12Error::WrongPassword),
         )
-        .detail("password", "wrong"))
+        .detail("password", "store"))
     })?;
     Ok(Material {
         // Only PEM says which blocks it holds; a .p12 or DER does not.
@@ -131,54 +131,7 @@ pub fn load(
     })
 }
 
-/// What kind a certificate is when nobody said: Apple's markers first, then CA,
-/// then the extended key usages.
-pub fn detect(c: &Cert) -> CertClass {
-    let kind = CertKind::of(c);
-    if kind.is_distribution() {
-        return CertClass::Distribution;
-    }
-    if kind.is_development() {
-        return CertClass::Development;
-    }
-    if apns::read(c).is_some() {
-        return CertClass::Apns;
-    }
-    if acts_as_ca(c) {
-        return CertClass::Ca;
-    }
-    let has = |o: &str| c.eku.iter().any(|e| e == o);
-    if has(EKU_SERVER) {
-        return CertClass::Ssl;
-    }
-    if has(EKU_CLIENT) || has(EKU_EMAIL) {
-        return CertClass::PkiUser;
-    }
-    CertClass::Other
-}
-
-/// Whether a certificate can issue certificates, from its extensions alone
-/// (being self-signed says nothing: `openssl req -x509` marks its server
-/// certificates CA:TRUE). A keyUsage without keyCertSign cannot sign
-/// certificates (RFC 5280 4.2.1.3); without a keyUsage, basicConstraints CA:TRUE
-/// decides, unless a self-signed certificate's extended key usage names only
-/// end-entity purposes (TLS server or client, e-mail).
-pub fn acts_as_ca(c: &Cert) -> bool {
-    const KEY_CERT_SIGN: u16 = 1 << 5;
-    if !c.is_ca {
-        return false;
-    }
-    match c.key_usage {
-        Some(ku) => ku & KEY_CERT_SIGN != 0,
-        None => {
-            let leaf_only = !c.eku.is_empty()
-                && c.eku
-                    .iter()
-                    .all(|e| [EKU_SERVER, EKU_CLIENT, EKU_EMAIL].contains(&e.as_str()));
-            !(c.is_self_issued() && leaf_only)
-        }
-    }
-}
+pub use crate::material::{acts_as_ca, detect};
 
 /// What the inventory asks of a certificate entry.
 #[derive(Clone, Debug, Default)]
@@ -186,6 +139,10 @@ pub struct Expect<'a> {
     pub team_id: Option<&'a str>,
     pub topic: Option<&'a str>,
     pub hosts: &'a [String],
+    /// The kind was declared (wrapsign.toml's `kind`), not detected: a declared
+    /// development certificate is fine where a detected one is not the
+    /// distribution certificate a signing identity must be.
+    pub declared: bool,
 }
 
 fn advice(class: CertClass) -> (&'static str, &'static str) {
@@ -221,7 +178,7 @@ pub fn check(m: &Material, class: CertClass, expect: &Expect, ctx: &Ctx, report:
             let id = m.identity();
             let mut r = Report::default();
             ios::certificate::check(&id, ctx, &mut r);
-            if class == CertClass::Development {
+            if class == CertClass::Development && expect.declared {
                 r.findings.retain(|f| f.code != Code::CertNotDistribution);
                 if !id.kind().is_development() {
                     r.push(kind_mismatch(

@@ -77,7 +77,8 @@ struct RawThresholds {
 #[serde(deny_unknown_fields)]
 struct RawCert {
     name: Option<String>,
-    kind: CertClass,
+    /// What the certificate is for; detected from it when absent.
+    kind: Option<CertClass>,
     file: Spanned<String>,
     password: Option<Spanned<String>>,
     key: Option<Spanned<String>>,
@@ -448,7 +449,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             owner: v.owner.clone(),
             notes: v.notes.clone(),
             what: What::Certificate(CertSpec {
-                class: Some(v.kind),
+                class: v.kind,
                 file,
                 password,
                 key,
@@ -456,6 +457,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
                 topic: v.topic.clone(),
                 hosts: v.hosts.clone(),
             }),
+            problem: None,
         });
     }
     for k in &raw.keystore {
@@ -483,6 +485,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
                     StoreTypeName::Pkcs12 => StoreType::Pkcs12,
                 }),
             }),
+            problem: None,
         });
     }
     for d in &raw.devices {
@@ -511,6 +514,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
                 credentials,
                 id_type: v.identity_type,
             }),
+            problem: None,
         });
     }
     // Profiles and apps refer to the entries above (and apps to profiles) by name.
@@ -556,7 +560,11 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             description: v.description.clone(),
             owner: v.owner.clone(),
             notes: v.notes.clone(),
-            what: What::Profile(ProfileSpec { file, certificate }),
+            what: What::Profile(ProfileSpec {
+                file,
+                certificates: certificate.into_iter().collect(),
+            }),
+            problem: None,
         });
     }
     for a in &raw.app {
@@ -590,12 +598,14 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
             owner: v.owner.clone(),
             notes: v.notes.clone(),
             what: What::App(AppSpec {
-                file,
-                certificate,
+                embedded: profiles.is_empty(),
+                certificates: certificate.into_iter().collect(),
                 profiles,
-                keystore,
+                keystores: keystore.into_iter().collect(),
                 alias: v.alias.clone(),
+                ..AppSpec::new(file)
             }),
+            problem: None,
         });
     }
     Ok(Inventory {
@@ -605,6 +615,7 @@ pub fn parse(shown: &str, text: &str, base: &Path) -> Result<Inventory, ConfigEr
         thresholds: Thresholds { global, per_kind },
         levels,
         warnings,
+        items: Vec::new(),
     })
 }
 

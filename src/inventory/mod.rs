@@ -1,8 +1,11 @@
 //! The signing inventory: every certificate, profile, keystore, app and device
-//! bundle a deployment depends on, from `wrapsign.toml` or a directory scan,
-//! checked in parallel with the existing domain checks, plus the checks that
+//! bundle a run checks, whichever way each reached wrapsign: `wrapsign.toml`
+//! (config.rs), a path or flag on the command line (inputs.rs) or a folder scan
+//! (scan.rs). Each file is classified once by [`crate::material`]; then every
+//! entry is checked in parallel with the domain checks, plus the checks that
 //! need the whole inventory (keys shared between certificates, renewals that
-//! reused a key). `wrapsign inventory` renders the result as a table.
+//! reused a key). `wrapsign verify` reports the findings; `wrapsign inventory`
+//! renders the same checked entries as a table.
 
 pub mod bulk;
 pub mod bundle;
@@ -10,64 +13,33 @@ pub mod certs;
 pub mod config;
 pub mod html;
 pub mod ics;
+pub mod inputs;
 pub mod keys;
 pub mod render;
 pub mod scan;
 pub mod table;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::android::keystore::StoreType;
-use crate::android::policy::{self as keystore_policy};
-use crate::at::Horizon;
+use crate::android::policy::{self as keystore_policy, Signer};
+use crate::context::Context;
 use crate::diag::{Code, Finding, Item, ItemKind, Level, Policy, Report, Severity};
-use crate::ios::{self, profile::Profile, Ctx, Trust};
+use crate::ios::{self, profile::Profile, Ctx};
+use crate::material::{self, Classified, Material};
+use crate::secret::Unlock;
 use crate::secret::{PasswordSpec, Secret};
 use crate::sniff::{self, Kind};
 use crate::x509::Cert;
 
+pub use crate::context::{Threshold, Thresholds};
+pub use crate::material::CertClass;
+use bulk::Credentials;
+pub use inputs::{gather, Inputs};
 pub use table::{Row, Status};
-
-/// What a certificate is for (`kind` in wrapsign.toml).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CertClass {
-    /// Apple/iPhone Distribution.
-    Distribution,
-    /// Apple Development / iPhone Developer.
-    Development,
-    /// Apple Push Notification service (apps, MDM, mail push).
-    Apns,
-    /// TLS server (MDM, gateway, mail).
-    Ssl,
-    /// SAML signing.
-    Saml,
-    /// Root or intermediate CA.
-    Ca,
-    /// A user's or device's PKI certificate (client authentication, S/MIME).
-    PkiUser,
-    Other,
-}
-
-impl CertClass {
-    pub fn name(self) -> &'static str {
-        match self {
-            CertClass::Distribution => "distribution",
-            CertClass::Development => "development",
-            CertClass::Apns => "apns",
-            CertClass::Ssl => "ssl",
-            CertClass::Saml => "saml",
-            CertClass::Ca => "ca",
-            CertClass::PkiUser => "pki-user",
-            CertClass::Other => "other",
-        }
-    }
-}
 
 /// A password source, and how to show it (`env:P12_PASS`, never the value).
 #[derive(Clone, Debug)]
@@ -76,12 +48,25 @@ pub struct Password {
     pub source: String,
 }
 
+impl Password {
+    /// A password already read (on the command line, or while classifying),
+    /// still shown by where it came from.
+    pub fn read(secret: Secret, source: impl Into<String>) -> Password {
+        Password {
+            spec: PasswordSpec::Pass(secret),
+            source: source.into(),
+        }
+    }
+}
+
 /// Where an entry was declared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// A line of the config file.
     Config { line: usize },
-    /// Found by a directory scan: problems reading it are warnings.
+    /// Named on the command line, as a path or with its flag.
+    Cli,
+    /// Found by a folder scan: files it cannot read are skipped, with a warning.
     Scan,
 }
 
@@ -94,6 +79,9 @@ pub struct Entry {
     pub owner: Option<String>,
     pub notes: Option<String>,
     pub what: What,
+    /// Why the entry cannot be checked (unreadable, not material, no password
+    /// opens it), found while classifying it: reported instead of its checks.
+    pub problem: Option<Finding>,
 }
 
 #[derive(Clone, Debug)]
@@ -107,7 +95,7 @@ pub enum What {
 
 #[derive(Clone, Debug)]
 pub struct CertSpec {
-    /// `None`: decided from the certificate (directory scans).
+    /// `None`: detected from the certificate (nobody said what it is for).
     pub class: Option<CertClass>,
     pub file: PathBuf,
     pub password: Option<Password>,
@@ -120,8 +108,8 @@ pub struct CertSpec {
 #[derive(Clone, Debug)]
 pub struct ProfileSpec {
     pub file: PathBuf,
-    /// Index of a certificate entry that must be able to sign with it.
-    pub certificate: Option<usize>,
+    /// Indexes of certificate entries that must be able to sign with it.
+    pub certificates: Vec<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -136,13 +124,31 @@ pub struct KeystoreSpec {
 #[derive(Clone, Debug)]
 pub struct AppSpec {
     pub file: PathBuf,
-    /// Index of the certificate entry that signs it (iOS).
-    pub certificate: Option<usize>,
-    /// Indexes of its profile entries (iOS); none: the embedded ones.
+    /// Certificate entries that sign it (iOS); the first one chooses profiles.
+    pub certificates: Vec<usize>,
+    /// Its profile entries (iOS); none: the embedded ones.
     pub profiles: Vec<usize>,
-    /// Index of the keystore entry that signs it (Android), and the alias.
-    pub keystore: Option<usize>,
+    /// A folder of candidate profiles (`--profiles-dir`).
+    pub profiles_dir: Option<PathBuf>,
+    /// Keep a bundle's embedded profile when no candidate fits.
+    pub embedded: bool,
+    /// Keystore entries whose keys may sign it (Android), and the alias.
+    pub keystores: Vec<usize>,
     pub alias: Option<String>,
+}
+
+impl AppSpec {
+    pub fn new(file: PathBuf) -> AppSpec {
+        AppSpec {
+            file,
+            certificates: Vec::new(),
+            profiles: Vec::new(),
+            profiles_dir: None,
+            embedded: true,
+            keystores: Vec::new(),
+            alias: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -153,19 +159,118 @@ pub struct DevicesSpec {
     pub id_type: Option<bulk::IdType>,
 }
 
-/// Expiry thresholds in days; `None` keeps the level above.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Threshold {
-    pub warn_days: Option<i64>,
-    pub fail_days: Option<i64>,
-    pub remind_days: Option<i64>,
+/// What an entry takes from the run besides its file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EntryOpts<'a> {
+    /// `--key-pass`, for keystores.
+    pub key: Option<&'a Unlock>,
+    /// For device bundles named on the command line.
+    pub credentials_name: Option<&'a str>,
+    pub id_type: Option<bulk::IdType>,
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct Thresholds {
-    pub global: Threshold,
-    /// By kind: distribution, apns, ssl ... profile, keystore, devices.
-    pub per_kind: BTreeMap<String, Threshold>,
+impl Inputs {
+    /// Nothing named: the config is the input.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+            && self.cert.is_none()
+            && self.profiles.is_empty()
+            && self.profiles_dir.is_none()
+            && self.apps.is_empty()
+            && self.keystores.is_empty()
+    }
+}
+
+/// The entry a classified file becomes.
+pub fn entry_for(path: PathBuf, c: Classified, opts: EntryOpts, origin: Origin) -> Entry {
+    let key = opts.key;
+    let file = path.display().to_string();
+    let password = c.unlock.map(|u| Password::read(u.secret, u.source));
+    let cert = |path: PathBuf, password: Option<Password>| {
+        What::Certificate(CertSpec {
+            class: None,
+            file: path,
+            password,
+            key: None,
+            team_id: None,
+            topic: None,
+            hosts: Vec::new(),
+        })
+    };
+    let keystore = |path: PathBuf, password, store_type| {
+        What::Keystore(KeystoreSpec {
+            file: path,
+            password,
+            key_password: key.map(|k| Password::read(k.secret.clone(), k.source.clone())),
+            aliases: Vec::new(),
+            store_type,
+        })
+    };
+    let (what, problem) = match c.material {
+        Material::Certificate(_) => (cert(path, password), None),
+        Material::Keystore(t) => (keystore(path, password, t), None),
+        Material::Profile => (
+            What::Profile(ProfileSpec {
+                file: path,
+                certificates: Vec::new(),
+            }),
+            None,
+        ),
+        Material::App | Material::Apk => (What::App(AppSpec::new(path)), None),
+        Material::Devices {
+            credentials: Some(found),
+        } => {
+            let credentials = match (found, opts.credentials_name) {
+                (_, Some(name)) => Credentials::Inside(Some(name.to_string())),
+                (material::Credentials::Inside, None) => Credentials::Inside(None),
+                (material::Credentials::Beside(p), None) => Credentials::File(p),
+            };
+            (
+                What::Devices(DevicesSpec {
+                    zip: path,
+                    credentials,
+                    id_type: opts.id_type,
+                }),
+                None,
+            )
+        }
+        // A zip of .p12 files alone: its passwords are inside it (the bundle
+        // check says the credentials file is missing) unless a file beside it has them.
+        Material::Devices { credentials: None } => (
+            What::Devices(DevicesSpec {
+                zip: path,
+                credentials: Credentials::Inside(opts.credentials_name.map(str::to_string)),
+                id_type: opts.id_type,
+            }),
+            None,
+        ),
+        Material::Locked(l) => {
+            let f = material::password_wrong(&file, &l);
+            if l.what.contains("keystore") {
+                (keystore(path, None, None), Some(f))
+            } else {
+                (cert(path, None), Some(f))
+            }
+        }
+        Material::Unreadable(m) => (cert(path, None), Some(Finding::unreadable(&file, m))),
+        Material::Other(kind) => {
+            let f = material::not_material(&path, kind);
+            (cert(path, None), Some(f))
+        }
+        Material::Folder => {
+            let f = material::not_material(&path, Kind::Dir);
+            (cert(path, None), Some(f))
+        }
+    };
+    Entry {
+        name: None,
+        origin,
+        description: None,
+        owner: None,
+        notes: None,
+        what,
+        problem,
+    }
 }
 
 /// A whole inventory: entries plus settings.
@@ -177,8 +282,11 @@ pub struct Inventory {
     pub trust_roots: Vec<PathBuf>,
     pub thresholds: Thresholds,
     pub levels: Vec<(String, Level)>,
-    /// Findings about the config itself (literal passwords).
+    /// Findings about how it was gathered (literal passwords in the config,
+    /// unreadable folders of a scan).
     pub warnings: Vec<Finding>,
+    /// What each folder scan found (`scan` items).
+    pub items: Vec<Item>,
 }
 
 impl Inventory {
@@ -193,73 +301,6 @@ impl Inventory {
             p.levels.insert(*code, *level);
         }
         p
-    }
-
-    /// Command line over per-kind config over global config over defaults.
-    pub fn horizon(&self, key: &str, opts: &Options) -> Horizon {
-        let mut h = Horizon::default();
-        let t = self
-            .thresholds
-            .per_kind
-            .get(key)
-            .unwrap_or(&self.thresholds.global);
-        if let Some(v) = t.warn_days {
-            h.warn_days = v;
-        }
-        if let Some(v) = t.fail_days {
-            h.fail_days = v;
-        }
-        if let Some(v) = t.remind_days {
-            h.remind_days = v;
-        }
-        if let Some(v) = opts.cli_warn_days {
-            h.warn_days = v;
-        }
-        if let Some(v) = opts.cli_fail_days {
-            h.fail_days = v;
-        }
-        h
-    }
-}
-
-/// How to run an inventory.
-#[derive(Clone, Debug)]
-pub struct Options {
-    pub at: OffsetDateTime,
-    /// `--warn-days` / `--fail-days` when given on the command line: they win
-    /// over every threshold in the config.
-    pub cli_warn_days: Option<i64>,
-    pub cli_fail_days: Option<i64>,
-    /// `--trust-root`s (the config's `trust_roots` are added).
-    pub trust_roots: Vec<PathBuf>,
-    pub online: Option<std::time::Duration>,
-    pub play_min_validity: OffsetDateTime,
-    /// Passwords to try on scanned files, which have none of their own.
-    pub fallback_passwords: Vec<Secret>,
-    /// Where those come from, as the password column shows it (`--ks-pass env:X`).
-    pub fallback_sources: Vec<String>,
-    /// Draw a progress bar on stderr.
-    pub progress: bool,
-    pub policy: Policy,
-    /// How far an archive (IPA, APK, device zip) may expand.
-    pub archive: crate::archive::Limits,
-}
-
-impl Options {
-    pub fn new(at: OffsetDateTime) -> Options {
-        Options {
-            at,
-            cli_warn_days: None,
-            cli_fail_days: None,
-            trust_roots: Vec::new(),
-            online: None,
-            play_min_validity: keystore_policy::PLAY_MIN_VALIDITY,
-            fallback_passwords: Vec::new(),
-            fallback_sources: Vec::new(),
-            progress: false,
-            policy: Policy::default(),
-            archive: crate::archive::Limits::default(),
-        }
     }
 }
 
@@ -279,8 +320,7 @@ pub struct KeyUse {
     pub label: String,
 }
 
-/// Resolved passwords of one entry (read once, in entry order: `stdin` can only
-/// be read in order).
+/// Resolved passwords of one entry.
 #[derive(Default)]
 struct Secrets {
     main: Vec<Secret>,
@@ -295,7 +335,7 @@ enum Loaded {
     Nothing,
 }
 
-fn entry_file(e: &Entry) -> &std::path::Path {
+pub fn entry_file(e: &Entry) -> &Path {
     match &e.what {
         What::Certificate(c) => &c.file,
         What::Profile(p) => &p.file,
@@ -305,30 +345,43 @@ fn entry_file(e: &Entry) -> &std::path::Path {
     }
 }
 
-fn show(p: &std::path::Path) -> String {
+fn show(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// A problem reading a scanned file is a warning: the scan goes on.
-fn soften(e: &Entry, f: Finding) -> Finding {
-    match e.origin {
-        Origin::Scan if f.code == Code::InputUnreadable => {
-            let msg = format!("{}; skipped", f.message);
-            Finding { message: msg, ..f }.severity(Severity::Warning)
-        }
-        Origin::Config { line } if f.code == Code::InputUnreadable => {
-            f.note(format!("declared on line {line} of the config"))
-        }
-        _ => f,
-    }
+/// Findings that mean a file could not be checked at all.
+fn unreadable(f: &Finding) -> bool {
+    matches!(f.code, Code::InputUnreadable | Code::PasswordWrong) && f.severity == Severity::Error
+}
+
+/// A folder scan goes on past material it cannot read: such files are
+/// skipped, one warning each, as long as the run checked something else. Apps
+/// are never skipped (a broken app is what a device refuses), nor is anything
+/// when nothing else was checked: then the scan fails as if the file were named.
+fn skip(f: Finding) -> Finding {
+    let msg = match f.code {
+        Code::PasswordWrong => format!(
+            "{}: skipped: no password opens it ({})",
+            f.file,
+            f.message
+                .split_once("): ")
+                .map(|(_, why)| why)
+                .unwrap_or(&f.message)
+        ),
+        _ => format!("{}; skipped", f.message),
+    };
+    Finding { message: msg, ..f }
+        .severity(Severity::Warning)
+        .detail("skipped", true)
 }
 
 /// Threshold key of an entry (for `[thresholds.KIND]`).
 fn kind_key(e: &Entry, loaded: &Loaded) -> &'static str {
     match (&e.what, loaded) {
-        (What::Certificate(c), Loaded::Cert(Ok(m))) => {
-            c.class.unwrap_or_else(|| certs::detect(m.leaf())).name()
-        }
+        (What::Certificate(c), Loaded::Cert(Ok(m))) => c
+            .class
+            .unwrap_or_else(|| crate::material::detect(m.leaf()))
+            .name(),
         (What::Certificate(c), _) => c.class.map(CertClass::name).unwrap_or("other"),
         (What::Profile(_), _) => "profile",
         (What::Keystore(_), _) => "keystore",
@@ -337,68 +390,29 @@ fn kind_key(e: &Entry, loaded: &Loaded) -> &'static str {
     }
 }
 
-/// A scanned PKCS#12 that is an Android keystore rather than an identity:
-/// keytool's self-signed certificates carry no extended key usage.
-fn android_like(m: &certs::Material) -> bool {
-    let c = m.leaf();
-    m.from_p12 && c.is_self_issued() && c.eku.is_empty() && !c.is_ca
+/// What the checks of one entry produced.
+#[derive(Default)]
+struct Done {
+    report: Report,
+    keys: Vec<KeyUse>,
+    /// Keystores: the checked private-key entries (expected APK signers).
+    signers: Vec<Signer>,
 }
 
-/// Checks every entry of an inventory.
-pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
+/// Checks every entry of an inventory in `context` (the command line and
+/// config settings, resolved); `policy` sets levels per finding name.
+pub fn check(inv: &Inventory, context: &Context, policy: &Policy, progress: bool) -> Outcome {
     let mut report = Report::default();
     for w in &inv.warnings {
         report.push(w.clone());
     }
-    let policy = inv.policy(&opts.policy);
+    report.items.extend(inv.items.iter().cloned());
 
-    // Trust: Apple's, the command line's and the config's roots.
-    let mut trust = Trust::apple();
-    for root in opts.trust_roots.iter().chain(&inv.trust_roots) {
-        let file = show(root);
-        match std::fs::read(root) {
-            Ok(d) if trust.add_roots_from(&d) > 0 => {}
-            Ok(_) => report.push(Finding::unreadable(
-                &file,
-                format!("trust root {file} holds no certificate"),
-            )),
-            Err(e) => report.push(Finding::unreadable(
-                &file,
-                format!("cannot read trust root {file}: {e}"),
-            )),
-        }
-    }
+    // Passwords were read while gathering: each is a value already.
+    let secrets: Vec<Secrets> = inv.entries.iter().map(secrets_of).collect();
 
-    // Passwords, in entry order.
-    let secrets: Vec<Secrets> = inv
-        .entries
-        .iter()
-        .map(|e| {
-            let (main, key) = match &e.what {
-                What::Certificate(c) => (c.password.as_ref(), None),
-                What::Keystore(k) => (k.password.as_ref(), k.key_password.as_ref()),
-                _ => (None, None),
-            };
-            let mut s = Secrets::default();
-            match main {
-                Some(p) => match p.spec.resolve() {
-                    Ok(v) => s.main.push(v),
-                    Err(err) => s.error = Some(format!("password ({}): {err}", p.source)),
-                },
-                None if e.origin == Origin::Scan => s.main = opts.fallback_passwords.clone(),
-                None => {}
-            }
-            if let Some(p) = key {
-                match p.spec.resolve() {
-                    Ok(v) => s.key = Some(v),
-                    Err(err) => s.error = Some(format!("key_password ({}): {err}", p.source)),
-                }
-            }
-            s
-        })
-        .collect();
-
-    let bar = progress_bar(opts.progress, inv.entries.len() as u64);
+    let bar = progress_bar(progress, inv.entries.len() as u64);
+    let base = context.base();
 
     // Phase 1: parse every certificate file and profile once, in parallel.
     let loaded: Vec<Loaded> = inv
@@ -406,7 +420,7 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
         .par_iter()
         .zip(secrets.par_iter())
         .map(|(e, s)| {
-            if s.error.is_some() {
+            if s.error.is_some() || e.problem.is_some() {
                 return Loaded::Nothing;
             }
             match &e.what {
@@ -414,132 +428,168 @@ pub fn run(inv: &Inventory, opts: &Options) -> Outcome {
                     let source = c.password.as_ref().map(|p| p.source.as_str());
                     Loaded::Cert(certs::load(&c.file, &s.main, source, c.key.as_deref()))
                 }
-                What::Profile(p) => {
-                    let file = show(&p.file);
-                    Loaded::Profile(
-                        std::fs::read(&p.file)
-                            .map_err(|err| format!("cannot read {file}: {err}"))
-                            .and_then(|d| Profile::parse(&file, &d, &trust))
-                            .map_err(|err| Finding::unreadable(&file, format!("{file}: {err}"))),
-                    )
-                }
+                What::Profile(p) => Loaded::Profile(load_profile(&p.file, &base.trust)),
                 _ => Loaded::Nothing,
             }
         })
         .collect();
-
-    // CA certificates of the inventory complete the chains of the others.
-    for (e, l) in inv.entries.iter().zip(&loaded) {
-        if let (What::Certificate(c), Loaded::Cert(Ok(m))) = (&e.what, l) {
-            if c.class.unwrap_or_else(|| certs::detect(m.leaf())) == CertClass::Ca {
-                for cert in &m.certs {
-                    let known = |v: &Vec<Cert>| v.iter().any(|x| x.der == cert.der);
-                    if cert.is_self_issued() {
-                        if !known(&trust.anchors) {
-                            trust.anchors.push(cert.clone());
-                        }
-                    } else if !known(&trust.intermediates) {
-                        trust.intermediates.push(cert.clone());
-                    }
-                }
+    // Candidate profiles of `--profiles-dir` folders, read once.
+    let mut dirs: BTreeMap<&Path, Vec<Profile>> = BTreeMap::new();
+    for e in &inv.entries {
+        if let What::App(AppSpec {
+            profiles_dir: Some(d),
+            ..
+        }) = &e.what
+        {
+            if !dirs.contains_key(d.as_path()) {
+                let found = ios::profile::load_dir(d, &base.trust, &mut report);
+                dirs.insert(d, found.into_iter().map(|(p, _)| p).collect());
             }
         }
     }
-    let mut ctxs: BTreeMap<&'static str, Ctx> = BTreeMap::new();
-    for key in [
-        "distribution",
-        "development",
-        "apns",
-        "ssl",
-        "saml",
-        "ca",
-        "pki-user",
-        "other",
-        "profile",
-        "keystore",
-        "devices",
-        "app",
-    ] {
-        ctxs.insert(
-            key,
-            Ctx {
-                horizon: inv.horizon(key, opts),
-                online: opts.online,
-                archive: opts.archive,
-                ..Ctx::new(opts.at, trust.clone())
-            },
-        );
-    }
 
-    // Phase 2: every entry's checks, in parallel.
-    let done: Vec<(Report, Vec<Row>, Vec<KeyUse>)> = inv
-        .entries
-        .par_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let key = kind_key(e, &loaded[i]);
-            let ctx = &ctxs[key];
-            let mut r = Report::default();
-            let mut keys = Vec::new();
-            if let Some(err) = &secrets[i].error {
-                let file = show(entry_file(e));
-                r.push(soften(
-                    e,
-                    Finding::unreadable(&file, format!("{file}: {err}")),
-                ));
-            } else {
-                check_entry(inv, &loaded, &secrets, i, e, ctx, opts, &mut r, &mut keys);
+    // CA certificates of the inventory complete the chains of the others.
+    let mut context = context.clone();
+    let mut cas = Vec::new();
+    for (e, l) in inv.entries.iter().zip(&loaded) {
+        if let (What::Certificate(c), Loaded::Cert(Ok(m))) = (&e.what, l) {
+            if c.class.unwrap_or_else(|| crate::material::detect(m.leaf())) == CertClass::Ca {
+                cas.extend(m.certs.iter().cloned());
             }
-            r.apply(&policy);
-            let password = secrets_source(e, &loaded[i], opts);
-            let mut rows = table::rows_for(e, &r, ctx, key, password);
-            for row in &mut rows {
-                row.entry = i;
-            }
-            bar.inc(1);
-            (r, rows, keys)
+        }
+    }
+    context.add_cas(&cas);
+    let context = &context;
+
+    let run = |i: usize, signers: &[Vec<Signer>]| -> Done {
+        let e = &inv.entries[i];
+        let ctx = context.ctx(kind_key(e, &loaded[i]));
+        let mut done = Done::default();
+        if let Some(err) = &secrets[i].error {
+            let file = show(entry_file(e));
+            done.report
+                .push(Finding::unreadable(&file, format!("{file}: {err}")));
+        } else if let Some(p) = &e.problem {
+            done.report.push(p.clone());
+        } else {
+            let cx = EntryCx {
+                inv,
+                loaded: &loaded,
+                secrets: &secrets,
+                dirs: &dirs,
+                signers,
+                context,
+            };
+            check_entry(&cx, i, e, ctx, &mut done);
+        }
+        bar.inc(1);
+        done
+    };
+    let is_app = |e: &Entry| matches!(e.what, What::App(_));
+
+    // Phase 2: every entry but the apps, in parallel.
+    let mut done: Vec<Option<Done>> = (0..inv.entries.len())
+        .into_par_iter()
+        .map(|i| (!is_app(&inv.entries[i])).then(|| run(i, &[])))
+        .collect();
+    // Phase 3: the apps, which need the keystores' signers.
+    let signers: Vec<Vec<Signer>> = done
+        .iter_mut()
+        .map(|d| {
+            d.as_mut()
+                .map(|d| std::mem::take(&mut d.signers))
+                .unwrap_or_default()
         })
         .collect();
+    let apps: Vec<(usize, Done)> = (0..inv.entries.len())
+        .into_par_iter()
+        .filter(|&i| is_app(&inv.entries[i]))
+        .map(|i| (i, run(i, &signers)))
+        .collect();
+    for (i, d) in apps {
+        done[i] = Some(d);
+    }
     bar.finish_and_clear();
 
+    let mut done: Vec<Done> = done.into_iter().map(Option::unwrap_or_default).collect();
+    let checked_any = done
+        .iter()
+        .any(|d| !d.report.findings.iter().any(unreadable));
     let mut rows = Vec::new();
     let mut all_keys = Vec::new();
-    for (r, rs, ks) in done {
-        report.extend(r);
+    for (i, d) in done.iter_mut().enumerate() {
+        let e = &inv.entries[i];
+        let r = std::mem::take(&mut d.report);
+        let findings = r
+            .findings
+            .into_iter()
+            .map(|f| match e.origin {
+                Origin::Scan
+                    if checked_any && !matches!(e.what, What::App(_)) && unreadable(&f) =>
+                {
+                    skip(f)
+                }
+                Origin::Config { line } if unreadable(&f) => {
+                    f.note(format!("declared on line {line} of the config"))
+                }
+                _ => f,
+            })
+            .collect();
+        let mut r = Report { findings, ..r };
+        r.apply(policy);
+        let key = kind_key(e, &loaded[i]);
+        let mut rs = table::rows_for(e, &r, context.ctx(key), key, secrets_source(e));
+        for row in &mut rs {
+            row.entry = i;
+        }
         rows.extend(rs);
-        all_keys.extend(ks);
+        report.extend(r);
+        all_keys.append(&mut d.keys);
     }
-    // Phase 3: the checks that need the whole inventory.
+    // The checks that need the whole inventory.
     let mut cross = Report::default();
     keys::check(&all_keys, &mut cross);
-    cross.apply(&policy);
+    cross.apply(policy);
     table::mark(&mut rows, &cross);
     report.extend(cross);
 
     link_apk_rows(inv, &mut rows);
-    report.apply(&policy);
+    report.apply(policy);
     table::sort(&mut rows);
     Outcome { report, rows }
 }
 
-/// The password column: the entry's own source, or for a scanned PKCS#12 or
-/// keystore the command line's (`--ks-pass env:X`; all of them when several
-/// were given, since any may be the one that opened it).
-fn secrets_source(e: &Entry, loaded: &Loaded, opts: &Options) -> String {
-    let own = own_source(e);
-    let takes_password = match (&e.what, loaded) {
-        (What::Keystore(_), _) => true,
-        (What::Certificate(_), Loaded::Cert(Ok(m))) => m.from_p12,
-        (What::Certificate(c), _) => sniff::sniff_path(&c.file).is_ok_and(|k| k == Kind::Pkcs12),
-        _ => false,
-    };
-    if own.is_empty() && e.origin == Origin::Scan && takes_password {
-        return opts.fallback_sources.join(" or ");
-    }
-    own
+fn load_profile(path: &Path, trust: &crate::trust::Trust) -> Result<Profile, Finding> {
+    let file = show(path);
+    std::fs::read(path)
+        .map_err(|err| format!("cannot read {file}: {err}"))
+        .and_then(|d| Profile::parse(&file, &d, trust))
+        .map_err(|err| Finding::unreadable(&file, format!("{file}: {err}")))
 }
 
-fn own_source(e: &Entry) -> String {
+fn secrets_of(e: &Entry) -> Secrets {
+    let (main, key) = match &e.what {
+        What::Certificate(c) => (c.password.as_ref(), None),
+        What::Keystore(k) => (k.password.as_ref(), k.key_password.as_ref()),
+        _ => (None, None),
+    };
+    let mut s = Secrets::default();
+    if let Some(p) = main {
+        match p.spec.resolve() {
+            Ok(v) => s.main.push(v),
+            Err(err) => s.error = Some(format!("password ({}): {err}", p.source)),
+        }
+    }
+    if let Some(p) = key {
+        match p.spec.resolve() {
+            Ok(v) => s.key = Some(v),
+            Err(err) => s.error = Some(format!("key_password ({}): {err}", p.source)),
+        }
+    }
+    s
+}
+
+fn secrets_source(e: &Entry) -> String {
     match &e.what {
         What::Certificate(c) => c.password.as_ref().map(|p| p.source.clone()),
         What::Keystore(k) => k.password.as_ref().map(|p| match &k.key_password {
@@ -574,45 +624,31 @@ fn progress_bar(on: bool, n: u64) -> indicatif::ProgressBar {
     bar
 }
 
-#[allow(clippy::too_many_arguments)]
-fn check_entry(
-    inv: &Inventory,
-    loaded: &[Loaded],
-    secrets: &[Secrets],
-    i: usize,
-    e: &Entry,
-    ctx: &Ctx,
-    opts: &Options,
-    r: &mut Report,
-    keys: &mut Vec<KeyUse>,
-) {
-    match (&e.what, &loaded[i]) {
-        (What::Certificate(_), Loaded::Cert(Err(f))) => r.push(soften(e, f.clone())),
+/// What an entry's checks may look at besides the entry.
+struct EntryCx<'a> {
+    inv: &'a Inventory,
+    loaded: &'a [Loaded],
+    secrets: &'a [Secrets],
+    dirs: &'a BTreeMap<&'a Path, Vec<Profile>>,
+    /// Per entry: the keystores' checked signers (empty before the apps' phase).
+    signers: &'a [Vec<Signer>],
+    context: &'a Context,
+}
+
+fn check_entry(cx: &EntryCx, i: usize, e: &Entry, ctx: &Ctx, done: &mut Done) {
+    let r = &mut done.report;
+    match (&e.what, &cx.loaded[i]) {
+        (What::Certificate(_), Loaded::Cert(Err(f))) => r.push(f.clone()),
         (What::Certificate(c), Loaded::Cert(Ok(m))) => {
-            // A scanned non-Apple PKCS#12 with a keytool-style certificate is an
-            // Android keystore (the password that opened it opens the store).
-            if c.class.is_none() && android_like(m) {
-                let open = keystore_policy::Open {
-                    store_pass: secrets[i].main.first(),
-                    ..Default::default()
-                };
-                let signers =
-                    keystore_policy::check_file(&c.file, &open, &keystore_ctx(inv, opts), r);
-                keys.extend(signers.into_iter().map(|s| KeyUse {
-                    label: s.alias,
-                    file: s.file,
-                    cert: s.cert,
-                }));
-                return;
-            }
-            let class = c.class.unwrap_or_else(|| certs::detect(m.leaf()));
+            let class = c.class.unwrap_or_else(|| crate::material::detect(m.leaf()));
             let expect = certs::Expect {
                 team_id: c.team_id.as_deref(),
                 topic: c.topic.as_deref(),
                 hosts: &c.hosts,
+                declared: c.class.is_some(),
             };
             certs::check(m, class, &expect, ctx, r);
-            keys.push(KeyUse {
+            done.keys.push(KeyUse {
                 cert: m.leaf().clone(),
                 file: m.file.clone(),
                 label: e
@@ -621,10 +657,14 @@ fn check_entry(
                     .unwrap_or_else(|| m.leaf().name().to_string()),
             });
         }
-        (What::Profile(_), Loaded::Profile(Err(f))) => r.push(soften(e, f.clone())),
+        (What::Profile(_), Loaded::Profile(Err(f))) => r.push(f.clone()),
         (What::Profile(p), Loaded::Profile(Ok(pr))) => {
             ios::profile::check(pr, ctx, r);
-            if let Some(m) = p.certificate.and_then(|ci| cert_of(loaded, ci)) {
+            for m in p
+                .certificates
+                .iter()
+                .filter_map(|&ci| cert_of(cx.loaded, ci))
+            {
                 ios::certificate::check_against_profile(&m.identity(), pr, r);
             }
         }
@@ -633,24 +673,21 @@ fn check_entry(
             let key_source = k.key_password.as_ref().map(|p| p.source.clone());
             let open = keystore_policy::Open {
                 ks_type: k.store_type,
-                store_pass: secrets[i].main.first(),
+                store_pass: cx.secrets[i].main.first(),
                 store_source: store_source.as_deref(),
-                key_pass: secrets[i].key.as_ref(),
+                key_pass: cx.secrets[i].key.as_ref(),
                 key_source: key_source.as_deref(),
                 aliases: &k.aliases,
             };
             let mut kr = Report::default();
-            let signers =
-                keystore_policy::check_file(&k.file, &open, &keystore_ctx(inv, opts), &mut kr);
-            for f in kr.findings {
-                r.push(soften(e, f));
-            }
-            r.items.extend(kr.items);
-            keys.extend(signers.into_iter().map(|s| KeyUse {
-                label: s.alias,
-                file: s.file,
-                cert: s.cert,
+            let signers = keystore_policy::check_file(&k.file, &open, ctx, &mut kr);
+            r.extend(kr);
+            done.keys.extend(signers.iter().map(|s| KeyUse {
+                label: s.alias.clone(),
+                file: s.file.clone(),
+                cert: s.cert.clone(),
             }));
+            done.signers = signers;
         }
         (What::Devices(d), _) => {
             let bundle = bulk::Bundle {
@@ -662,7 +699,7 @@ fn check_entry(
             let checked = bulk::check(&bundle, ctx, r);
             for dev in checked.devices {
                 if let Some(c) = dev.cert {
-                    keys.push(KeyUse {
+                    done.keys.push(KeyUse {
                         cert: c,
                         file: show(&d.zip),
                         label: dev.name,
@@ -670,16 +707,8 @@ fn check_entry(
                 }
             }
         }
-        (What::App(a), _) => check_app(inv, loaded, a, e, ctx, r),
+        (What::App(a), _) => check_app(cx, a, e, ctx, r),
         _ => {}
-    }
-}
-
-fn keystore_ctx(inv: &Inventory, opts: &Options) -> keystore_policy::Ctx {
-    keystore_policy::Ctx {
-        at: opts.at,
-        horizon: inv.horizon("keystore", opts),
-        play_min_validity: opts.play_min_validity,
     }
 }
 
@@ -690,93 +719,140 @@ fn cert_of(loaded: &[Loaded], i: usize) -> Option<&certs::Material> {
     }
 }
 
-fn check_app(
-    inv: &Inventory,
-    loaded: &[Loaded],
-    a: &AppSpec,
-    e: &Entry,
-    ctx: &Ctx,
-    r: &mut Report,
-) {
+fn check_app(cx: &EntryCx, a: &AppSpec, e: &Entry, ctx: &Ctx, r: &mut Report) {
     let file = show(&a.file);
     let kind = match sniff::sniff_path(&a.file) {
         Ok(k) => k,
         Err(err) => {
-            r.push(soften(
-                e,
-                Finding::unreadable(&file, format!("cannot read {file}: {err}")),
-            ));
+            let f = Finding::unreadable(&file, format!("cannot read {file}: {err}"));
+            r.push(f);
             return;
         }
     };
+    let named_apk = a
+        .file
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("apk"));
     match kind {
-        Kind::Ipa | Kind::AppDir => {
-            let app = match ios::app::open(&a.file, ctx) {
-                Ok(app) => app,
-                Err(f) => {
-                    r.push(soften(e, f));
-                    return;
-                }
-            };
-            let explicit: Vec<Profile> = a
-                .profiles
-                .iter()
-                .filter_map(|&pi| match loaded.get(pi) {
-                    Some(Loaded::Profile(Ok(p))) => Some(p.clone()),
-                    _ => None,
-                })
-                .collect();
-            let identity = a
-                .certificate
-                .and_then(|ci| cert_of(loaded, ci))
-                .map(|m| m.identity());
-            let sources = ios::app::Profiles {
-                candidates: &explicit,
-                identity: identity.as_ref().map(|id| &id.cert),
-                fallback_embedded: explicit.is_empty(),
-            };
-            let used = ios::app::check(&app, sources, ctx, r);
-            if let Some(id) = &identity {
-                let embedded: Vec<&Profile> = used
-                    .into_iter()
-                    .filter(|u| !explicit.iter().any(|g| g.file == u.file))
-                    .collect();
-                ios::app::check_identity(id, &embedded, r);
-                for p in &explicit {
-                    ios::certificate::check_against_profile(id, p, r);
-                }
-                r.item(
-                    ios::certificate::cert_item(ItemKind::Certificate, &id.file, &id.cert)
-                        .fact("signs", file.as_str()),
-                );
-            }
-        }
-        Kind::Apk => {
-            // The APK's own signature is checked by `wrapsign verify APK`; here the
-            // inventory records which keystore alias signs it and that key's expiry.
-            let mut item = Item::new(ItemKind::App, &file).fact("platform", "android");
-            if let Some(Entry {
-                what: What::Keystore(k),
-                ..
-            }) = a.keystore.and_then(|ki| inv.entries.get(ki))
-            {
-                item = item.fact("keystore", show(&k.file));
-            }
-            if let Some(alias) = &a.alias {
-                item = item.fact("alias", alias.as_str());
-            }
-            r.item(item);
-        }
-        other => r.push(soften(
-            e,
-            Finding::unreadable(
-                &file,
-                format!(
-                    "{file} is a {}, not an .ipa, .app or .apk",
-                    other.describe()
-                ),
+        Kind::Apk => check_apk(cx, a, e, ctx, r),
+        // A damaged APK is still an APK: its check says what is wrong.
+        Kind::Zip | Kind::Unknown if named_apk => check_apk(cx, a, e, ctx, r),
+        Kind::Ipa | Kind::AppDir | Kind::Zip | Kind::Unknown => check_ios_app(cx, a, e, ctx, r),
+        other => r.push(Finding::unreadable(
+            &file,
+            format!(
+                "{file} is a {}, not an .ipa, .app or .apk",
+                other.describe()
             ),
         )),
+    }
+}
+
+fn check_ios_app(cx: &EntryCx, a: &AppSpec, e: &Entry, ctx: &Ctx, r: &mut Report) {
+    let file = show(&a.file);
+    let app = match ios::app::open(&a.file, ctx) {
+        Ok(app) => app,
+        Err(f) => {
+            r.push(f);
+            return;
+        }
+    };
+    let explicit: Vec<Profile> = a
+        .profiles
+        .iter()
+        .filter_map(|&pi| match cx.loaded.get(pi) {
+            Some(Loaded::Profile(Ok(p))) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut candidates = explicit.clone();
+    if let Some(found) = a.profiles_dir.as_deref().and_then(|d| cx.dirs.get(d)) {
+        candidates.extend(found.iter().cloned());
+    }
+    let identities: Vec<ios::certificate::Identity> = a
+        .certificates
+        .iter()
+        .filter_map(|&ci| cert_of(cx.loaded, ci))
+        .map(|m| m.identity())
+        .collect();
+    let sources = ios::app::Profiles {
+        candidates: &candidates,
+        identity: identities.first().map(|id| &id.cert),
+        fallback_embedded: a.embedded,
+    };
+    let used = ios::app::check(&app, sources, ctx, r);
+    // Profiles given as entries were checked (and paired) as entries; the
+    // embedded ones and those chosen from a folder are paired now.
+    let chosen: Vec<&Profile> = used
+        .into_iter()
+        .filter(|u| !explicit.iter().any(|g| g.file == u.file))
+        .collect();
+    for u in &chosen {
+        if candidates.iter().any(|c| std::ptr::eq(c, *u)) {
+            ios::profile::check(u, cx.context.ctx("profile"), r);
+        }
+    }
+    for id in &identities {
+        ios::app::check_identity(id, &chosen, r);
+    }
+    // The config relates an app to its certificate: its row shows that certificate.
+    if let (Origin::Config { .. }, Some(id)) = (e.origin, identities.first()) {
+        for p in &explicit {
+            ios::certificate::check_against_profile(id, p, r);
+        }
+        r.item(
+            ios::certificate::cert_item(ItemKind::Certificate, &id.file, &id.cert)
+                .fact("signs", file.as_str()),
+        );
+    }
+}
+
+/// The certificates an APK must be signed with: `base` (`--signer-cert`), then
+/// the keystore entries' certificates (only `alias`'s when given), each once.
+pub fn expected_signers(base: &[Cert], signers: &[Signer], alias: Option<&str>) -> Vec<Cert> {
+    let mut out = base.to_vec();
+    for s in signers {
+        let wanted = alias.is_none_or(|a| s.alias.eq_ignore_ascii_case(a));
+        if wanted && !out.iter().any(|c| c.der == s.cert.der) {
+            out.push(s.cert.clone());
+        }
+    }
+    out
+}
+
+/// An APK is verified like `wrapsign verify APK` everywhere: it must be signed
+/// (and, with keystores or `--signer-cert`, by one of their keys).
+fn check_apk(cx: &EntryCx, a: &AppSpec, e: &Entry, ctx: &Ctx, r: &mut Report) {
+    let file = show(&a.file);
+    let mut expected = cx.context.expected_signers.clone();
+    for &k in &a.keystores {
+        let from = cx.signers.get(k).map(Vec::as_slice).unwrap_or_default();
+        expected = expected_signers(&expected, from, a.alias.as_deref());
+    }
+    let opts = crate::android::apk::Options {
+        min_sdk: ctx.sdk.min,
+        max_sdk: ctx.sdk.max,
+        expected_signers: expected,
+        archive: ctx.archive,
+        at: Some(ctx.at),
+        play_min_validity: Some(ctx.play_min_validity),
+    };
+    crate::android::apk::check(&a.file, &opts, r);
+    // The config relates an app to the keystore alias that signs it: its row
+    // shows that key's expiry.
+    if let Origin::Config { .. } = e.origin {
+        let mut item = Item::new(ItemKind::App, &file).fact("platform", "android");
+        if let Some(Entry {
+            what: What::Keystore(k),
+            ..
+        }) = a.keystores.first().and_then(|&ki| cx.inv.entries.get(ki))
+        {
+            item = item.fact("keystore", show(&k.file));
+        }
+        if let Some(alias) = &a.alias {
+            item = item.fact("alias", alias.as_str());
+        }
+        r.item(item);
     }
 }
 
@@ -785,16 +861,17 @@ fn check_app(
 fn link_apk_rows(inv: &Inventory, rows: &mut [Row]) {
     for (i, e) in inv.entries.iter().enumerate() {
         let What::App(AppSpec {
-            keystore: Some(k),
-            alias,
-            ..
+            keystores, alias, ..
         }) = &e.what
         else {
             continue;
         };
+        let Some(&k) = keystores.first() else {
+            continue;
+        };
         let signer = rows
             .iter()
-            .filter(|r| r.entry == *k)
+            .filter(|r| r.entry == k)
             .find(|r| {
                 alias
                     .as_deref()
@@ -816,60 +893,4 @@ fn link_apk_rows(inv: &Inventory, rows: &mut [Row]) {
             row.status = row.status.max(s.status);
         }
     }
-}
-
-/// Adds what a scan of `dirs` finds to the inventory; returns the scan's
-/// warnings and one `scan` item per folder (with the count of skipped files).
-pub fn add_scans(inv: &mut Inventory, dirs: &[PathBuf]) -> Report {
-    let mut r = Report::default();
-    for d in dirs {
-        let s = scan::scan(d);
-        r.item(
-            Item::new(ItemKind::Scan, show(d))
-                .fact("found", s.entries.len())
-                .fact("skipped_files", s.skipped),
-        );
-        inv.entries.extend(s.entries);
-        r.findings.extend(s.warnings);
-    }
-    r
-}
-
-/// `wrapsign verify DIR...`: scans the folders and checks what they hold, with
-/// the request's instant, thresholds, trust roots and passwords (tried on every
-/// PKCS#12 and keystore found).
-pub fn verify_dirs(
-    dirs: &[PathBuf],
-    req: &crate::verify::Request,
-    passwords: Vec<Secret>,
-) -> Report {
-    let mut inv = Inventory::default();
-    let mut report = add_scans(&mut inv, dirs);
-    let opts = Options {
-        cli_warn_days: Some(req.warn_days),
-        cli_fail_days: Some(req.fail_days),
-        trust_roots: req.trust_roots.clone(),
-        online: req.online,
-        play_min_validity: req.play_min_validity,
-        fallback_passwords: passwords,
-        progress: true,
-        archive: req.archive,
-        ..Options::new(req.at)
-    };
-    // --trust-root files were already reported by the caller if unreadable.
-    let out = run(&inv, &opts);
-    report.extend(Report {
-        findings: out
-            .report
-            .findings
-            .into_iter()
-            .filter(|f| {
-                !(f.code == Code::InputUnreadable
-                    && req.trust_roots.iter().any(|t| show(t) == f.file))
-            })
-            .collect(),
-        items: out.report.items,
-        suppressed: 0,
-    });
-    report
 }

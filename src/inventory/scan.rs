@@ -1,13 +1,17 @@
-//! `wrapsign verify DIR`: finds signing material and apps in a folder by content
-//! (never by extension), as inventory entries. App bundles are not descended
-//! into; unknown files are counted and skipped.
+//! Folder scans (`wrapsign verify DIR`, `wrapsign inventory DIR`): every file
+//! is classified by content ([`crate::material::classify`], the rule of every
+//! route) into inventory entries. App bundles are not descended into; files
+//! that are not signing material are counted and skipped, and so are files no
+//! given password opens (reported one line each).
 
 use std::path::{Path, PathBuf};
 
-use super::bulk::{self, Credentials};
-use super::{AppSpec, CertSpec, DevicesSpec, Entry, KeystoreSpec, Origin, ProfileSpec, What};
+use rayon::prelude::*;
+
+use super::{entry_for, Entry, EntryOpts, Origin};
 use crate::diag::{Finding, Severity};
-use crate::sniff::{self, Kind};
+use crate::material::{self, Material, Tries};
+use crate::secret::Unlock;
 
 /// What a scan found.
 #[derive(Debug, Default)]
@@ -15,17 +19,22 @@ pub struct Scan {
     pub entries: Vec<Entry>,
     /// Files that are none of the things wrapsign checks.
     pub skipped: usize,
-    /// Unreadable files and folders: warnings, a scan goes on without them.
+    /// Files no given password opens (they are entries, reported as skipped).
+    pub locked: usize,
+    /// Unreadable folders and incomplete device bundles: warnings, a scan goes on without them.
     pub warnings: Vec<Finding>,
+    /// Files looked at.
+    pub files: usize,
 }
 
-/// Credentials files are small text files; bigger ones are not looked at.
-const MAX_CREDENTIALS_PROBE: u64 = 1 << 20;
+fn warning(path: &str, msg: String) -> Finding {
+    Finding::unreadable(path, msg).severity(Severity::Warning)
+}
 
-pub fn scan(dir: &Path) -> Scan {
+/// Scans `dir`; `tries` are the run's passwords, `key` its `--key-pass`.
+pub fn scan(dir: &Path, tries: &Tries, key: Option<&Unlock>) -> Scan {
     let mut out = Scan::default();
-    let mut zips: Vec<PathBuf> = Vec::new();
-    let mut texts: Vec<PathBuf> = Vec::new();
+    let mut paths: Vec<PathBuf> = Vec::new();
     let mut walker = walkdir::WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
@@ -38,147 +47,74 @@ pub fn scan(dir: &Path) -> Scan {
                     .path()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| dir.display().to_string());
-                out.warnings.push(
-                    Finding::unreadable(&p, format!("cannot read {p}: {err}; skipped"))
-                        .severity(Severity::Warning),
-                );
+                out.warnings
+                    .push(warning(&p, format!("cannot read {p}: {err}; skipped")));
                 continue;
             }
         };
         let path = e.path().to_path_buf();
         if e.file_type().is_dir() {
-            if e.depth() > 0 && sniff::sniff_path(&path).is_ok_and(|k| k == Kind::AppDir) {
+            let is_app = e.depth() > 0
+                && crate::sniff::sniff_path(&path).is_ok_and(|k| k == crate::sniff::Kind::AppDir);
+            if is_app {
                 walker.skip_current_dir();
-                out.entries.push(entry(What::App(app(path))));
+                paths.push(path);
             }
             continue;
         }
-        if !e.file_type().is_file() {
-            continue;
+        if e.file_type().is_file() {
+            paths.push(path);
         }
-        let kind = match sniff::sniff_path(&path) {
-            Ok(k) => k,
-            Err(err) => {
+    }
+    out.files = paths.len();
+    // Classifying opens every PKCS#12 and keystore: on every core.
+    let hint = material::Hint::default();
+    let classified: Vec<(PathBuf, material::Classified)> = paths
+        .into_par_iter()
+        .map(|p| {
+            let c = material::classify(&p, tries, hint);
+            (p, c)
+        })
+        .collect();
+    let mut credentials: Vec<PathBuf> = Vec::new();
+    let mut others = Vec::new();
+    for (path, c) in classified {
+        match &c.material {
+            // Named like material but not it: reported (skipped), not ignored.
+            Material::Other(_) if material::claimed(&path).is_some() => {
+                let opts = EntryOpts {
+                    key,
+                    ..EntryOpts::default()
+                };
+                out.entries.push(entry_for(path, c, opts, Origin::Scan));
+            }
+            Material::Other(_) | Material::Folder => others.push(path),
+            Material::Devices { credentials: None } => {
                 let p = path.display().to_string();
-                out.warnings.push(
-                    Finding::unreadable(&p, format!("cannot read {p}: {err}; skipped"))
-                        .severity(Severity::Warning),
-                );
-                continue;
+                out.warnings.push(warning(
+                    &p,
+                    format!("{p} holds device certificates but no credentials file (DEVICE_ID.p12=password lines) inside or beside it; skipped"),
+                ));
             }
-        };
-        match kind {
-            Kind::Pkcs12 | Kind::PemCertificate | Kind::DerCertificate => {
-                out.entries.push(entry(What::Certificate(CertSpec {
-                    class: None,
-                    file: path,
-                    password: None,
-                    key: None,
-                    team_id: None,
-                    topic: None,
-                    hosts: Vec::new(),
-                })))
-            }
-            Kind::Cms => out.entries.push(entry(What::Profile(ProfileSpec {
-                file: path,
-                certificate: None,
-            }))),
-            Kind::Jks | Kind::Jceks | Kind::Bks => {
-                out.entries.push(entry(What::Keystore(KeystoreSpec {
-                    file: path,
-                    password: None,
-                    key_password: None,
-                    aliases: Vec::new(),
-                    store_type: None,
-                })))
-            }
-            Kind::Ipa | Kind::Apk => out.entries.push(entry(What::App(app(path)))),
-            Kind::Zip => zips.push(path),
-            _ => {
-                if e.metadata().is_ok_and(|m| m.len() <= MAX_CREDENTIALS_PROBE) {
-                    texts.push(path);
-                } else {
-                    out.skipped += 1;
+            m => {
+                if let Material::Devices {
+                    credentials: Some(material::Credentials::Beside(cred)),
+                } = m
+                {
+                    credentials.push(cred.clone());
                 }
+                if matches!(m, Material::Locked(_)) {
+                    out.locked += 1;
+                }
+                let opts = EntryOpts {
+                    key,
+                    ..EntryOpts::default()
+                };
+                out.entries.push(entry_for(path, c, opts, Origin::Scan));
             }
         }
     }
-    // A zip of .p12 files is a device bundle. With other files inside, its
-    // credentials file is one of them (the upload bundle); otherwise it is a text
-    // file beside it whose lines name its entries.
-    let mut used_texts = Vec::new();
-    for z in zips {
-        let Some((p12, others)) = bulk::sniff(&z) else {
-            out.skipped += 1;
-            continue;
-        };
-        if !others.is_empty() {
-            out.entries.push(entry(What::Devices(DevicesSpec {
-                zip: z,
-                credentials: Credentials::Inside(None),
-                id_type: None,
-            })));
-            continue;
-        }
-        let names: Vec<String> = p12.iter().map(|n| bulk::base_name(n).to_string()).collect();
-        let creds = texts
-            .iter()
-            .filter(|t| t.parent() == z.parent())
-            .find(|t| credentials_for(t, &names));
-        match creds {
-            Some(c) => {
-                used_texts.push(c.clone());
-                out.entries.push(entry(What::Devices(DevicesSpec {
-                    zip: z,
-                    credentials: Credentials::File(c.clone()),
-                    id_type: None,
-                })));
-            }
-            None => {
-                let p = z.display().to_string();
-                out.warnings.push(
-                    Finding::unreadable(&p,
-                        format!("{p} holds device certificates but no credentials file (DEVICE_ID.p12=password lines) was found beside it; skipped"),
-                    )
-                    .severity(Severity::Warning),
-                );
-            }
-        }
-    }
-    out.skipped += texts.iter().filter(|t| !used_texts.contains(t)).count();
+    // A credentials file is part of its device bundle, not a skipped file.
+    out.skipped = others.iter().filter(|p| !credentials.contains(p)).count();
     out
-}
-
-fn entry(what: What) -> Entry {
-    Entry {
-        name: None,
-        origin: Origin::Scan,
-        description: None,
-        owner: None,
-        notes: None,
-        what,
-    }
-}
-
-fn app(file: PathBuf) -> AppSpec {
-    AppSpec {
-        file,
-        certificate: None,
-        profiles: Vec::new(),
-        keystore: None,
-        alias: None,
-    }
-}
-
-/// Whether a text file's first meaningful line is `NAME.p12=...` for one of `names`.
-fn credentials_for(path: &Path, names: &[String]) -> bool {
-    let Ok(data) = std::fs::read(path) else {
-        return false;
-    };
-    let text = zeroize::Zeroizing::new(String::from_utf8_lossy(&data).into_owned());
-    text.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .and_then(|l| l.split_once('='))
-        .is_some_and(|(n, _)| names.iter().any(|x| x == n.trim()))
 }

@@ -109,8 +109,9 @@ fn fact(i: &Item, k: &str) -> Option<String> {
 }
 
 /// Findings that say a check could not be made: their item is `unchecked`.
-const NOT_CHECKED: [Code; 3] = [
+const NOT_CHECKED: [Code; 4] = [
     Code::InputUnreadable,
+    Code::PasswordWrong,
     Code::KeystoreIntegrityUnchecked,
     Code::KeystoreUnsupported,
 ];
@@ -260,13 +261,16 @@ pub fn rows_for(e: &Entry, r: &Report, ctx: &Ctx, kind_key: &str, password: Stri
                 row.subject = fact(b, "bundle_id").unwrap_or_default();
                 row.team_or_alias = fact(b, "team_id").unwrap_or_default();
             }
+            // An APK's package name (its signature is verified like any APK's).
+            if let Some(apk) = by_kind(ItemKind::Apk).next() {
+                row.subject = apk.subject.clone().unwrap_or_default();
+            }
             if let Some(i) = by_kind(ItemKind::App).next() {
                 row.team_or_alias = fact(i, "alias").unwrap_or_default();
             }
             // The app lives as long as its shortest-lived signing material.
             row.not_after = r.items.iter().filter_map(|i| i.not_after).min();
-            // Checked: an iOS app's bundles, or an APK's signature (the inventory
-            // itself only records which keystore alias signs an APK).
+            // Checked: an iOS app's bundles, or an APK's signature.
             let read = by_kind(ItemKind::Bundle).next().is_some()
                 || by_kind(ItemKind::Apk).next().is_some();
             rows.push(finish(row, all, read));

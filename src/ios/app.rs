@@ -101,7 +101,7 @@ pub fn open_with(path: &Path, ctx: &Ctx, depth: Depth) -> Result<App, Finding> {
     let tree = if path.is_dir() {
         Tree::open_dir(&file, path)?
     } else {
-        let src = crate::android::apk::zip::Source::open(path)
+        let src = crate::zip::Source::open(path)
             .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
         Tree::open_ipa(&file, src, &ctx.archive)?
     };
@@ -110,7 +110,7 @@ pub fn open_with(path: &Path, ctx: &Ctx, depth: Depth) -> Result<App, Finding> {
 
 /// [`open`] over an IPA held in memory, named `file` in findings.
 pub fn open_bytes(file: &str, data: Vec<u8>, ctx: &Ctx) -> Result<App, Finding> {
-    let src = crate::android::apk::zip::Source::from_bytes(data);
+    let src = crate::zip::Source::from_bytes(data);
     let tree = Tree::open_ipa(file, src, &ctx.archive)?;
     from_tree(file, &tree, ctx, Depth::Full { trust: true })
 }

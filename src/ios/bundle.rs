@@ -18,27 +18,13 @@ use std::path::{Component, Path, PathBuf};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
-use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
-use crate::archive::{self, Limits};
 use crate::diag::{Code, Finding};
+use crate::zip::audit::{entry_damaged, resolve_link as resolve_in_archive, MAX_ENTRIES};
+use crate::zip::{Archive, DosTime, Entry, Limits, Options, Writer};
 
 /// At most this many files in an `.app` folder to copy.
-const MAX_ENTRIES: usize = archive::MAX_ENTRIES as usize;
-const MAX_LINK: u64 = archive::MAX_LINK;
-
-/// What one original entry was, for re-zipping.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    pub index: usize,
-    pub name: String,
-    pub is_dir: bool,
-    pub is_symlink: bool,
-    pub size: u64,
-    pub crc32: u32,
-    pub time: Option<zip::DateTime>,
-}
+const MAX_FILES: usize = MAX_ENTRIES as usize;
 
 /// An app laid out in a private folder.
 #[derive(Debug)]
@@ -47,8 +33,9 @@ pub struct Extracted {
     pub root: PathBuf,
     /// `Payload/X.app` for an IPA (maybe under one leading folder), `X.app` for a directory.
     pub app_rel: String,
-    /// The original entries, in archive order (empty for a directory input).
-    pub entries: Vec<Entry>,
+    /// The original IPA, audited (`None` for a directory input): unchanged
+    /// entries are copied from it as they are.
+    pub archive: Option<Archive>,
 }
 
 impl Extracted {
@@ -85,7 +72,7 @@ pub fn payload_app_root<'a>(names: impl Iterator<Item = &'a str>) -> Option<Stri
 /// Lexically resolves `target` relative to the folder `dir` (both relative to the
 /// extraction root). `None` when it climbs above the root or is absolute.
 fn resolve_link(dir: &str, target: &str) -> Option<String> {
-    archive::resolve_link(&format!("{dir}/link"), target)
+    resolve_in_archive(&format!("{dir}/link"), target)
 }
 
 /// The folder a link at `name` must stay within: the app for links inside it,
@@ -180,44 +167,26 @@ fn make_symlink(_target: &str, _at: &Path) -> io::Result<()> {
     ))
 }
 
-/// Lists and checks the entries of an IPA without extracting anything: the
+/// Opens an IPA and checks its entries without extracting anything: the
 /// archive audit (names, duplicates, sizes, headers, links), then what only an
-/// extraction cares about.
-pub fn scan_ipa(path: &Path, limits: &Limits) -> Result<(Vec<Entry>, String), Finding> {
+/// extraction cares about. Returns the archive and its app folder.
+pub fn scan_ipa(path: &Path, limits: &Limits) -> Result<(Archive, String), Finding> {
     let file = path.display().to_string();
-    let audit = archive::audit_path(path, limits)?;
-    let f = std::fs::File::open(path)
-        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let mut z = ZipArchive::new(io::BufReader::new(f)).map_err(|e| {
-        Finding::unreadable(&file, format!("{file} is not a readable zip/IPA: {e}"))
-    })?;
-    archive::same_view(&audit, &z).map_err(|p| p.finding(&file))?;
-    let mut entries = Vec::with_capacity(z.len());
-    for (i, a) in audit.entries.iter().enumerate() {
-        let e = z
-            .by_index_raw(i)
-            .map_err(|e| archive::entry_damaged(&file, &a.name, e))?;
-        entries.push(Entry {
-            index: i,
-            is_dir: e.is_dir(),
-            is_symlink: a.is_symlink(),
-            size: e.size(),
-            crc32: e.crc32(),
-            time: e.last_modified(),
-            name: e.name().to_string(),
-        });
-    }
+    let archive = Archive::open_path(path, limits)?;
+    let entries = archive.entries();
     let app_rel = payload_app_root(entries.iter().map(|e| e.name.as_str())).ok_or_else(|| {
         Finding::unreadable(&file, format!("{file} has no Payload/*.app: not an IPA"))
     })?;
-    archive::check_links(&audit, Some(&app_rel)).map_err(|p| p.finding(&file))?;
+    archive
+        .check_links(Some(&app_rel))
+        .map_err(|p| p.finding(&file))?;
     // A file cannot also be a folder of other entries (e.g. `A` and `A/b`).
     let files: HashSet<&str> = entries
         .iter()
-        .filter(|e| !e.is_dir)
+        .filter(|e| !e.is_dir())
         .map(|e| e.name.as_str())
         .collect();
-    for e in &entries {
+    for e in entries {
         let mut p = e.name.trim_end_matches('/');
         while let Some((parent, _)) = p.rsplit_once('/') {
             if files.contains(parent) {
@@ -230,10 +199,11 @@ pub fn scan_ipa(path: &Path, limits: &Limits) -> Result<(Vec<Entry>, String), Fi
             p = parent;
         }
     }
-    Ok((entries, app_rel))
+    Ok((archive, app_rel))
 }
 
-/// Extracts an IPA into `root` (an empty private folder).
+/// Extracts an IPA's app into `root` (an empty private folder), inflating on
+/// every core with positioned reads of the one audited archive.
 pub fn extract_ipa(
     path: &Path,
     root: &Path,
@@ -241,45 +211,38 @@ pub fn extract_ipa(
     bar: &ProgressBar,
 ) -> Result<Extracted, Finding> {
     let file = path.display().to_string();
-    let (entries, app_rel) = scan_ipa(path, limits)?;
-    let f = std::fs::File::open(path)
-        .map_err(|e| Finding::unreadable(&file, format!("cannot read {file}: {e}")))?;
-    let mut z = ZipArchive::new(io::BufReader::new(f)).map_err(|e| {
-        Finding::unreadable(&file, format!("{file} is not a readable zip/IPA: {e}"))
-    })?;
+    let (archive, app_rel) = scan_ipa(path, limits)?;
+    let app_prefix = format!("{app_rel}/");
+    // Only the app is signed; everything else is copied later as it was.
+    let in_app =
+        |e: &&Entry| e.name.starts_with(&app_prefix) || e.name.trim_end_matches('/') == app_rel;
     bar.set_length(
-        entries
+        archive
+            .entries()
             .iter()
-            .filter(|e| e.name.starts_with(&format!("{app_rel}/")))
+            .filter(|e| e.name.starts_with(&app_prefix))
             .map(|e| e.size)
             .sum(),
     );
     let io_err = |name: &str, e: &dyn std::fmt::Display| {
         Finding::unreadable(&file, format!("{file}: cannot extract {name}: {e}"))
     };
-    // Pass 1 (sequential, cheap): folders, and link targets read and checked.
+    // Pass 1 (sequential, cheap): folders, and link targets (read by the audit) checked.
     let mut links = Vec::new();
     let mut dirs = Vec::new();
     let mut files = Vec::new();
-    let app_prefix = format!("{app_rel}/");
-    for e in &entries {
-        // Only the app is signed; everything else is copied later as it was.
-        if !(e.name.starts_with(&app_prefix) || e.name.trim_end_matches('/') == app_rel) {
-            continue;
-        }
+    for e in archive.entries().iter().filter(in_app) {
         let dest = root.join(e.name.trim_end_matches('/'));
-        if e.is_dir {
+        if e.is_dir() {
             std::fs::create_dir_all(&dest).map_err(|x| io_err(&e.name, &x))?;
-            dirs.push((dest, e.index));
-        } else if e.is_symlink {
-            let mut zf = z.by_index(e.index).map_err(|x| io_err(&e.name, &x))?;
-            let mut target = Vec::new();
-            zf.by_ref()
-                .take(MAX_LINK)
-                .read_to_end(&mut target)
-                .map_err(|x| io_err(&e.name, &x))?;
-            let target = String::from_utf8(target).map_err(|_| {
-                unsafe_entry(&file, &e.name, "is a symbolic link with a non-UTF-8 target")
+            dirs.push((dest, e.unix_mode));
+        } else if e.is_symlink() {
+            let target = e.link_target.clone().ok_or_else(|| {
+                unsafe_entry(
+                    &file,
+                    &e.name,
+                    "is a symbolic link without a readable target",
+                )
             })?;
             check_link(&file, &e.name, &target, &app_rel)?;
             links.push((e.name.clone(), target));
@@ -290,61 +253,35 @@ pub fn extract_ipa(
             files.push((e, dest));
         }
     }
-    // Pass 2: inflate the files on every core. Biggest first, dealt round-robin
-    // into one batch per worker, each with its own archive handle.
+    // Pass 2: inflate the files on every core, biggest first so the last one
+    // to start is small. Each entry has its own reader: no shared cursor.
     files.sort_by_key(|(e, _)| std::cmp::Reverse(e.size));
-    let workers = rayon::current_num_threads().max(1);
-    let mut batches: Vec<Vec<&(&Entry, PathBuf)>> = vec![Vec::new(); workers];
-    for (i, f) in files.iter().enumerate() {
-        if let Some(b) = batches.get_mut(i % workers) {
-            b.push(f);
-        }
-    }
-    batches
+    files
         .par_iter()
-        .try_for_each(|batch| -> Result<(), Finding> {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let mut z = std::fs::File::open(path)
-                .ok()
-                .and_then(|f| ZipArchive::new(io::BufReader::new(f)).ok())
-                .ok_or_else(|| Finding::unreadable(&file, format!("cannot reopen {file}")))?;
-            for (e, dest) in batch.iter().map(|x| (x.0, &x.1)) {
-                let damaged = |x: &dyn std::fmt::Display| archive::entry_damaged(&file, &e.name, x);
-                let mut zf = z.by_index(e.index).map_err(|x| damaged(&x))?;
-                let mode = safe_mode(zf.unix_mode(), false);
-                let out = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(dest)
+        .with_max_len(1)
+        .try_for_each(|(e, dest)| -> Result<(), Finding> {
+            let damaged = |x: &dyn std::fmt::Display| entry_damaged(&file, &e.name, x);
+            let mut r = archive.reader(e).map_err(|x| damaged(&x))?;
+            let out = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(dest)
+                .map_err(|x| io_err(&e.name, &x))?;
+            let mut w = io::BufWriter::with_capacity(256 << 10, out);
+            // Read errors are the archive's (size and CRC enforced), write errors the disk's.
+            let mut buf = vec![0u8; 64 << 10];
+            loop {
+                let k = r.read(&mut buf).map_err(|x| damaged(&x))?;
+                if k == 0 {
+                    break;
+                }
+                w.write_all(buf.get(..k).unwrap_or_default())
                     .map_err(|x| io_err(&e.name, &x))?;
-                let mut w = io::BufWriter::with_capacity(256 << 10, out);
-                // Reading to the end makes the zip crate check the CRC; `take` bounds a
-                // lying size field. Read errors are the archive's, write errors the disk's.
-                let mut limited = zf.by_ref().take(e.size.saturating_add(1));
-                let mut buf = vec![0u8; 64 << 10];
-                let mut n = 0u64;
-                loop {
-                    let k = limited.read(&mut buf).map_err(|x| damaged(&x))?;
-                    if k == 0 {
-                        break;
-                    }
-                    n += k as u64;
-                    w.write_all(buf.get(..k).unwrap_or_default())
-                        .map_err(|x| io_err(&e.name, &x))?;
-                }
-                if n != e.size {
-                    return Err(damaged(&format!(
-                        "{n} bytes instead of the declared {}",
-                        e.size
-                    )));
-                }
-                w.flush().map_err(|x| io_err(&e.name, &x))?;
-                drop(w);
-                set_mode(dest, mode).map_err(|x| io_err(&e.name, &x))?;
-                bar.inc(e.size);
             }
+            w.flush().map_err(|x| io_err(&e.name, &x))?;
+            drop(w);
+            set_mode(dest, safe_mode(e.unix_mode, false)).map_err(|x| io_err(&e.name, &x))?;
+            bar.inc(e.size);
             Ok(())
         })?;
     for (name, target) in &links {
@@ -355,8 +292,7 @@ pub fn extract_ipa(
         make_symlink(target, &at).map_err(|x| io_err(name, &x))?;
     }
     check_links_physically(&file, root, &links, &app_rel)?;
-    for (d, i) in dirs {
-        let mode = z.by_index_raw(i).ok().and_then(|f| f.unix_mode());
+    for (d, mode) in dirs {
         let _ = set_mode(&d, safe_mode(mode, true));
     }
     if !root.join(&app_rel).is_dir() {
@@ -368,7 +304,7 @@ pub fn extract_ipa(
     Ok(Extracted {
         root: root.to_path_buf(),
         app_rel,
-        entries,
+        archive: Some(archive),
     })
 }
 
@@ -391,10 +327,10 @@ pub fn copy_app_dir(src: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
     {
         let e = e.map_err(|x| Finding::unreadable(&file, format!("cannot read {file}: {x}")))?;
         count += 1;
-        if count > MAX_ENTRIES {
+        if count > MAX_FILES {
             return Err(Finding::unreadable(
                 &file,
-                format!("{file} has more than {MAX_ENTRIES} files"),
+                format!("{file} has more than {MAX_FILES} files"),
             ));
         }
         let rel = match e.path().strip_prefix(src) {
@@ -454,21 +390,8 @@ pub fn copy_app_dir(src: &Path, root: &Path, bar: &ProgressBar) -> Result<Extrac
     Ok(Extracted {
         root: root.to_path_buf(),
         app_rel: app_name,
-        entries: Vec::new(),
+        archive: None,
     })
-}
-
-fn now_dos() -> zip::DateTime {
-    let t = time::OffsetDateTime::now_utc();
-    zip::DateTime::from_date_and_time(
-        t.year().clamp(1980, 2107) as u16,
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-    )
-    .unwrap_or_default()
 }
 
 #[cfg(unix)]
@@ -496,36 +419,30 @@ fn crc_of(p: &Path) -> io::Result<u32> {
     Ok(h.finalize())
 }
 
-/// Writes the signed app (and everything else the original IPA held) as an IPA.
-/// `original` is the input IPA for raw copies; `None` for a directory input.
+/// Writes the signed app (and everything else the original IPA held) as an
+/// IPA. With `original` (the input IPA, whose audited archive `ex` holds),
+/// entries that signing left unchanged and everything outside the app are
+/// copied from it without recompressing; `None` for a directory input.
 pub fn write_ipa<W: Write + Seek>(
     out: W,
     ex: &Extracted,
     original: Option<&Path>,
     bar: &ProgressBar,
 ) -> Result<W, String> {
-    let mut zin = match original {
-        Some(p) => Some(
-            ZipArchive::new(io::BufReader::new(
-                std::fs::File::open(p)
-                    .map_err(|e| format!("cannot reopen {}: {e}", p.display()))?,
-            ))
-            .map_err(|e| format!("cannot reopen {}: {e}", p.display()))?,
-        ),
-        None => None,
-    };
-    let by_name: HashMap<&str, &Entry> = ex
-        .entries
+    let zin = original.and(ex.archive.as_ref());
+    let by_name: HashMap<&str, &Entry> = zin
+        .map(|a| a.entries())
+        .unwrap_or_default()
         .iter()
         .map(|e| (e.name.trim_end_matches('/'), e))
         .collect();
-    let now = now_dos();
-    let mut w = ZipWriter::new(out);
-    let zerr = |e: zip::result::ZipError| format!("cannot write the IPA: {e}");
+    let now = DosTime::now();
+    let mut w = Writer::new(out);
     let ioerr = |e: io::Error| format!("cannot write the IPA: {e}");
+    let folder = |time: DosTime| Options::stored().time(time).permissions(0o755);
 
     // For a directory input the app goes under Payload/.
-    let (prefix, app_rel) = if original.is_some() {
+    let (prefix, app_rel) = if zin.is_some() {
         (String::new(), ex.app_rel.clone())
     } else {
         (String::from("Payload/"), format!("Payload/{}", ex.app_rel))
@@ -539,11 +456,8 @@ pub fn write_ipa<W: Write + Seek>(
         p = parent;
     }
     for a in ancestors.iter().rev() {
-        let time = by_name.get(a.as_str()).and_then(|e| e.time).unwrap_or(now);
-        let opts = SimpleFileOptions::default()
-            .last_modified_time(time)
-            .unix_permissions(0o755);
-        w.add_directory(format!("{a}/"), opts).map_err(zerr)?;
+        let time = by_name.get(a.as_str()).map_or(now, |e| e.time);
+        w.add_dir(a, &folder(time)).map_err(ioerr)?;
         emitted.insert(a.clone());
     }
 
@@ -569,13 +483,7 @@ pub fn write_ipa<W: Write + Seek>(
     let same: Vec<bool> = walked
         .par_iter()
         .map(|(path, name, meta)| match by_name.get(name.as_str()) {
-            Some(o)
-                if original.is_some()
-                    && meta.is_file()
-                    && !o.is_dir
-                    && !o.is_symlink
-                    && o.size == meta.len() =>
-            {
+            Some(o) if meta.is_file() && o.is_file() && o.size == meta.len() => {
                 crc_of(path).map(|c| c == o.crc32).unwrap_or(false)
             }
             _ => false,
@@ -589,55 +497,36 @@ pub fn write_ipa<W: Write + Seek>(
             .map(|w| w.2.len())
             .sum(),
     );
-    let mut buf = vec![0u8; 256 << 10];
     for ((path, name, meta), same) in walked.iter().zip(same) {
         let orig = by_name.get(name.as_str()).copied();
-        let time = orig.and_then(|o| o.time).unwrap_or(now);
+        let time = orig.map_or(now, |o| o.time);
         let ft = meta.file_type();
         if ft.is_dir() {
-            let opts = SimpleFileOptions::default()
-                .last_modified_time(time)
-                .unix_permissions(0o755);
-            w.add_directory(format!("{name}/"), opts).map_err(zerr)?;
+            w.add_dir(name, &folder(time)).map_err(ioerr)?;
         } else if ft.is_symlink() {
             let target = std::fs::read_link(path).map_err(ioerr)?;
-            let opts = SimpleFileOptions::default()
-                .last_modified_time(time)
-                .unix_permissions(0o755);
-            w.add_symlink(name, target.to_string_lossy(), opts)
-                .map_err(zerr)?;
+            w.add_symlink(name, &target.to_string_lossy(), &folder(time))
+                .map_err(ioerr)?;
         } else {
-            let len = meta.len();
-            if let (true, Some(z), Some(o)) = (same, zin.as_mut(), orig) {
-                let raw = z.by_index_raw(o.index).map_err(zerr)?;
-                w.raw_copy_file(raw).map_err(zerr)?;
-            } else {
+            match (same, zin, orig) {
+                (true, Some(z), Some(o)) => w.copy_entry(z, o).map_err(ioerr)?,
                 // Changed (or new) content gets the time it was signed.
-                let opts = SimpleFileOptions::default()
-                    .compression_method(CompressionMethod::Deflated)
-                    .last_modified_time(now)
-                    .unix_permissions(file_mode(meta) | 0o644)
-                    .large_file(len >= u32::MAX as u64);
-                w.start_file(name, opts).map_err(zerr)?;
-                let mut f = std::fs::File::open(path).map_err(ioerr)?;
-                loop {
-                    let n = f.read(&mut buf).map_err(ioerr)?;
-                    if n == 0 {
-                        break;
-                    }
-                    w.write_all(buf.get(..n).unwrap_or_default())
-                        .map_err(ioerr)?;
+                _ => {
+                    let opts = Options::deflated()
+                        .time(now)
+                        .permissions(file_mode(meta) | 0o644);
+                    w.add_file(name, path, &opts).map_err(ioerr)?
                 }
             }
-            bar.inc(len);
+            bar.inc(meta.len());
         }
     }
 
     // Everything else as it was: the rest of Payload/ first, then the other folders.
-    if let Some(z) = zin.as_mut() {
+    if let Some(z) = zin {
         let app_prefix = format!("{}/", ex.app_rel);
-        let outside: Vec<&Entry> = ex
-            .entries
+        let outside: Vec<&Entry> = z
+            .entries()
             .iter()
             .filter(|e| {
                 let n = e.name.trim_end_matches('/');
@@ -651,11 +540,10 @@ pub fn write_ipa<W: Write + Seek>(
                 .is_some_and(|p| e.name.starts_with(p.as_str()))
         });
         for e in first.into_iter().chain(rest) {
-            let raw = z.by_index_raw(e.index).map_err(zerr)?;
-            w.raw_copy_file(raw).map_err(zerr)?;
+            w.copy_entry(z, e).map_err(ioerr)?;
         }
     }
-    w.finish().map_err(zerr)
+    w.finish().map_err(ioerr)
 }
 
 /// Rewrites a bundle id in an Info.plist, keeping its format (binary or XML).

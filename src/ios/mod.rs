@@ -12,34 +12,8 @@ pub mod profile;
 pub mod seal;
 pub mod select;
 pub mod tree;
-pub mod trust;
 
-use time::OffsetDateTime;
-
-use crate::at::Horizon;
-
-pub use trust::Trust;
-
-/// What every iOS check needs: the instant, the expiry horizon, the anchors.
-#[derive(Clone, Debug)]
-pub struct Ctx {
-    pub at: OffsetDateTime,
-    pub horizon: Horizon,
-    pub trust: Trust,
-    /// `--online`: check revocation by OCSP with this timeout. `None`: never touch the network.
-    pub online: Option<std::time::Duration>,
-    /// How far an IPA may expand (`--max-expanded-size`, `--max-expand-ratio`).
-    pub archive: crate::archive::Limits,
-}
-
-impl Ctx {
-    pub fn new(at: OffsetDateTime, trust: Trust) -> Ctx {
-        Ctx {
-            at,
-            horizon: Horizon::default(),
-            trust,
-            online: None,
-            archive: crate::archive::Limits::default(),
-        }
-    }
-}
+// Every check runs in the one context of the run (src/context.rs); the trust
+// anchors live beside it (src/trust.rs), still reachable as `ios::trust`.
+pub use crate::context::Ctx;
+pub use crate::trust::{self, Trust};

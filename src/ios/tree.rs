@@ -3,21 +3,21 @@
 //! list of nodes (file, link, folder) and streams each file once; nothing here
 //! knows about bundles or signatures.
 //!
-//! The IPA side reads through the archive audit (`crate::archive::audit`):
-//! only an archive whose records agree is read, every read is positioned on
-//! one shared `Source` (so workers on both cores read at once), and each entry
-//! is inflated to exactly its declared size and CRC-32, or refused.
+//! The IPA side is an audited `crate::zip::Archive`: only an archive whose
+//! records agree is read, every read is positioned on one shared source (so
+//! workers on both cores read at once), and each entry is inflated to exactly
+//! its declared size and CRC-32, or refused.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::android::apk::zip::Source;
-use crate::archive::{self, Audit, Limits};
 use crate::diag::Finding;
+use crate::zip::audit::entry_damaged;
+use crate::zip::{Archive, Limits, Source};
 
-/// At most this many files in an `.app` folder.
-const MAX_DIR_ENTRIES: usize = archive::MAX_ENTRIES as usize;
+/// At most this many files in an `.app` folder (as many as an archive may hold).
+const MAX_DIR_ENTRIES: usize = crate::zip::audit::MAX_ENTRIES as usize;
 /// Compressed bytes read per positioned read.
 const IO_CHUNK: usize = 256 << 10;
 
@@ -71,8 +71,7 @@ pub enum Flow {
 
 enum Backing {
     Ipa {
-        src: Source,
-        audit: Audit,
+        archive: Archive,
         /// Name of the file, for findings.
         file: String,
     },
@@ -97,15 +96,17 @@ impl Tree {
     /// Lists an IPA after the archive audit (hostile archives are refused
     /// before anything is inflated).
     pub fn open_ipa(file: &str, src: Source, limits: &Limits) -> Result<Tree, Finding> {
-        let audit = archive::audit(&src, limits).map_err(|p| p.finding(file))?;
+        let archive = Archive::open(src, limits).map_err(|p| p.finding(file))?;
         let root =
-            crate::ios::bundle::payload_app_root(audit.entries.iter().map(|e| e.name.as_str()))
+            crate::ios::bundle::payload_app_root(archive.entries().iter().map(|e| e.name.as_str()))
                 .ok_or_else(|| {
                     Finding::unreadable(file, format!("{file} has no Payload/*.app: not an IPA"))
                 })?;
-        archive::check_links(&audit, Some(&root)).map_err(|p| p.finding(file))?;
-        let nodes: Vec<Node> = audit
-            .entries
+        archive
+            .check_links(Some(&root))
+            .map_err(|p| p.finding(file))?;
+        let nodes: Vec<Node> = archive
+            .entries()
             .iter()
             .enumerate()
             .map(|(i, e)| Node {
@@ -126,8 +127,7 @@ impl Tree {
         Ok(Tree {
             index,
             backing: Backing::Ipa {
-                src,
-                audit,
+                archive,
                 file: file.to_string(),
             },
             nodes,
@@ -237,13 +237,26 @@ impl Tree {
                     }
                 }
             }
-            Backing::Ipa { src, audit, file } => {
-                let e = audit
-                    .entries
+            Backing::Ipa { archive, file } => {
+                let e = archive
+                    .entries()
                     .get(node.at)
                     .ok_or_else(|| ReadError::Entry(format!("{}: not listed", node.path)))?;
-                stream_entry(src, e, sink)
-                    .map_err(|why| ReadError::Damaged(archive::entry_damaged(file, &e.name, why)))
+                let damaged =
+                    |x: std::io::Error| ReadError::Damaged(entry_damaged(file, &e.name, x));
+                // The reader enforces the declared size and checks the CRC-32
+                // once the data end (not when the sink stops early).
+                let mut r = archive.reader(e).map_err(damaged)?;
+                let mut buf = vec![0u8; chunk_for(node.size)];
+                loop {
+                    let n = r.read(&mut buf).map_err(damaged)?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    if sink(buf.get(..n).unwrap_or_default()) == Flow::Stop {
+                        return Ok(());
+                    }
+                }
             }
         }
     }
@@ -286,8 +299,8 @@ impl Tree {
                     .map_err(|e| ReadError::Entry(format!("{}: {e}", node.path)))?;
                 Ok(t.to_string_lossy().replace('\\', "/"))
             }
-            Backing::Ipa { audit, .. } => audit
-                .entries
+            Backing::Ipa { archive, .. } => archive
+                .entries()
                 .get(node.at)
                 .and_then(|e| e.link_target.clone())
                 .ok_or_else(|| {
@@ -311,103 +324,4 @@ fn index_of(nodes: &[Node]) -> HashMap<String, usize> {
         .enumerate()
         .map(|(i, n)| (n.path.clone(), i))
         .collect()
-}
-
-/// Inflates one audited entry to `sink` with positioned reads; the size and
-/// CRC-32 must be the declared ones.
-fn stream_entry(
-    src: &Source,
-    e: &archive::Entry,
-    sink: &mut dyn FnMut(&[u8]) -> Flow,
-) -> Result<(), String> {
-    let mut crc = crc32fast::Hasher::new();
-    let mut produced = 0u64;
-    let end = e
-        .data_offset
-        .checked_add(e.compressed_size)
-        .ok_or("its data runs past the end of the file")?;
-    let mut offset = e.data_offset;
-    let mut input = vec![0u8; IO_CHUNK.min(e.compressed_size.max(1) as usize)];
-    let mut stopped = false;
-    match e.method {
-        0 => {
-            if e.compressed_size != e.size {
-                return Err("a stored entry whose sizes differ".into());
-            }
-            while offset < end && !stopped {
-                let n = ((end - offset) as usize).min(input.len());
-                let chunk = input.get_mut(..n).unwrap_or_default();
-                src.read_exact_at(chunk, offset)
-                    .map_err(|x| format!("read error: {x}"))?;
-                offset += n as u64;
-                produced += n as u64;
-                crc.update(chunk);
-                stopped = sink(chunk) == Flow::Stop;
-            }
-        }
-        8 => {
-            let mut inflater = flate2::Decompress::new(false);
-            let mut out = vec![0u8; chunk_for(e.size)];
-            let mut done = false;
-            'feed: while offset < end && !done && !stopped {
-                let n = ((end - offset) as usize).min(input.len());
-                src.read_exact_at(input.get_mut(..n).unwrap_or_default(), offset)
-                    .map_err(|x| format!("read error: {x}"))?;
-                offset += n as u64;
-                let mut chunk = input.get(..n).unwrap_or_default();
-                loop {
-                    let (bi, bo) = (inflater.total_in(), inflater.total_out());
-                    let status = inflater
-                        .decompress(chunk, &mut out, flate2::FlushDecompress::None)
-                        .map_err(|x| format!("its compressed data are corrupt: {x}"))?;
-                    let used = (inflater.total_in() - bi) as usize;
-                    let made = (inflater.total_out() - bo) as usize;
-                    chunk = chunk.get(used..).unwrap_or_default();
-                    if made > 0 {
-                        produced += made as u64;
-                        if produced > e.size {
-                            return Err(format!(
-                                "it inflates to more than the declared {} bytes",
-                                e.size
-                            ));
-                        }
-                        let part = out.get(..made).unwrap_or_default();
-                        crc.update(part);
-                        if sink(part) == Flow::Stop {
-                            stopped = true;
-                            break 'feed;
-                        }
-                    }
-                    if status == flate2::Status::StreamEnd {
-                        done = true;
-                        break;
-                    }
-                    if (chunk.is_empty() && made < out.len()) || (used == 0 && made == 0) {
-                        break;
-                    }
-                }
-            }
-            if !done && !stopped {
-                return Err("its compressed data end early".into());
-            }
-        }
-        m => {
-            return Err(format!(
-                "it uses compression method {m}, which IPAs never do"
-            ))
-        }
-    }
-    if stopped {
-        return Ok(());
-    }
-    if produced != e.size {
-        return Err(format!(
-            "{produced} bytes instead of the declared {}",
-            e.size
-        ));
-    }
-    if crc.finalize() != e.crc32 {
-        return Err("its CRC-32 does not match".into());
-    }
-    Ok(())
 }

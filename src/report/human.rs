@@ -76,6 +76,8 @@ pub fn render(report: &Report, meta: &Meta) -> String {
                 "key",
                 "schemes",
                 "sdk",
+                "position",
+                "capabilities",
                 "id_type",
                 "identity_type",
                 "devices",
@@ -154,9 +156,13 @@ pub fn render(report: &Report, meta: &Meta) -> String {
         2 => paint(c, "1;31", "UNREADABLE INPUT"),
         _ => paint(c, "1;31", "FAIL"),
     };
+    let skipped = match report.skipped() {
+        0 => String::new(),
+        n => format!(", {n} file{} skipped", if n == 1 { "" } else { "s" }),
+    };
     let _ = writeln!(
         out,
-        "\n{verdict}: {e} error{}, {w} warning{} (exit {})",
+        "\n{verdict}: {e} error{}, {w} warning{}{skipped} (exit {})",
         if e == 1 { "" } else { "s" },
         if w == 1 { "" } else { "s" },
         meta.exit_code

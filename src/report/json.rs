@@ -18,6 +18,7 @@ pub fn render(report: &Report, meta: &Meta) -> String {
             "warnings": report.count(Severity::Warning),
             "infos": report.count(Severity::Info),
             "suppressed": report.suppressed,
+            "skipped": report.skipped(),
             "exit_code": meta.exit_code,
         },
     });

@@ -16,7 +16,6 @@
 
 use std::path::Path;
 
-use crate::android::apk::zip;
 use crate::android::manifest;
 use crate::android::sign::blocks::Algorithm;
 use crate::android::sign::jar::{self, V1Digest};
@@ -29,6 +28,7 @@ use crate::identity::{Identity, Loaded};
 use crate::outcome::Judge;
 pub use crate::outcome::Outcome;
 use crate::signer::{self, Run, Settings, Staged, Stop};
+use crate::zip::android as zip;
 
 const SDK_N: i32 = 24;
 const SDK_P: i32 = 28;
@@ -56,6 +56,8 @@ pub struct Request {
     pub v1_signer_name: Option<String>,
     /// A release build: the Android debug key is an error, not a warning.
     pub release: bool,
+    /// Key rotation (`--lineage`): sign with the keys of a lineage.
+    pub rotation: Option<super::rotate::RotationRequest>,
 }
 
 impl Request {
@@ -75,6 +77,7 @@ impl Request {
             },
             v1_signer_name: None,
             release: false,
+            rotation: None,
         }
     }
 }
@@ -102,7 +105,7 @@ pub fn run(
         policy: policy_levels,
         baseline,
         fail_on,
-        at: req.settings.at,
+        at: req.settings.at(),
     };
     let mut signer = ApkSigner {
         req,
@@ -143,7 +146,7 @@ impl signer::Signer for ApkSigner<'_> {
         let req = self.req;
         let file = self.file();
         let report = &mut run.report;
-        let input = match zipout::open(&req.settings.input, &req.settings.archive) {
+        let input = match zipout::open(&req.settings.input, &req.settings.context.base().archive) {
             Ok(i) => i,
             Err(e) => {
                 report.push(input_finding(&file, e));
@@ -224,9 +227,26 @@ impl signer::Signer for ApkSigner<'_> {
                 format!("only v1 was asked for, but apps targeting API {target_sdk} need a v2 or v3 signature; enable --v2 or --v3"),
             ));
         }
+        // Key rotation: the oldest key signs v1/v2, the lineage decides v3/v3.1.
+        let rotation = match &req.rotation {
+            Some(r) => {
+                let Some(s) = super::rotate::prepare(run, r, id, min_sdk, (v1, v2, v3)) else {
+                    return false;
+                };
+                Some(s)
+            }
+            None => None,
+        };
+        let report = &mut run.report;
+        let new_key = Key {
+            key: &id.key,
+            chain: &id.chain_der,
+            public_key: &id.cert.spki,
+        };
+        let v1_key = rotation.as_ref().map_or(new_key, |r| r.oldest(&new_key));
         let key_file = &id.origin.file;
         let v1_digest = if v1 {
-            match V1Digest::for_key(&id.key, min_sdk) {
+            match V1Digest::for_key(v1_key.key, min_sdk) {
                 Ok(d) => Some(d),
                 Err(m) => {
                     report.push(Finding::new(Code::SigningKeyUnsupported, key_file, m));
@@ -237,7 +257,7 @@ impl signer::Signer for ApkSigner<'_> {
             None
         };
         let alg = if v2 || v3 {
-            match Algorithm::for_key(&id.key) {
+            match Algorithm::for_key(v1_key.key) {
                 Ok(a) => Some(a),
                 Err(m) => {
                     report.push(Finding::new(Code::SigningKeyUnsupported, key_file, m));
@@ -247,10 +267,12 @@ impl signer::Signer for ApkSigner<'_> {
         } else {
             None
         };
-        let name = req
-            .v1_signer_name
-            .clone()
-            .unwrap_or_else(|| id.origin.signer_name());
+        let name = req.v1_signer_name.clone().unwrap_or_else(|| {
+            rotation
+                .as_ref()
+                .and_then(|r| r.old_signer_name())
+                .map_or_else(|| id.origin.signer_name(), str::to_string)
+        });
         let plan = Plan {
             v1: v1_digest,
             v2,
@@ -259,6 +281,7 @@ impl signer::Signer for ApkSigner<'_> {
             alignment: req.alignment,
             signer_name: jar::safe_signer_name(&name),
             min_sdk,
+            rotation,
         };
         if plan.signer_name.is_empty() {
             report.push(Finding::new(
@@ -324,6 +347,9 @@ impl signer::Signer for ApkSigner<'_> {
         if plan.v3 {
             schemes.push("v3");
         }
+        if plan.rotation.as_ref().is_some_and(|r| r.has_v31()) {
+            schemes.push("v3.1");
+        }
         let misaligned = w
             .stored
             .iter()
@@ -334,9 +360,12 @@ impl signer::Signer for ApkSigner<'_> {
                         && off % plan.alignment.lib_page != 0)
             })
             .count();
+        let mut item = Item::new(ItemKind::SignedApk, &out_label);
+        if let Some(r) = &plan.rotation {
+            item = item.fact("rotation", r.describe(id.cert.name()));
+        }
         run.report.item(
-            Item::new(ItemKind::SignedApk, &out_label)
-                .subject(out_label.clone())
+            item.subject(out_label.clone())
                 .fact("input", self.file())
                 .fact("schemes", schemes.join("+"))
                 .fact("min_sdk", plan.min_sdk)

@@ -140,7 +140,7 @@ pub fn run(
         policy,
         baseline,
         fail_on,
-        at: req.settings.at,
+        at: req.settings.at(),
     };
     let mut signer = IpaSigner {
         req,
@@ -240,7 +240,7 @@ impl signer::Signer for IpaSigner<'_> {
             Kind::Zip => {
                 // A damaged or hostile IPA is still an IPA: say what is wrong with it.
                 report.push(
-                    match crate::archive::audit_path(&req.settings.input, &run.ios.archive) {
+                    match crate::zip::Archive::open_path(&req.settings.input, &run.ios.archive) {
                         Err(f) => f,
                         Ok(_) => Finding::unreadable(
                             &file,

@@ -27,6 +27,7 @@
 
 pub mod apk;
 pub mod ipa;
+pub mod rotate;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -35,11 +36,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use time::OffsetDateTime;
 
 use crate::android::policy;
-use crate::at::Horizon;
 use crate::atomic::{self, AtomicFile, Destination, Disk, WorkDir};
+use crate::context::Context;
 use crate::diag::{Code, Finding, Report, Severity};
 use crate::identity::{self, Identity, Loaded};
-use crate::ios::Trust;
 use crate::outcome::{Judge, Outcome};
 
 /// What every signing run needs besides the signer's own options: the command
@@ -49,42 +49,33 @@ pub struct Settings {
     pub input: PathBuf,
     pub destination: Destination,
     pub identity: identity::Source,
-    /// The verification instant (`--at`).
-    pub at: OffsetDateTime,
-    /// `--warn-days` / `--fail-days`.
-    pub horizon: Horizon,
-    /// Google Play's minimum end of validity (Android identities).
-    pub play_min_validity: OffsetDateTime,
-    /// `--trust-root` files (Apple identities; Apple's roots are always trusted).
-    pub trust_roots: Vec<PathBuf>,
-    /// `--online`: OCSP for an Apple identity with this timeout; `None` stays offline.
-    pub online: Option<std::time::Duration>,
+    /// The run's context (instant, horizons, trust anchors, `--online`, Play's
+    /// date, archive limits), resolved once from the command line and wrapsign.toml.
+    pub context: Context,
     /// Show progress on stderr (only honoured when stderr is a terminal).
     pub progress: bool,
-    /// How far an input archive may expand (`--max-expanded-size`, `--max-expand-ratio`).
-    pub archive: crate::archive::Limits,
 }
 
 impl Settings {
-    /// Settings with the defaults of the command line, for `input` signed with `identity`.
+    /// Settings for `input` signed with `identity` in `context`, without progress.
     pub fn new(
         input: PathBuf,
         destination: Destination,
         identity: identity::Source,
-        at: OffsetDateTime,
+        context: Context,
     ) -> Settings {
         Settings {
             input,
             destination,
             identity,
-            at,
-            horizon: Horizon::default(),
-            play_min_validity: policy::PLAY_MIN_VALIDITY,
-            trust_roots: Vec::new(),
-            online: None,
+            context,
             progress: false,
-            archive: crate::archive::Limits::default(),
         }
+    }
+
+    /// The verification instant (`--at`).
+    pub fn at(&self) -> OffsetDateTime {
+        self.context.at()
     }
 }
 
@@ -332,19 +323,10 @@ pub fn run<S: Signer>(signer: &mut S, settings: &Settings, judge: Judge) -> Outc
         dest: dest.clone(),
         in_place,
     };
-    let mut report = Report::default();
-    let trust = Trust::with_roots(&settings.trust_roots, &mut report);
-    let ios = crate::ios::Ctx {
-        horizon: settings.horizon,
-        online: settings.online,
-        archive: settings.archive,
-        ..crate::ios::Ctx::new(settings.at, trust)
-    };
-    let android = policy::Ctx {
-        at: settings.at,
-        horizon: settings.horizon,
-        play_min_validity: settings.play_min_validity,
-    };
+    let report = Report::default();
+    // The checks of each kind of identity, with that kind's horizon.
+    let ios = settings.context.ctx("distribution").clone();
+    let android = settings.context.ctx("keystore").clone();
     let mut run = Run {
         settings,
         dest,
@@ -532,7 +514,10 @@ mod tests {
                 key_pass: None,
                 alias: None,
             },
-            time::macros::datetime!(2026-06-01 0:00 UTC),
+            Context::defaults(
+                time::macros::datetime!(2026-06-01 0:00 UTC),
+                crate::trust::Trust::default(),
+            ),
         )
     }
 
@@ -547,7 +532,7 @@ mod tests {
                 policy: &policy,
                 baseline: None,
                 fail_on: FailOn::Error,
-                at: s.at,
+                at: s.at(),
             };
             let o = run(&mut Toy { data: b"bad" }, &s, judge);
             assert_eq!(o.exit_code, 1);
@@ -570,7 +555,7 @@ mod tests {
             policy: &policy,
             baseline: None,
             fail_on: FailOn::Error,
-            at: s.at,
+            at: s.at(),
         };
         let o = run(&mut Toy { data: b"good" }, &s, judge);
         assert_eq!(o.exit_code, 0, "{:?}", o.report.findings);

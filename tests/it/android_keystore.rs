@@ -228,8 +228,8 @@ fn each_finding_name_with_its_severity_and_exit_code() {
         ),
         (
             vec![ks("keypass.jks")],
-            vec![("keystore-password-wrong", "error")],
-            1,
+            vec![("password-wrong", "error")],
+            2,
         ),
         (
             vec![ks("release.jks"), "--alias".into(), "nope".into()],
@@ -338,14 +338,15 @@ fn wrong_store_and_key_passwords_are_findings_that_name_which() {
         "nonascii.jks",
     ] {
         let r = verify(&["--keystore", &ks(file), "--ks-pass", &pass(wrong)]);
-        assert_eq!(r.code, 1, "{file}: {}", r.stdout);
+        // Nothing behind a wrong password can be checked: exit 2, as for an unreadable file.
+        assert_eq!(r.code, 2, "{file}: {}", r.stdout);
         assert_eq!(
             r.names(),
-            BTreeSet::from(["keystore-password-wrong".to_string()]),
+            BTreeSet::from(["password-wrong".to_string()]),
             "{file}"
         );
         assert_eq!(
-            r.finding("keystore-password-wrong")["details"]["password"],
+            r.finding("password-wrong")["details"]["password"],
             "store",
             "{file}"
         );
@@ -362,13 +363,13 @@ fn wrong_store_and_key_passwords_are_findings_that_name_which() {
     for file in ["keypass.jks", "keypass.jceks"] {
         // The key password defaults to the store password, which is not it.
         let r = verify(&["--keystore", &ks(file), "--ks-pass", &pass(PASS)]);
-        let f = r.finding("keystore-password-wrong");
+        let f = r.finding("password-wrong");
         assert_eq!(
             (f["details"]["password"].as_str(), f["subject"].as_str()),
             (Some("key"), Some("signing"))
         );
         assert!(f["message"].as_str().unwrap().contains("--key-pass"));
-        assert_eq!(r.code, 1);
+        assert_eq!(r.code, 2);
         // A wrong explicit key password.
         let r = verify(&[
             "--keystore",
@@ -378,10 +379,7 @@ fn wrong_store_and_key_passwords_are_findings_that_name_which() {
             "--key-pass",
             &pass(wrong),
         ]);
-        assert_eq!(
-            r.finding("keystore-password-wrong")["details"]["password"],
-            "key"
-        );
+        assert_eq!(r.finding("password-wrong")["details"]["password"], "key");
         r.assert_no_secret(&[wrong, PASS, "wrapsign-key"]);
         // The right one.
         let r = verify(&[
@@ -405,7 +403,7 @@ fn wrong_store_and_key_passwords_are_findings_that_name_which() {
         "--key-pass",
         "pass:kéy",
     ]);
-    assert!(r.finding("keystore-password-wrong")["message"]
+    assert!(r.finding("password-wrong")["message"]
         .as_str()
         .unwrap()
         .contains("ASCII"));
@@ -424,11 +422,7 @@ fn wrong_store_and_key_passwords_are_findings_that_name_which() {
         None,
         &[],
     );
-    assert!(
-        r.stdout.contains("error[keystore-password-wrong]"),
-        "{}",
-        r.stdout
-    );
+    assert!(r.stdout.contains("error[password-wrong]"), "{}", r.stdout);
     r.assert_no_secret(&[wrong]);
 }
 
@@ -689,7 +683,7 @@ fn bad_input_is_reported_never_a_panic() {
                 let names = r.names();
                 assert!(
                     names.contains("input-unreadable")
-                        || names.contains("keystore-password-wrong")
+                        || names.contains("password-wrong")
                         || names.contains("keystore-unsupported"),
                     "{name} {ks_type:?}: {names:?}"
                 );
@@ -728,11 +722,10 @@ fn bad_input_is_reported_never_a_panic() {
 
 /// The library's keystore checks at the tests' instant.
 fn lib_ctx() -> wrapsign::android::policy::Ctx {
-    wrapsign::android::policy::Ctx {
-        at: wrapsign::at::parse(AT).unwrap(),
-        horizon: wrapsign::at::Horizon::default(),
-        play_min_validity: wrapsign::android::policy::PLAY_MIN_VALIDITY,
-    }
+    wrapsign::android::policy::Ctx::new(
+        wrapsign::at::parse(AT).unwrap(),
+        wrapsign::trust::Trust::default(),
+    )
 }
 
 #[test]
@@ -759,7 +752,7 @@ fn every_prefix_and_byte_flip_through_the_library() {
                 let mut report = Report::default();
                 check_bytes(name, &data[..n], &open, &ctx, &mut report);
                 assert!(
-                    report.has(Code::InputUnreadable) || report.has(Code::KeystorePasswordWrong),
+                    report.has(Code::InputUnreadable) || report.has(Code::PasswordWrong),
                     "{name}[..{n}] (password: {with_pw}) gave {:?}",
                     report
                         .findings
@@ -786,7 +779,7 @@ fn every_prefix_and_byte_flip_through_the_library() {
             }
             assert!(
                 report.has(Code::InputUnreadable)
-                    || report.has(Code::KeystorePasswordWrong)
+                    || report.has(Code::PasswordWrong)
                     || report.has(Code::KeystoreUnsupported),
                 "{name} with byte {at} flipped was accepted"
             );
@@ -811,16 +804,20 @@ fn keystore_certificates_become_the_expected_apk_signers() {
     let signers = check_file(&fixture("multi.jceks"), &open, &ctx, &mut report);
     assert_eq!(signers.len(), 1);
     assert_eq!(signers[0].alias, "upload");
-    let mut req = wrapsign::verify::Request::new(ctx.at);
-    let expected = wrapsign::verify::expected_signers(&req, &signers);
+    let expected = wrapsign::inventory::expected_signers(&[], &signers, None);
     assert_eq!(expected.len(), 1);
     assert_eq!(
         expected[0].common_name.as_deref(),
         Some("Wrapsign Upload TEST")
     );
     // --signer-cert certificates come first; the same certificate is not repeated.
-    req.expected_signers.push(signers[0].cert.clone());
-    assert_eq!(wrapsign::verify::expected_signers(&req, &signers).len(), 1);
+    let given = vec![signers[0].cert.clone()];
+    assert_eq!(
+        wrapsign::inventory::expected_signers(&given, &signers, None).len(),
+        1
+    );
+    // An app tied to another alias expects only that alias's certificate.
+    assert!(wrapsign::inventory::expected_signers(&[], &signers, Some("legacy")).is_empty());
     // Without --alias every private-key entry is a candidate; trusted and secret ones are not.
     let mut report = Report::default();
     let all = check_file(
@@ -848,10 +845,12 @@ fn explain_knows_every_keystore_finding() {
         "debug-certificate",
         "keystore-duplicate-alias",
         "keystore-key-mismatch",
-        "keystore-password-wrong",
+        "password-wrong",
         "keystore-unsupported",
         "keystore-alias-missing",
         "keystore-integrity-unchecked",
+        // The former name still explains (old baselines and configs use it).
+        "keystore-password-wrong",
     ] {
         let r = run_with(&["explain", name], None, &[]);
         assert_eq!(r.code, 0, "{name}");

@@ -542,8 +542,8 @@ fn the_gate_writes_nothing_for_bad_keys() {
         &[i, "--keystore", &rel, "--ks-pass", "pass:wrong", "--out", o],
         &input,
         tmp.0.path(),
-        "keystore-password-wrong",
-        1,
+        "password-wrong",
+        2,
     );
     assert_refused(
         &[
@@ -567,8 +567,8 @@ fn the_gate_writes_nothing_for_bad_keys() {
         &[i, "--keystore", &keypass, "--ks-pass", KS_PASS, "--out", o],
         &input,
         tmp.0.path(),
-        "keystore-password-wrong",
-        1,
+        "password-wrong",
+        2,
     );
     // The debug key: an error with --release, a warning otherwise.
     let debug = keystore("debug.keystore");

@@ -264,7 +264,7 @@ fn every_ios_finding_name_has_a_fixture() {
         ),
         (
             &["signing/ios/dist.p12", "--cert-pass=pass:not-the-password"],
-            "input-unreadable",
+            "password-wrong",
             "error",
             2,
         ),

@@ -17,14 +17,7 @@ use std::path::{Path, PathBuf};
 /// the test also fails when a listed cycle is gone, so the entry is deleted.
 /// Each entry is `PARENT: a, b` (the sibling modules of one strongly connected
 /// component, sorted).
-const KNOWN_CYCLES: &[&str] = &[
-    // src/archive.rs reads through crate::android::apk::zip::Source; both move
-    // into one src/zip/ layer below them.
-    "crate: android, archive",
-    // verify runs folder scans through inventory, which builds verify's Request;
-    // both become one pipeline.
-    "crate: inventory, verify",
-];
+const KNOWN_CYCLES: &[&str] = &[];
 
 type Module = Vec<String>;
 

@@ -5,8 +5,11 @@
 
 mod support;
 
+mod android_alignment;
 mod android_keystore;
 mod android_keystore_apk;
+mod android_rotation;
+mod android_signer_policy;
 mod apk_cli;
 mod apk_oracle;
 mod apk_sign;
@@ -15,6 +18,7 @@ mod cli;
 mod conformance_apksig;
 mod conformance_ios;
 mod conformance_pyjks;
+mod conformance_realworld_apk;
 mod device_bundles;
 mod diagnostics;
 mod docs;
@@ -30,7 +34,11 @@ mod layers;
 mod macho_build;
 mod ocsp;
 mod output_formats;
+mod output_pipes;
+mod pipeline;
+mod pkcs12_empty_password;
 mod policy_and_selection;
 mod secrets;
 mod sign_pipeline;
 mod user_errors;
+mod zip_readers;

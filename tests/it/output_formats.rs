@@ -1,5 +1,5 @@
 //! Every output format renders the same findings: SARIF with its schema's required
-//! fields, JUnit as well-formed XML, GitHub annotations, and `--output FILE`.
+//! fields, JUnit as well-formed XML, GitHub annotations, and `--report FILE`.
 
 use crate::support as common;
 
@@ -105,7 +105,7 @@ fn output_file_receives_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.sarif");
     let mut a = ARGS.to_vec();
-    let o = format!("--output={}", out.display());
+    let o = format!("--report={}", out.display());
     a.extend(["--format=sarif", &o]);
     let r = run(&a);
     assert_eq!(r.code, 1);
@@ -115,6 +115,16 @@ fn output_file_receives_the_report() {
     assert_eq!(j["runs"][0]["results"].as_array().unwrap().len(), 2);
     // Nothing else is left in the folder (the temporary file was renamed).
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // The former spellings still write the report on `verify` (never on `sign`,
+    // where -o would be taken for the signed app).
+    for old in ["--output", "-o"] {
+        std::fs::remove_file(&out).unwrap();
+        let mut a = ARGS.to_vec();
+        let path = out.display().to_string();
+        a.extend(["--format=sarif", old, &path]);
+        assert_eq!(run(&a).code, 1, "{old}");
+        assert!(out.is_file(), "{old}");
+    }
 }
 
 #[test]

@@ -132,7 +132,7 @@ fn assert_clean(what: &str, r: &Run, dir: &Path, secrets: &[&str]) {
 }
 
 /// Runs `base` (plus SPEC args appended by `with`) in every format, plus once
-/// with `--output` and `--write-baseline` files, and checks nothing leaks.
+/// with `--report` and `--write-baseline` files, and checks nothing leaks.
 fn every_format(
     what: &str,
     base: &[String],
@@ -156,7 +156,7 @@ fn every_format(
         assert_clean(&format!("{what} {f}"), &r, dir, secrets);
     }
     let mut args = base.to_vec();
-    args.push(format!("--output={}", dir.join("report.json").display()));
+    args.push(format!("--report={}", dir.join("report.json").display()));
     args.push("--format=json".into());
     args.push(format!(
         "--write-baseline={}",
@@ -165,7 +165,7 @@ fn every_format(
     let r = run_specs(&args, s);
     assert!(
         codes.contains(&r.code),
-        "{what} --output: {}{}",
+        "{what} --report: {}{}",
         r.stdout,
         r.stderr
     );
@@ -173,7 +173,7 @@ fn every_format(
         dir.join("report.json").is_file(),
         "{what}: no report written"
     );
-    assert_clean(&format!("{what} --output"), &r, dir, secrets);
+    assert_clean(&format!("{what} --report"), &r, dir, secrets);
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
@@ -385,7 +385,7 @@ fn signing_writes_the_private_key_nowhere() {
         AT.into(),
         "--format=json".into(),
         "--verbose".into(),
-        format!("--output={}", dir.path().join("report.json").display()),
+        format!("--report={}", dir.path().join("report.json").display()),
         "--out".into(),
         out.join("signed.ipa").display().to_string(),
     ];
@@ -426,14 +426,18 @@ fn debug_output_is_redacted() {
     use wrapsign::secret::{PasswordSpec, Secret};
     let spec: PasswordSpec = "pass:Debug-S3cret".parse().unwrap();
     let secret = spec.resolve().unwrap();
-    let mut req = wrapsign::verify::Request::new(time::OffsetDateTime::UNIX_EPOCH);
-    req.cert_pass = Some(spec.clone());
-    req.ks_pass = Some(spec.clone());
-    req.key_pass = Some("pass:Debug-S3cret".parse().unwrap());
+    let specs = wrapsign::secret::PasswordSpecs {
+        cert: Some(spec.clone()),
+        store: Some(spec.clone()),
+        key: Some("pass:Debug-S3cret".parse().unwrap()),
+    };
+    let read = specs.read();
     for text in [
         format!("{spec:?} {spec}"),
         format!("{secret:?} {secret}"),
-        format!("{req:?}"),
+        format!("{specs:?}"),
+        format!("{read:?}"),
+        format!("{:?}", read.pool(true)),
         format!("{:?}", Secret::new("Debug-S3cret")),
     ] {
         assert!(!text.contains("Debug-S3cret"), "{text}");
@@ -496,8 +500,9 @@ fn apk_signing_passwords_never_leak() {
     for kind in SPECS {
         for (store, key, code) in [
             (STORE_PW, KEY_PW, 0),
-            (STORE_PW, "Wr0ng-Key-S3cret", 1),
-            ("Wr0ng-Store-S3cret", KEY_PW, 1),
+            // A wrong password is `password-wrong`, exit 2, as for `verify`.
+            (STORE_PW, "Wr0ng-Key-S3cret", 2),
+            ("Wr0ng-Store-S3cret", KEY_PW, 2),
         ] {
             let dir = tempfile::tempdir().unwrap();
             let s = specs(kind, &[store, key], dir.path());
@@ -531,7 +536,7 @@ fn apk_signing_writes_the_private_key_nowhere() {
         AT.into(),
         "--format=json".into(),
         "--verbose".into(),
-        format!("--output={}", dir.path().join("report.json").display()),
+        format!("--report={}", dir.path().join("report.json").display()),
         "--out".into(),
         out.join("signed.apk").display().to_string(),
     ];

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 
-use super::zip::{Source, MAX_IN_MEMORY};
 use crate::crypto::{Hash, Hasher};
+use crate::zip::{Source, MAX_IN_MEMORY};
 
 /// A content digest algorithm of the APK signature schemes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -11,32 +11,31 @@
 //! signer or descend from it through the proof-of-rotation lineage.
 
 pub mod digest;
+pub mod layout;
+pub mod lineage;
 pub mod pkcs7;
+pub mod signers;
 pub mod signing_block;
 pub mod v1;
 pub mod v2v3;
-pub mod zip;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use serde_json::json;
-
 use crate::android::manifest::ManifestInfo;
 use crate::at;
-use crate::diag::{Code, Finding, Item, ItemKind, Report, Severity};
+use crate::diag::{Code, Finding, Item, ItemKind, Report};
 use crate::x509::Cert;
+use crate::zip::android::{self as zip, CdRecord};
+use crate::zip::{Source, ZipError};
 use digest::{Content, ContentDigest, DigestError};
 use signing_block::{V2_BLOCK_ID, V31_BLOCK_ID, V3_BLOCK_ID};
 use v1::V1Result;
 use v2v3::{Lineage, ParseCtx, Scheme, SchemeResult, StoredCert, SDK_P, SDK_T};
-use zip::{CdRecord, Source, ZipError};
 
 const SDK_N: i32 = 24;
 const SDK_O: i32 = 26;
 const SDK_R: i32 = 30;
-/// Google Play requires 16 KiB page support from this targetSdkVersion.
-const SDK_16K_PAGES: i32 = 35;
 const ANDROID_MANIFEST: &str = "AndroidManifest.xml";
 
 /// One problem found while verifying, with the apksig issue it corresponds to.
@@ -76,7 +75,12 @@ pub struct Options {
     /// alias): an update signed otherwise cannot replace the installed app.
     pub expected_signers: Vec<Cert>,
     /// How far the APK may expand (v1 verification inflates every entry).
-    pub archive: crate::archive::Limits,
+    pub archive: crate::zip::Limits,
+    /// The verification instant, for the (informational) certificate dates;
+    /// `None` skips them.
+    pub at: Option<time::OffsetDateTime>,
+    /// Google Play's minimum validity date (default 2033-10-22).
+    pub play_min_validity: Option<time::OffsetDateTime>,
 }
 
 /// Why an APK could not be verified at all.
@@ -89,7 +93,7 @@ pub enum Fatal {
     /// The SDK range asked for contradicts the APK.
     Usage(String),
     /// A hostile or cut archive (`archive-*`): unsafe names, a zip bomb, truncation.
-    Archive(crate::archive::Problem),
+    Archive(crate::zip::Problem),
 }
 
 fn fatal(e: ZipError) -> Fatal {
@@ -123,6 +127,8 @@ pub struct Outcome {
     pub signers: Vec<StoredCert>,
     /// ZIP layout problems (alignment, overlaps): not part of apksig's verdict.
     pub layout: Vec<Finding>,
+    /// Bytes before the first entry (the Janus pattern), if any.
+    pub prefix: Option<layout::Prefix>,
     pub entries: usize,
     /// Passes over the file for the v2/v3/v3.1 content digests: one for every
     /// scheme and algorithm together (two when a verity digest is needed too).
@@ -202,35 +208,12 @@ pub fn verify(path: &Path, opts: &Options) -> Result<Outcome, Fatal> {
 
 /// [`verify`] over an already opened file or in-memory APK.
 pub fn verify_source(src: Source, opts: &Options) -> Result<Outcome, Fatal> {
-    let sections = match zip::find_sections(&src) {
-        Ok(s) => s,
-        // Cut before its end record: name it, and the entry it ends in.
-        Err(ZipError::NotZip(m)) => {
-            return Err(match crate::archive::truncation(&src) {
-                Some(p) => Fatal::Archive(p),
-                None => Fatal::Unreadable(m),
-            })
-        }
-        Err(e) => return Err(fatal(e)),
-    };
-    let cd = src
-        .read_vec(sections.cd_offset, sections.cd_size)
-        .map_err(fatal)?;
-    let records = zip::parse_cd(&cd, sections.cd_count, sections.cd_offset).map_err(fatal)?;
-    drop(cd);
-    // Android never extracts links or climbs folders, but an APK with such
-    // entries was crafted; a bomb would make v1 verification inflate forever.
-    crate::archive::check_apk_entries(
-        records.iter().map(|r| crate::archive::Declared {
-            name: r.name.as_bytes(),
-            compressed_size: r.compressed_size,
-            size: r.uncompressed_size,
-            is_symlink: r.is_symlink(),
-        }),
-        src.len(),
-        &opts.archive,
-    )
-    .map_err(Fatal::Archive)?;
+    let zip::Directory {
+        sections, records, ..
+    } = zip::open(&src, &opts.archive, false).map_err(|e| match e {
+        zip::OpenError::Zip(e) => fatal(e),
+        zip::OpenError::Archive(p) => Fatal::Archive(p),
+    })?;
     let apk = Apk {
         src,
         sections,
@@ -254,7 +237,16 @@ pub fn verify_source(src: Source, opts: &Options) -> Result<Outcome, Fatal> {
         )));
     }
 
-    let layout = layout_findings(&apk, manifest.as_ref().map_or(1, |m| m.target_sdk));
+    let layout = layout::findings(
+        &apk.src,
+        &apk.records,
+        apk.sections.cd_offset,
+        layout::Manifest {
+            target_sdk: manifest.as_ref().map_or(1, |m| m.target_sdk),
+            extract_native_libs: manifest.as_ref().ok().and_then(|m| m.extract_native_libs),
+        },
+    );
+    let prefix = layout::prefix(&apk.src, &apk.records, apk.sections.cd_offset).map_err(fatal)?;
     let mut out = Outcome {
         min_sdk,
         max_sdk,
@@ -270,6 +262,7 @@ pub fn verify_source(src: Source, opts: &Options) -> Result<Outcome, Fatal> {
         verified: false,
         signers: Vec::new(),
         layout,
+        prefix,
         entries: apk.records.len(),
         digest_passes: 0,
     };
@@ -646,111 +639,6 @@ fn agreement_checks(out: &mut Outcome) {
     }
 }
 
-/// ZIP structure checks beyond apksig: every local header consistent, no
-/// overlapping or duplicate entries, stored entries 4-byte aligned, stored
-/// native libraries on 16 KiB pages.
-fn layout_findings(apk: &Apk, target_sdk: i32) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let locals = match zip::layout(&apk.src, &apk.records, apk.sections.cd_offset) {
-        Ok(l) => l,
-        Err(ZipError::Io(e)) => {
-            out.push(Finding::unreadable("", format!("read error: {e}")));
-            return out;
-        }
-        Err(e) => {
-            out.push(Finding::new(
-                Code::ApkMalformed,
-                "",
-                format!("{e}: rebuild the APK with the standard build tools"),
-            ));
-            return out;
-        }
-    };
-    let mut misaligned = Vec::new();
-    let mut pages = Vec::new();
-    for (r, l) in apk.records.iter().zip(&locals) {
-        if r.is_compressed() {
-            if r.name == "resources.arsc" && target_sdk >= SDK_R {
-                out.push(
-                    Finding::new(
-                        Code::ApkMisaligned,
-                        "",
-                        format!("resources.arsc is compressed; apps targeting API {target_sdk} (30+) must store it uncompressed and 4-byte aligned or Android 11+ refuses to install them: build with it uncompressed (AGP default) and zipalign before signing"),
-                    )
-                    .subject("resources.arsc"),
-                );
-            }
-            continue;
-        }
-        if l.data_offset % 4 != 0 {
-            misaligned.push((r.name.clone(), l.data_offset));
-        }
-        if r.name.starts_with("lib/") && r.name.ends_with(".so") && l.data_offset % 16384 != 0 {
-            pages.push((r.name.clone(), l.data_offset));
-        }
-    }
-    let list = |v: &[(String, u64)]| {
-        v.iter()
-            .take(50)
-            .map(|(n, o)| json!({"entry": n, "offset": o}))
-            .collect::<Vec<_>>()
-    };
-    let names = |v: &[(String, u64)]| {
-        let mut s = v
-            .iter()
-            .take(3)
-            .map(|(n, o)| format!("{n} at {o}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if v.len() > 3 {
-            s.push_str(&format!(" and {} more", v.len() - 3));
-        }
-        s
-    };
-    if !misaligned.is_empty() {
-        out.push(
-            Finding::new(
-                Code::ApkMisaligned,
-                "",
-                format!(
-                    "{} uncompressed entr{} not 4-byte aligned ({}): run zipalign -p 4 before signing",
-                    misaligned.len(),
-                    if misaligned.len() == 1 { "y is" } else { "ies are" },
-                    names(&misaligned)
-                ),
-            )
-            .detail("entries", list(&misaligned)),
-        );
-    }
-    if !pages.is_empty() {
-        let sev = if target_sdk >= SDK_16K_PAGES {
-            Severity::Warning
-        } else {
-            Severity::Info
-        };
-        out.push(
-            Finding::new(
-                Code::ApkPageMisaligned,
-                "",
-                format!(
-                    "{} uncompressed native librar{} not on a 16 KiB boundary ({}): align with zipalign -P 16 (build-tools 35+) before signing{}",
-                    pages.len(),
-                    if pages.len() == 1 { "y is" } else { "ies are" },
-                    names(&pages),
-                    if target_sdk >= SDK_16K_PAGES {
-                        String::new()
-                    } else {
-                        format!(" (required by Google Play once targetSdk reaches {SDK_16K_PAGES}; it is {target_sdk})")
-                    }
-                ),
-            )
-            .severity(sev)
-            .detail("entries", list(&pages)),
-        );
-    }
-    out
-}
-
 fn cert_facts(mut item: Item, c: &Cert) -> Item {
     item = item
         .not_after(c.not_after)
@@ -809,6 +697,16 @@ pub fn check_source(file: &str, src: Source, opts: &Options, report: &mut Report
         f.file = file.clone();
         report.push(f);
     }
+    if let Some(p) = &out.prefix {
+        let v2plus = [&out.v2, &out.v3, &out.v31]
+            .into_iter()
+            .flatten()
+            .any(|s| s.verified);
+        let mut f = layout::prefix_finding(p, out.min_sdk, v2plus);
+        f.file = file.clone();
+        report.push(f);
+    }
+    signers::policy_findings(&out, opts, &file, report);
     for e in out.all_errors() {
         let message = match hint(e.code) {
             Some(h) => format!("{}: {h}", e.message),
@@ -820,7 +718,7 @@ pub fn check_source(file: &str, src: Source, opts: &Options, report: &mut Report
         }
         report.push(f);
     }
-    check_expected(&out, opts, &file, report);
+    signers::check_expected(&out, opts, &file, report);
 
     // The APK itself.
     let sdk = format!("{}..{}", out.min_sdk, v2v3::sdk_label(out.max_sdk));
@@ -940,63 +838,4 @@ fn hint(code: Code) -> Option<&'static str> {
         Code::ApkMalformed => "rebuild the APK with the standard build tools",
         _ => return None,
     })
-}
-
-/// The APK must be signed by each expected certificate: as a signer of a
-/// scheme, or as an ancestor in its key-rotation lineage.
-fn check_expected(out: &Outcome, opts: &Options, file: &str, report: &mut Report) {
-    if opts.expected_signers.is_empty() {
-        return;
-    }
-    let mut present: Vec<&StoredCert> = Vec::new();
-    if let Some(r) = &out.v1 {
-        present.extend(r.signers.iter().filter_map(|s| s.cert()));
-    }
-    for r in [&out.v2, &out.v3, &out.v31].into_iter().flatten() {
-        present.extend(r.signers.iter().filter_map(|s| s.cert()));
-    }
-    if let Some(l) = &out.lineage {
-        present.extend(l.nodes.iter().map(|n| &n.cert));
-    }
-    for want in &opts.expected_signers {
-        if present
-            .iter()
-            .any(|c| c.raw == want.der || c.cert.der == want.der)
-        {
-            continue;
-        }
-        let same_key = present.iter().any(|c| c.cert.spki == want.spki);
-        let actual: Vec<String> = present
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} (SHA-256 {})",
-                    c.cert.name(),
-                    c.cert.sha256_fingerprint()
-                )
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let msg = if same_key {
-            format!(
-                "the APK is signed with the same key as {} but a different certificate; Android compares certificates, so this update would not install over the existing app: sign with the original certificate",
-                want.name()
-            )
-        } else if actual.is_empty() {
-            format!("the APK carries no signer to compare with {}", want.name())
-        } else {
-            format!(
-                "the APK is not signed by {} (SHA-256 {}) but by {}: an update signed with another key cannot be installed over the app; sign with the expected key or rotate keys with a v3 lineage",
-                want.name(),
-                want.sha256_fingerprint(),
-                actual.join(", ")
-            )
-        };
-        report.push(
-            Finding::new(Code::ApkSignerMismatch, file, msg)
-                .subject(want.name().to_string())
-                .detail("expected_sha256", want.sha256.clone()),
-        );
-    }
 }

@@ -3,7 +3,8 @@
 //! is not exactly there, or whose two sizes differ, does not exist for Android
 //! (it falls back to the JAR signature), so "not found" carries the reason.
 
-use super::zip::{Sections, Source, ZipError};
+use crate::zip::android::Sections;
+use crate::zip::{Source, ZipError};
 
 pub const MAGIC: &[u8; 16] = b"APK Sig Block 42";
 pub const V2_BLOCK_ID: u32 = 0x7109_871a;

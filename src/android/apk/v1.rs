@@ -12,11 +12,12 @@ use rayon::prelude::*;
 
 use super::pkcs7;
 use super::v2v3::{StoredCert, MAX_SIGNERS};
-use super::zip::{read_entry, stream_entry, CdRecord, Source, ZipError};
 use super::Issue;
 use crate::crypto::{self, Hash, SigAlg, VerifyError};
 use crate::diag::Code;
 use crate::x509::Cert;
+use crate::zip::android::{read_entry, stream_entry, CdRecord};
+use crate::zip::{Source, ZipError};
 
 pub const MANIFEST: &str = "META-INF/MANIFEST.MF";
 const SDK_JB_MR2: i32 = 18;
@@ -255,16 +256,16 @@ fn digests_to_verify(
 // ---------------------------------------------------------------------------
 // PKCS#7 signature algorithms Android supports in JAR signatures, by API level.
 
-const MD5: &str = "1.2.840.113549.2.5";
-const SHA1: &str = "1.3.14.3.2.26";
+pub(crate) const MD5: &str = "1.2.840.113549.2.5";
+pub(crate) const SHA1: &str = "1.3.14.3.2.26";
 const SHA224: &str = "2.16.840.1.101.3.4.2.4";
-const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+pub(crate) const SHA256: &str = "2.16.840.1.101.3.4.2.1";
 const SHA384: &str = "2.16.840.1.101.3.4.2.2";
 const SHA512: &str = "2.16.840.1.101.3.4.2.3";
 
 /// Inclusive API ranges where (digest, signature) OIDs verify (apksig's OidConstants).
 #[rustfmt::skip]
-fn supported_api_levels(digest: &str, sig: &str) -> Vec<(i32, i32)> {
+pub(crate) fn supported_api_levels(digest: &str, sig: &str) -> Vec<(i32, i32)> {
     const ALL: (i32, i32) = (0, i32::MAX);
     let from = |a: i32| (a, i32::MAX);
     let r2123 = (21, 23);
@@ -300,7 +301,7 @@ fn supported_api_levels(digest: &str, sig: &str) -> Vec<(i32, i32)> {
 }
 
 /// API levels in `[min, max]` not covered by `ranges`, as "a-b, c+" text.
-fn unsupported_levels(min: i32, max: i32, ranges: &[(i32, i32)]) -> Option<String> {
+pub(crate) fn unsupported_levels(min: i32, max: i32, ranges: &[(i32, i32)]) -> Option<String> {
     let (mut cur, max) = (i64::from(min), i64::from(max));
     let mut sorted = ranges.to_vec();
     sorted.sort();

@@ -180,11 +180,19 @@ pub struct StoredCert {
     pub cert: Cert,
 }
 
-/// One node of a proof-of-rotation lineage.
+/// One node of a proof-of-rotation lineage, kept whole so that it can be
+/// written back byte for byte (rotation extends an existing lineage).
 #[derive(Clone, Debug)]
 pub struct LineageNode {
     pub cert: StoredCert,
+    /// Capabilities the platform still grants this (older) certificate.
     pub flags: u32,
+    /// The algorithm the previous node's key signed this node with (0 for the first).
+    pub parent_sig_alg: u32,
+    /// The algorithm this node's key signed the next node with (0 for the last).
+    pub sig_alg: u32,
+    /// The previous node's signature over this node's signed data (empty for the first).
+    pub signature: Vec<u8>,
 }
 
 /// A signing certificate lineage, oldest first.
@@ -193,14 +201,14 @@ pub struct Lineage {
     pub nodes: Vec<LineageNode>,
 }
 
-enum LineageError {
+pub enum LineageError {
     Malformed(String),
     DidNotVerify(String),
     CertMismatch(String),
 }
 
 impl Lineage {
-    fn position(&self, raw: &[u8]) -> Option<usize> {
+    pub fn position(&self, raw: &[u8]) -> Option<usize> {
         self.nodes.iter().position(|n| n.cert.raw == raw)
     }
 
@@ -208,9 +216,19 @@ impl Lineage {
         self.position(raw).is_some()
     }
 
+    /// Reads and verifies a proof-of-rotation attribute, as [`Lineage::read`],
+    /// with the reason as text.
+    pub fn parse(value: &[u8]) -> Result<Lineage, String> {
+        Lineage::read(value).map_err(|e| match e {
+            LineageError::Malformed(m)
+            | LineageError::DidNotVerify(m)
+            | LineageError::CertMismatch(m) => m,
+        })
+    }
+
     /// Reads and verifies a proof-of-rotation attribute: each certificate is
     /// signed by its predecessor's key.
-    fn read(value: &[u8]) -> Result<Lineage, LineageError> {
+    pub fn read(value: &[u8]) -> Result<Lineage, LineageError> {
         let short = |_| LineageError::Malformed("truncated lineage".into());
         let mut r = Reader::new(value);
         if r.is_empty() {
@@ -266,6 +284,9 @@ impl Lineage {
                     cert,
                 },
                 flags,
+                parent_sig_alg: parent_alg,
+                sig_alg,
+                signature: signature.to_vec(),
             });
             last_sig_alg = sig_alg;
         }

@@ -1,6 +1,9 @@
 //! APK Signature Scheme v2 and v3 blocks and the APK Signing Block around them,
 //! laid out as apksig's V2SchemeSigner, V3SchemeSigner and ApkSigningBlockUtils
-//! write them (one signer, no rotation lineage).
+//! write them: one signer, or (v3, v3.1) the signers of a key rotation with
+//! their lineage.
+
+use std::collections::BTreeMap;
 
 use crate::android::apk::digest::ContentDigest;
 use crate::android::apk::signing_block::{MAGIC, V2_BLOCK_ID, V3_BLOCK_ID};
@@ -13,7 +16,7 @@ use crate::signing;
 const VERITY_PADDING_BLOCK_ID: u32 = 0x4272_6577;
 const PAGE: usize = 4096;
 /// API level of the v2/v3 algorithms apksig picks (RSA PKCS#1, ECDSA): Android 7.0.
-const V3_ALGORITHM_MIN_SDK: u32 = 24;
+pub const V3_ALGORITHM_MIN_SDK: u32 = 24;
 
 /// The v2/v3 signature algorithm for a key (apksig's `getSuggestedSignatureAlgorithms`):
 /// RSA up to 3072 bits and EC up to 256 bits sign with SHA-256, larger keys with SHA-512.
@@ -76,6 +79,7 @@ fn certificates(chain: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// What every scheme block needs from the signer.
+#[derive(Clone, Copy)]
 pub struct Signer<'a> {
     pub key: &'a PrivateKey,
     /// DER certificates, leaf first.
@@ -105,33 +109,80 @@ pub fn v2_block(s: &Signer, content_digest: &[u8], with_v3: bool) -> Result<Vec<
     lp(&mut signer, &signed);
     lp(&mut signer, &id_value_pairs(&[(s.alg.id, &sig)]));
     lp(&mut signer, s.public_key);
-    Ok(wrap_signers(&signer))
+    Ok(wrap_signers(&[signer]))
 }
 
 /// The v3 block value: one signer for API 24 (the algorithm's level) up, as
 /// apksig writes when there is no rotation.
 pub fn v3_block(s: &Signer, content_digest: &[u8]) -> Result<Vec<u8>, String> {
-    let (min, max) = (V3_ALGORITHM_MIN_SDK, i32::MAX as u32);
+    let signer = V3Signer {
+        signer: *s,
+        min_sdk: V3_ALGORITHM_MIN_SDK,
+        max_sdk: i32::MAX as u32,
+        attributes: Vec::new(),
+    };
+    Ok(wrap_signers(&[v3_signer(&signer, content_digest)?]))
+}
+
+/// One signer of a v3 or v3.1 block: its SDK range and additional attributes
+/// (the proof-of-rotation lineage, or the rotation-min-sdk stripping protection).
+pub struct V3Signer<'a> {
+    pub signer: Signer<'a>,
+    pub min_sdk: u32,
+    pub max_sdk: u32,
+    /// The encoded sequence of (id, value) attributes, each length-prefixed.
+    pub attributes: Vec<u8>,
+}
+
+/// One additional attribute: u32 length, u32 id, value (as V3SchemeSigner writes it).
+pub fn attribute(id: u32, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 8);
+    u32le(&mut out, (4 + value.len()) as u32);
+    u32le(&mut out, id);
+    out.extend_from_slice(value);
+    out
+}
+
+fn v3_signer(v: &V3Signer, content_digest: &[u8]) -> Result<Vec<u8>, String> {
+    let s = &v.signer;
     let mut signed = Vec::new();
     lp(&mut signed, &id_value_pairs(&[(s.alg.id, content_digest)]));
     lp(&mut signed, &certificates(s.chain));
-    u32le(&mut signed, min);
-    u32le(&mut signed, max);
-    lp(&mut signed, &[]);
+    u32le(&mut signed, v.min_sdk);
+    u32le(&mut signed, v.max_sdk);
+    lp(&mut signed, &v.attributes);
     let sig = signing::sign(s.key, s.alg.sig, &signed)?;
     let mut signer = Vec::new();
     lp(&mut signer, &signed);
-    u32le(&mut signer, min);
-    u32le(&mut signer, max);
+    u32le(&mut signer, v.min_sdk);
+    u32le(&mut signer, v.max_sdk);
     lp(&mut signer, &id_value_pairs(&[(s.alg.id, &sig)]));
     lp(&mut signer, s.public_key);
-    Ok(wrap_signers(&signer))
+    Ok(signer)
 }
 
-/// Length-prefixed sequence of length-prefixed signers (here: one).
-fn wrap_signers(signer: &[u8]) -> Vec<u8> {
+/// A v3 or v3.1 block value with several signers, in the order given (apksig
+/// lists them newest first). `digests` holds each algorithm's content digest.
+pub fn v3_block_signers(
+    signers: &[V3Signer],
+    digests: &BTreeMap<ContentDigest, Vec<u8>>,
+) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for v in signers {
+        let d = digests
+            .get(&v.signer.alg.digest)
+            .ok_or("content digest missing")?;
+        out.push(v3_signer(v, d)?);
+    }
+    Ok(wrap_signers(&out))
+}
+
+/// Length-prefixed sequence of length-prefixed signers.
+fn wrap_signers(signers: &[Vec<u8>]) -> Vec<u8> {
     let mut seq = Vec::new();
-    lp(&mut seq, signer);
+    for s in signers {
+        lp(&mut seq, s);
+    }
     let mut out = Vec::new();
     lp(&mut out, &seq);
     out
@@ -169,6 +220,7 @@ pub fn signing_block(pairs: &[(u32, Vec<u8>)]) -> Vec<u8> {
 
 pub const V2: u32 = V2_BLOCK_ID;
 pub const V3: u32 = V3_BLOCK_ID;
+pub const V31: u32 = crate::android::apk::signing_block::V31_BLOCK_ID;
 
 #[cfg(test)]
 mod tests {

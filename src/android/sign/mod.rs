@@ -13,6 +13,7 @@
 
 pub mod blocks;
 pub mod jar;
+pub mod lineage;
 pub mod zipout;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,9 +22,9 @@ use std::io::{BufWriter, Seek, SeekFrom, Write};
 use rayon::prelude::*;
 
 use crate::android::apk::digest::{self, Content};
-use crate::android::apk::zip::{self, Source};
 use crate::atomic::AtomicFile;
 use crate::keys::PrivateKey;
+use crate::zip::{android as zip, Source};
 use blocks::Algorithm;
 use jar::V1Digest;
 pub use zipout::Alignment;
@@ -42,9 +43,13 @@ pub struct Plan {
     pub signer_name: String,
     /// The lowest API level signed for.
     pub min_sdk: i32,
+    /// Key rotation: who signs which scheme and SDK range (the key given signs
+    /// only its part; the oldest key signs v1/v2).
+    pub rotation: Option<lineage::Schemes>,
 }
 
 /// The signing key and what signatures embed about it.
+#[derive(Clone, Copy)]
 pub struct Key<'a> {
     pub key: &'a PrivateKey,
     /// The certificate chain (DER), leaf first.
@@ -94,6 +99,8 @@ pub fn write_signed(
     let io = |e: std::io::Error| format!("cannot write {label}: {e}");
     let tmp_path = out.path().to_path_buf();
     let chain = id.chain;
+    // With a rotation, v1 (and v2) are the oldest key's.
+    let v1_key = plan.rotation.as_ref().map_or(*id, |r| r.oldest(id));
 
     let keep = |e: &zipout::Entry| jar::needs_digest(e.name());
     let mut w = Counting {
@@ -127,7 +134,7 @@ pub fn write_signed(
             schemes.push(3);
         }
         let sf = jar::signature_file(&manifest, d, &schemes);
-        let block = jar::signature_block(id.key, chain, d, &sf)?;
+        let block = jar::signature_block(v1_key.key, v1_key.chain, d, &sf)?;
         let when = copied.newest.unwrap_or((0x3a21, 0));
         let files = [
             (format!("META-INF/{}.SF", plan.signer_name), sf),
@@ -135,7 +142,7 @@ pub fn write_signed(
                 format!(
                     "META-INF/{}.{}",
                     plan.signer_name,
-                    jar::block_extension(id.key)
+                    jar::block_extension(v1_key.key)
                 ),
                 block,
             ),
@@ -180,23 +187,34 @@ pub fn write_signed(
             block_start + cd.len() as u64,
             &eocd,
         );
-        let wanted = BTreeSet::from([alg.digest]);
-        let digests = digest::compute(&content, &wanted)
-            .map_err(|e| format!("cannot digest {label}: {e}"))?;
-        let cd_digest = digests.get(&alg.digest).ok_or("content digest missing")?;
-        let signer = blocks::Signer {
-            key: id.key,
-            chain,
-            public_key: id.public_key,
-            alg,
+        let pairs = match &plan.rotation {
+            Some(r) => {
+                let wanted: BTreeSet<_> = r.digests(id, plan.v2)?.into_iter().collect();
+                let digests = digest::compute(&content, &wanted)
+                    .map_err(|e| format!("cannot digest {label}: {e}"))?;
+                r.blocks(id, plan.v2, plan.v3, &digests)?
+            }
+            None => {
+                let wanted = BTreeSet::from([alg.digest]);
+                let digests = digest::compute(&content, &wanted)
+                    .map_err(|e| format!("cannot digest {label}: {e}"))?;
+                let cd_digest = digests.get(&alg.digest).ok_or("content digest missing")?;
+                let signer = blocks::Signer {
+                    key: id.key,
+                    chain,
+                    public_key: id.public_key,
+                    alg,
+                };
+                let mut pairs = Vec::new();
+                if plan.v2 {
+                    pairs.push((blocks::V2, blocks::v2_block(&signer, cd_digest, plan.v3)?));
+                }
+                if plan.v3 {
+                    pairs.push((blocks::V3, blocks::v3_block(&signer, cd_digest)?));
+                }
+                pairs
+            }
         };
-        let mut pairs = Vec::new();
-        if plan.v2 {
-            pairs.push((blocks::V2, blocks::v2_block(&signer, cd_digest, plan.v3)?));
-        }
-        if plan.v3 {
-            pairs.push((blocks::V3, blocks::v3_block(&signer, cd_digest)?));
-        }
         let block = blocks::signing_block(&pairs);
         let cd_offset = block_start + block.len() as u64;
         if cd_offset > u64::from(u32::MAX) {

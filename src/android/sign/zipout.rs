@@ -15,12 +15,13 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use crate::android::apk::signing_block;
-use crate::android::apk::zip::{self, le16, le32, CdRecord, Local, Sections, Source, ZipError};
-use crate::archive::{self, Limits};
+use crate::zip::android::{self as zip, CdRecord, Local, Sections};
+use crate::zip::records::{self, LFH_HEADER};
+use crate::zip::write::{copy_range, patch_end_record, Header};
+use crate::zip::{le16, Limits, Source, ZipError};
 
-const CD_SIG: u32 = 0x0201_4b50;
-const CD_HEADER: usize = 46;
-const LFH_HEADER: u64 = 30;
+pub use crate::zip::write::Counting;
+
 const ALIGN_FIELD_ID: u16 = 0xd935;
 const ALIGN_FIELD_MIN: u64 = 6;
 const IO_CHUNK: usize = 1 << 20;
@@ -34,7 +35,7 @@ pub enum InputError {
     Malformed(String),
     /// What every archive reader refuses: zip slip, duplicates, links, bombs,
     /// a file cut short.
-    Archive(crate::archive::Problem),
+    Archive(crate::zip::Problem),
 }
 
 impl From<io::Error> for InputError {
@@ -56,14 +57,9 @@ impl From<ZipError> for InputError {
 /// One entry of the input, directories included.
 pub struct Entry {
     pub rec: CdRecord,
-    /// The raw central directory record (extra field and comment included).
-    cd_raw: std::ops::Range<usize>,
     pub local: Local,
-    lfh_name_len: u64,
     /// The local header's extra field.
     extra: Vec<u8>,
-    pub mtime: u16,
-    pub mdate: u16,
 }
 
 impl Entry {
@@ -87,17 +83,13 @@ pub struct Input {
 pub fn open(path: &Path, limits: &Limits) -> Result<Input, InputError> {
     let src =
         Source::open(path).map_err(|e| InputError::Unreadable(format!("cannot read it: {e}")))?;
-    let sections = match zip::find_sections(&src) {
-        Ok(s) => s,
-        // Cut before its end record: name it, and the entry it ends in.
-        Err(ZipError::NotZip(m)) => {
-            return Err(match archive::truncation(&src) {
-                Some(p) => InputError::Archive(p),
-                None => InputError::Unreadable(m),
-            })
-        }
-        Err(e) => return Err(e.into()),
-    };
+    // The directory, folders included, and the checks every archive reader
+    // shares (names, duplicates, links, bombs) before any local header is read.
+    let dir = zip::open(&src, limits, true).map_err(|e| match e {
+        zip::OpenError::Zip(e) => e.into(),
+        zip::OpenError::Archive(p) => InputError::Archive(p),
+    })?;
+    let sections = dir.sections;
     if sections.cd_offset + sections.cd_size != sections.eocd_offset {
         return Err(InputError::Malformed(format!(
             "{} bytes between the central directory and the End of Central Directory record",
@@ -110,81 +102,20 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Input, InputError> {
         Ok(b) => b.offset,
         Err(_) => sections.cd_offset,
     };
-    let cd = src.read_vec(sections.cd_offset, sections.cd_size)?;
-    // First the central directory alone, so the checks every archive reader
-    // shares (names, duplicates, links, bombs) run before any local header is read.
-    let mut records = Vec::with_capacity(usize::from(sections.cd_count));
-    let mut pos = 0usize;
-    for i in 0..usize::from(sections.cd_count) {
-        let bad = |why: String| {
-            InputError::Malformed(format!(
-                "central directory record #{} (file offset {}): {why}",
-                i + 1,
-                sections.cd_offset + pos as u64
-            ))
-        };
-        let rec = cd.get(pos..).unwrap_or(&[]);
-        if rec.len() < CD_HEADER || le32(rec, 0) != CD_SIG {
-            return Err(bad("truncated or not a central directory record".into()));
-        }
-        let name_len = usize::from(le16(rec, 28));
-        let size = CD_HEADER + name_len + usize::from(le16(rec, 30)) + usize::from(le16(rec, 32));
-        if size > rec.len() {
-            return Err(bad(format!(
-                "record needs {size} bytes, {} left",
-                rec.len()
-            )));
-        }
-        let name = String::from_utf8_lossy(&rec[CD_HEADER..CD_HEADER + name_len]).into_owned();
-        let cd_rec = CdRecord {
-            name,
-            name_len,
-            gp_flags: le16(rec, 8),
-            method: le16(rec, 10),
-            crc32: le32(rec, 16),
-            compressed_size: u64::from(le32(rec, 20)),
-            uncompressed_size: u64::from(le32(rec, 24)),
-            lfh_offset: u64::from(le32(rec, 42)),
-            unix_mode: (rec.get(5) == Some(&3)).then(|| le32(rec, 38) >> 16),
-        };
-        records.push((cd_rec, pos..pos + size, le16(rec, 12), le16(rec, 14)));
-        pos += size;
-    }
-    archive::check_apk_entries(
-        records.iter().map(|(r, raw, ..)| archive::Declared {
-            // The raw bytes: a lossy name would hide a NUL or an invalid byte.
-            name: &cd[raw.start + CD_HEADER..raw.start + CD_HEADER + r.name_len],
-            compressed_size: r.compressed_size,
-            size: r.uncompressed_size,
-            is_symlink: r.is_symlink(),
-        }),
-        src.len(),
-        limits,
-    )
-    .map_err(InputError::Archive)?;
-    let mut entries = Vec::with_capacity(records.len());
-    for (cd_rec, cd_raw, mtime, mdate) in records {
-        if cd_rec.name.contains(['\r', '\n']) {
+    let mut entries = Vec::with_capacity(dir.records.len());
+    for rec in dir.records {
+        if rec.name.contains(['\r', '\n']) {
             return Err(InputError::Malformed(format!(
                 "entry name {:?} contains a line break, which a JAR manifest cannot list",
-                cd_rec.name
+                rec.name
             )));
         }
-        let local = zip::local(&src, &cd_rec, lfh_end, true)?;
-        let mut head = [0u8; 30];
-        src.read_exact_at(&mut head, local.lfh_offset)?;
-        let lfh_name_len = u64::from(le16(&head, 26));
-        let extra_len = u64::from(le16(&head, 28));
-        let extra = src.read_vec(local.lfh_offset + LFH_HEADER + lfh_name_len, extra_len)?;
-        entries.push(Entry {
-            mtime,
-            mdate,
-            rec: cd_rec,
-            cd_raw,
-            local,
-            lfh_name_len,
-            extra,
-        });
+        let local = zip::local(&src, &rec, lfh_end, true)?;
+        let extra = src.read_vec(
+            local.lfh_offset + LFH_HEADER as u64 + u64::from(local.name_len),
+            u64::from(local.extra_len),
+        )?;
+        entries.push(Entry { rec, local, extra });
     }
     let mut order: Vec<&Entry> = entries.iter().collect();
     order.sort_by_key(|e| e.local.lfh_offset);
@@ -201,7 +132,7 @@ pub fn open(path: &Path, limits: &Limits) -> Result<Input, InputError> {
         src,
         sections,
         lfh_end,
-        cd,
+        cd: dir.cd,
         entries,
     })
 }
@@ -282,44 +213,6 @@ fn aligning_extra(original: &[u8], extra_start: u64, multiple: u64) -> Result<Ve
     Ok(out)
 }
 
-/// A writer that counts what went through it.
-pub struct Counting<W: Write> {
-    pub inner: W,
-    pub pos: u64,
-    pub progress: Option<indicatif::ProgressBar>,
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.pos += n as u64;
-        if let Some(p) = &self.progress {
-            p.inc(n as u64);
-        }
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-fn copy_range<W: Write>(
-    src: &Source,
-    from: u64,
-    len: u64,
-    out: &mut W,
-    buf: &mut [u8],
-) -> io::Result<()> {
-    let mut off = 0;
-    while off < len {
-        let n = ((len - off) as usize).min(buf.len());
-        src.read_exact_at(&mut buf[..n], from + off)?;
-        out.write_all(&buf[..n])?;
-        off += n as u64;
-    }
-    Ok(())
-}
-
 /// What copying the kept entries produced.
 pub struct Copied {
     /// Central directory records of the kept entries, in input CD order.
@@ -360,8 +253,9 @@ pub fn copy_entries<W: Write>(
         if !keep(e) {
             continue;
         }
-        if newest.is_none_or(|n| (e.mdate, e.mtime) > n) {
-            newest = Some((e.mdate, e.mtime));
+        let when = (e.rec.time.date, e.rec.time.time);
+        if newest.is_none_or(|n| when > n) {
+            newest = Some(when);
         }
         let out_start = out.pos;
         if out_start > u64::from(u32::MAX) {
@@ -382,13 +276,14 @@ pub fn copy_entries<W: Write>(
             copy_range(src, start, e.local.end - start, out, &mut buf)?;
             out_start + data_in_record
         } else {
-            let extra_start = out_start + LFH_HEADER + e.lfh_name_len;
+            let name_len = u64::from(e.local.name_len);
+            let extra_start = out_start + LFH_HEADER as u64 + name_len;
             let extra = aligning_extra(&e.extra, extra_start, m).map_err(io::Error::other)?;
             let mut head = [0u8; 30];
             src.read_exact_at(&mut head, start)?;
             head[28..30].copy_from_slice(&(extra.len() as u16).to_le_bytes());
             out.write_all(&head)?;
-            copy_range(src, start + LFH_HEADER, e.lfh_name_len, out, &mut buf)?;
+            copy_range(src, start + LFH_HEADER as u64, name_len, out, &mut buf)?;
             out.write_all(&extra)?;
             let data_out = out.pos;
             copy_range(
@@ -413,7 +308,7 @@ pub fn copy_entries<W: Write>(
     let mut cd_records = Vec::new();
     for (e, off) in input.entries.iter().zip(&new_offsets) {
         if let Some(off) = off {
-            let mut r = input.cd[e.cd_raw.clone()].to_vec();
+            let mut r = input.cd[e.rec.raw.clone()].to_vec();
             r[42..46].copy_from_slice(&(*off as u32).to_le_bytes());
             cd_records.push(r);
         }
@@ -425,7 +320,9 @@ pub fn copy_entries<W: Write>(
     })
 }
 
-/// Writes a new deflated entry (local header + data) and returns its CD record.
+/// Writes a new deflated entry (local header + data) and returns its CD
+/// record, laid out as apksig writes it (UTF-8 flag, version 2.0, no extra
+/// field, no attributes).
 pub fn write_new_entry<W: Write>(
     out: &mut Counting<W>,
     name: &str,
@@ -433,43 +330,29 @@ pub fn write_new_entry<W: Write>(
     (mdate, mtime): (u16, u16),
 ) -> io::Result<Vec<u8>> {
     let compressed = deflate(data)?;
-    let crc = crc32fast::hash(data);
     let offset = out.pos;
     if offset > u64::from(u32::MAX) {
         return Err(too_big());
     }
-    let name_b = name.as_bytes();
-    let mut h = Vec::with_capacity(30 + name_b.len());
-    h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-    h.extend_from_slice(&0x14u16.to_le_bytes());
-    h.extend_from_slice(&0x0800u16.to_le_bytes()); // UTF-8 names
-    h.extend_from_slice(&8u16.to_le_bytes());
-    h.extend_from_slice(&mtime.to_le_bytes());
-    h.extend_from_slice(&mdate.to_le_bytes());
-    h.extend_from_slice(&crc.to_le_bytes());
-    h.extend_from_slice(&(compressed.len() as u32).to_le_bytes());
-    h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    h.extend_from_slice(&(name_b.len() as u16).to_le_bytes());
-    h.extend_from_slice(&0u16.to_le_bytes());
-    h.extend_from_slice(name_b);
-    out.write_all(&h)?;
+    let h = Header {
+        made_by: 0x14,
+        version_needed: 0x14,
+        flags: records::FLAG_UTF8,
+        method: records::DEFLATED,
+        time: records::DosTime {
+            date: mdate,
+            time: mtime,
+        },
+        crc32: crc32fast::hash(data),
+        compressed_size: compressed.len() as u64,
+        size: data.len() as u64,
+        name: name.as_bytes().to_vec(),
+        offset,
+        ..Header::default()
+    };
+    out.write_all(&h.local())?;
     out.write_all(&compressed)?;
-    let mut c = Vec::with_capacity(46 + name_b.len());
-    c.extend_from_slice(&CD_SIG.to_le_bytes());
-    c.extend_from_slice(&0x14u16.to_le_bytes());
-    c.extend_from_slice(&0x14u16.to_le_bytes());
-    c.extend_from_slice(&0x0800u16.to_le_bytes());
-    c.extend_from_slice(&8u16.to_le_bytes());
-    c.extend_from_slice(&mtime.to_le_bytes());
-    c.extend_from_slice(&mdate.to_le_bytes());
-    c.extend_from_slice(&crc.to_le_bytes());
-    c.extend_from_slice(&(compressed.len() as u32).to_le_bytes());
-    c.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    c.extend_from_slice(&(name_b.len() as u16).to_le_bytes());
-    c.extend_from_slice(&[0u8; 12]); // extra, comment, disk, attributes
-    c.extend_from_slice(&(offset as u32).to_le_bytes());
-    c.extend_from_slice(name_b);
-    Ok(c)
+    Ok(h.central())
 }
 
 /// Raw deflate at level 9 with zlib's algorithm (zlib-rs), as Java's
@@ -497,22 +380,7 @@ pub fn deflate(data: &[u8]) -> io::Result<Vec<u8>> {
 /// The End of Central Directory record: the input's (comment included) with
 /// the entry count, directory size and offset replaced.
 pub fn eocd(input: &Input, count: usize, cd_size: u64, cd_offset: u64) -> io::Result<Vec<u8>> {
-    if count > usize::from(u16::MAX) {
-        return Err(io::Error::other(format!(
-            "{count} entries need ZIP64, which APKs cannot use"
-        )));
-    }
-    let mut e = input.sections.eocd.clone();
-    if e.len() < 22 {
-        return Err(io::Error::other(
-            "End of Central Directory record too short",
-        ));
-    }
-    e[8..10].copy_from_slice(&(count as u16).to_le_bytes());
-    e[10..12].copy_from_slice(&(count as u16).to_le_bytes());
-    e[12..16].copy_from_slice(&(cd_size as u32).to_le_bytes());
-    e[16..20].copy_from_slice(&(cd_offset as u32).to_le_bytes());
-    Ok(e)
+    patch_end_record(&input.sections.eocd, count as u64, cd_size, cd_offset)
 }
 
 #[cfg(test)]

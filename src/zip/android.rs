@@ -1,165 +1,28 @@
-//! The ZIP container as Android reads an APK: End of Central Directory, central
-//! directory records and local file headers, with apksig's consistency checks
-//! (LFH vs CD sizes, names and data-descriptor flags; nothing may run into the
-//! central directory) plus overlap and duplicate detection.
+//! The ZIP dialect of Android's package manager and of apksig, for APKs:
+//! the same records as every other reader ([`super::records`]), read with
+//! apksig's tolerance and reported in apksig's words. The End of Central
+//! Directory is found as Android finds it, no Zip64; central directory records
+//! are taken as the end record counts them (extra bytes ignored); local
+//! headers must agree with their records on sizes, CRC, name and the
+//! data-descriptor flag (not on the compression method); every method but
+//! STORED is deflate; an entry's inflated size must equal the recorded one
+//! (Android does not check the CRC). Nothing may run into the central
+//! directory, and entries may not overlap or repeat a name.
 //!
-//! The file is never loaded whole: every read is positioned (`pread`) and
-//! bounded, so memory stays flat however large the APK is.
+//! [`open`] also runs the checks every archive reader shares
+//! ([`audit::check_apk_entries`]: zip slip, duplicates, links, bombs).
 
-use std::fs::File;
-use std::io;
-use std::path::Path;
+use std::ops::Range;
 
-const EOCD_SIG: u32 = 0x0605_4b50;
-const CD_SIG: u32 = 0x0201_4b50;
-const LFH_SIG: u32 = 0x0403_4b50;
-const DATA_DESCRIPTOR_SIG: u32 = 0x0807_4b50;
-const EOCD_MIN: u64 = 22;
-const CD_HEADER: usize = 46;
-const LFH_HEADER: u64 = 30;
-const GP_DATA_DESCRIPTOR: u16 = 0x08;
+use super::audit::{self, Declared, Limits, Problem};
+use super::read::{DataError, EntryReader};
+use super::records::{self, Central, CentralError, DosTime, FLAG_DATA_DESCRIPTOR, LFH_HEADER};
+use super::{le32, Source, ZipError, MAX_IN_MEMORY};
 
-/// Largest central directory or metadata entry read into memory. Real APKs
-/// stay far below (a 50 000-entry directory is about 4 MiB).
-pub const MAX_IN_MEMORY: u64 = 64 << 20;
-
-#[derive(Debug)]
-pub enum ZipError {
-    /// Not a ZIP archive at all (no End of Central Directory record).
-    NotZip(String),
-    /// A ZIP whose structures contradict each other or the file.
-    Malformed(String),
-    Io(io::Error),
-}
-
-impl std::fmt::Display for ZipError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ZipError::NotZip(m) | ZipError::Malformed(m) => f.write_str(m),
-            ZipError::Io(e) => write!(f, "read error: {e}"),
-        }
-    }
-}
-
-impl From<io::Error> for ZipError {
-    fn from(e: io::Error) -> Self {
-        ZipError::Io(e)
-    }
-}
+const EOCD_MIN: u64 = records::EOCD_LEN;
 
 fn malformed<T>(msg: impl Into<String>) -> Result<T, ZipError> {
     Err(ZipError::Malformed(msg.into()))
-}
-
-pub(crate) fn le16(b: &[u8], at: usize) -> u16 {
-    b.get(at..at + 2)
-        .map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
-}
-
-pub(crate) fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4)
-        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-/// A file read with positioned reads (shareable across threads), or bytes
-/// already in memory (tests and the fuzzers).
-pub struct Source {
-    inner: Inner,
-    len: u64,
-}
-
-enum Inner {
-    File(File),
-    Bytes(Vec<u8>),
-}
-
-impl Source {
-    pub fn open(path: &Path) -> io::Result<Source> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
-        Ok(Source {
-            inner: Inner::File(file),
-            len,
-        })
-    }
-
-    /// An archive held in memory.
-    pub fn from_bytes(bytes: Vec<u8>) -> Source {
-        Source {
-            len: bytes.len() as u64,
-            inner: Inner::Bytes(bytes),
-        }
-    }
-
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Fills `buf` from `offset`; reading past the end is an error.
-    pub fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        if offset
-            .checked_add(buf.len() as u64)
-            .is_none_or(|end| end > self.len)
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "read past the end of the file",
-            ));
-        }
-        let file = match &self.inner {
-            Inner::Bytes(b) => {
-                let start = offset as usize;
-                let src = b
-                    .get(start..start + buf.len())
-                    .ok_or(io::ErrorKind::UnexpectedEof)?;
-                buf.copy_from_slice(src);
-                return Ok(());
-            }
-            Inner::File(f) => f,
-        };
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-        }
-        #[cfg(windows)]
-        {
-            let mut done = 0;
-            while done < buf.len() {
-                let n = std::os::windows::fs::FileExt::seek_read(
-                    file,
-                    &mut buf[done..],
-                    offset + done as u64,
-                )?;
-                if n == 0 {
-                    return Err(io::ErrorKind::UnexpectedEof.into());
-                }
-                done += n;
-            }
-            Ok(())
-        }
-    }
-
-    /// Reads `len` bytes at `offset` into a new buffer, refusing sizes above
-    /// [`MAX_IN_MEMORY`].
-    pub fn read_vec(&self, offset: u64, len: u64) -> Result<Vec<u8>, ZipError> {
-        if len > MAX_IN_MEMORY {
-            return malformed(format!("refusing to read {len} bytes into memory"));
-        }
-        // A lying length must not cost memory: check it against the file first.
-        if offset.checked_add(len).is_none_or(|end| end > self.len) {
-            return Err(ZipError::Io(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "read past the end of the file",
-            )));
-        }
-        let mut v = vec![0u8; len as usize];
-        self.read_exact_at(&mut v, offset)?;
-        Ok(v)
-    }
 }
 
 /// Where the central directory and EOCD are (apksig's `ZipSections`).
@@ -182,30 +45,14 @@ pub fn find_sections(src: &Source) -> Result<Sections, ZipError> {
             "not a ZIP archive: {len} bytes is too small for an End of Central Directory record"
         )));
     }
-    let mut found = None;
-    for max_comment in [0u64, 0xffff] {
-        let window = (EOCD_MIN + max_comment).min(len);
-        let start = len - window;
-        let buf = src.read_vec(start, window)?;
-        let last = buf.len() - EOCD_MIN as usize;
-        for comment in 0..=(last.min(max_comment as usize)) {
-            let at = last - comment;
-            if le32(&buf, at) == EOCD_SIG && le16(&buf, at + 20) as usize == comment {
-                found = Some((start + at as u64, buf[at..].to_vec()));
-                break;
-            }
-        }
-        if found.is_some() {
-            break;
-        }
-    }
-    let Some((eocd_offset, eocd)) = found else {
+    let Some(end) = records::find_end(src)? else {
         return Err(ZipError::NotZip(
             "not a ZIP archive: no End of Central Directory record".into(),
         ));
     };
-    let cd_offset = u64::from(le32(&eocd, 16));
-    let cd_size = u64::from(le32(&eocd, 12));
+    let cd_offset = u64::from(end.cd_offset);
+    let cd_size = u64::from(end.cd_size);
+    let eocd_offset = end.offset;
     if cd_offset > eocd_offset {
         return malformed(format!(
             "the central directory offset {cd_offset} lies after the End of Central Directory record at {eocd_offset}"
@@ -219,13 +66,13 @@ pub fn find_sections(src: &Source) -> Result<Sections, ZipError> {
     Ok(Sections {
         cd_offset,
         cd_size,
-        cd_count: le16(&eocd, 10),
+        cd_count: end.entries,
         eocd_offset,
-        eocd,
+        eocd: end.record,
     })
 }
 
-/// One central directory record (directories are skipped, as apksig does).
+/// One central directory record.
 #[derive(Clone, Debug)]
 pub struct CdRecord {
     pub name: String,
@@ -239,27 +86,45 @@ pub struct CdRecord {
     pub lfh_offset: u64,
     /// Unix mode from the external attributes, for entries made on Unix.
     pub unix_mode: Option<u32>,
+    pub time: DosTime,
+    /// Where the whole record lies in the central directory's bytes.
+    pub raw: Range<usize>,
 }
 
 impl CdRecord {
     /// A Unix symbolic link (no APK tool writes one).
     pub fn is_symlink(&self) -> bool {
-        self.unix_mode.is_some_and(|m| m & 0o170000 == 0o120000)
+        self.unix_mode
+            .is_some_and(|m| m & records::S_IFMT == records::S_IFLNK)
+    }
+
+    pub fn is_dir(&self) -> bool {
+        self.name.ends_with('/')
     }
 
     pub fn is_compressed(&self) -> bool {
         // Android treats every method but STORED as deflate.
-        self.method != 0
+        self.method != records::STORED
+    }
+
+    /// The name as recorded (a lossy [`CdRecord::name`] would hide a NUL or an invalid byte).
+    pub fn raw_name<'a>(&self, cd: &'a [u8]) -> &'a [u8] {
+        let at = self.raw.start + records::CD_HEADER;
+        cd.get(at..at + self.name_len).unwrap_or_default()
     }
 }
 
 /// Parses the number of records the EOCD announces; extra bytes are ignored,
-/// as on Android.
-pub fn parse_cd(cd: &[u8], count: u16, cd_offset: u64) -> Result<Vec<CdRecord>, ZipError> {
-    let mut out = Vec::with_capacity((count as usize).min(cd.len() / CD_HEADER));
+/// as on Android. Folders are skipped, as apksig does, unless `dirs`.
+pub fn parse_cd(
+    cd: &[u8],
+    count: u16,
+    cd_offset: u64,
+    dirs: bool,
+) -> Result<Vec<CdRecord>, ZipError> {
+    let mut out = Vec::with_capacity((count as usize).min(cd.len() / records::CD_HEADER));
     let mut pos = 0usize;
     for i in 0..count as usize {
-        let rec = &cd[pos.min(cd.len())..];
         let bad = |why: String| {
             ZipError::Malformed(format!(
                 "malformed central directory record #{} at file offset {}: {why}",
@@ -267,48 +132,108 @@ pub fn parse_cd(cd: &[u8], count: u16, cd_offset: u64) -> Result<Vec<CdRecord>, 
                 cd_offset + pos as u64
             ))
         };
-        if rec.len() < CD_HEADER {
-            return Err(bad(format!(
-                "need {CD_HEADER} bytes, {} left (truncated central directory)",
-                rec.len()
-            )));
-        }
-        if le32(rec, 0) != CD_SIG {
-            return Err(bad(format!(
-                "not a central directory record (signature {:#010x})",
-                le32(rec, 0)
-            )));
-        }
-        let name_len = le16(rec, 28) as usize;
-        let size = CD_HEADER + name_len + le16(rec, 30) as usize + le16(rec, 32) as usize;
-        if size > rec.len() {
-            return Err(bad(format!(
-                "record needs {size} bytes, {} left",
-                rec.len()
-            )));
-        }
-        let name = String::from_utf8_lossy(&rec[CD_HEADER..CD_HEADER + name_len]).into_owned();
-        pos += size;
-        if name.ends_with('/') {
+        let c = match Central::parse(&cd[pos.min(cd.len())..]) {
+            Ok(c) => c,
+            Err(CentralError::Short { left }) => {
+                return Err(bad(format!(
+                    "need {} bytes, {left} left (truncated central directory)",
+                    records::CD_HEADER
+                )))
+            }
+            Err(CentralError::Signature(sig)) => {
+                return Err(bad(format!(
+                    "not a central directory record (signature {sig:#010x})"
+                )))
+            }
+            Err(CentralError::Overrun { need, left, .. }) => {
+                return Err(bad(format!("record needs {need} bytes, {left} left")))
+            }
+        };
+        let name = String::from_utf8_lossy(c.name).into_owned();
+        let raw = pos..pos + c.len();
+        pos = raw.end;
+        if !dirs && name.ends_with('/') {
             continue;
         }
         out.push(CdRecord {
             name,
-            name_len,
-            gp_flags: le16(rec, 8),
-            method: le16(rec, 10),
-            crc32: le32(rec, 16),
-            compressed_size: u64::from(le32(rec, 20)),
-            uncompressed_size: u64::from(le32(rec, 24)),
-            lfh_offset: u64::from(le32(rec, 42)),
-            unix_mode: (rec.get(5) == Some(&3)).then(|| le32(rec, 38) >> 16),
+            name_len: c.name.len(),
+            gp_flags: c.flags,
+            method: c.method,
+            crc32: c.crc32,
+            compressed_size: c.compressed_size,
+            uncompressed_size: c.size,
+            lfh_offset: c.lfh_offset,
+            unix_mode: c.unix_mode(),
+            time: c.time,
+            raw,
         });
     }
     Ok(out)
 }
 
-/// Where an entry's data sits, from its local file header.
-#[derive(Clone, Copy, Debug)]
+/// Why an APK's directory could not be read.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Android's reader refuses it (apksig's wording).
+    Zip(ZipError),
+    /// A check every archive reader shares: unsafe names, a zip bomb, a file cut short.
+    Archive(Problem),
+}
+
+impl From<ZipError> for OpenError {
+    fn from(e: ZipError) -> Self {
+        OpenError::Zip(e)
+    }
+}
+
+/// An APK's end record and central directory, read as Android reads them.
+pub struct Directory {
+    pub sections: Sections,
+    /// The central directory's bytes.
+    pub cd: Vec<u8>,
+    /// In central directory order (folders only with `dirs`).
+    pub records: Vec<CdRecord>,
+}
+
+/// Reads an APK's directory and runs the shared archive checks on the records
+/// kept (folders too with `dirs`). A file cut before its end record is
+/// `archive-truncated`, naming the entry it ends in.
+pub fn open(src: &Source, limits: &Limits, dirs: bool) -> Result<Directory, OpenError> {
+    let sections = match find_sections(src) {
+        Ok(s) => s,
+        Err(ZipError::NotZip(m)) => {
+            return Err(match audit::truncation(src) {
+                Some(p) => OpenError::Archive(p),
+                None => OpenError::Zip(ZipError::NotZip(m)),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let cd = src.read_vec(sections.cd_offset, sections.cd_size)?;
+    let records = parse_cd(&cd, sections.cd_count, sections.cd_offset, dirs)?;
+    // Android never extracts links or climbs folders, but an APK with such
+    // entries was crafted; a bomb would make v1 verification inflate forever.
+    audit::check_apk_entries(
+        records.iter().map(|r| Declared {
+            name: r.raw_name(&cd),
+            compressed_size: r.compressed_size,
+            size: r.uncompressed_size,
+            is_symlink: r.is_symlink(),
+        }),
+        src.len(),
+        limits,
+    )
+    .map_err(OpenError::Archive)?;
+    Ok(Directory {
+        sections,
+        cd,
+        records,
+    })
+}
+
+/// Where an entry's data sit, from its local file header.
+#[derive(Clone, Debug)]
 pub struct Local {
     pub lfh_offset: u64,
     pub data_offset: u64,
@@ -316,6 +241,9 @@ pub struct Local {
     pub compressed: bool,
     /// End of the record, including a data descriptor when asked for.
     pub end: u64,
+    /// The header's name and extra field lengths.
+    pub name_len: u16,
+    pub extra_len: u16,
 }
 
 /// Reads and checks an entry's local header against its CD record, as apksig's
@@ -327,36 +255,27 @@ pub fn local(
     with_descriptor: bool,
 ) -> Result<Local, ZipError> {
     let name = &rec.name;
-    let header_len = LFH_HEADER + rec.name_len as u64;
+    let header_len = (LFH_HEADER + rec.name_len) as u64;
     let start = rec.lfh_offset;
     if start + header_len > cd_offset {
         return malformed(format!(
             "the local header of {name} (at {start}) extends beyond the start of the central directory ({cd_offset})"
         ));
     }
-    let h = src.read_vec(start, header_len)?;
-    if le32(&h, 0) != LFH_SIG {
+    let Some(h) = records::Local::read(src, start, rec.name_len)? else {
         return malformed(format!("{name}: no local file header at offset {start}"));
-    }
-    let lfh_dd = le16(&h, 6) & GP_DATA_DESCRIPTOR != 0;
-    if lfh_dd != (rec.gp_flags & GP_DATA_DESCRIPTOR != 0) {
+    };
+    let lfh_dd = h.flags & FLAG_DATA_DESCRIPTOR != 0;
+    if lfh_dd != (rec.gp_flags & FLAG_DATA_DESCRIPTOR != 0) {
         return malformed(format!(
             "{name}: data descriptor flag differs between local header and central directory"
         ));
     }
     if !lfh_dd {
         let pairs = [
-            ("CRC-32", u64::from(le32(&h, 14)), u64::from(rec.crc32)),
-            (
-                "compressed size",
-                u64::from(le32(&h, 18)),
-                rec.compressed_size,
-            ),
-            (
-                "uncompressed size",
-                u64::from(le32(&h, 22)),
-                rec.uncompressed_size,
-            ),
+            ("CRC-32", u64::from(h.crc32), u64::from(rec.crc32)),
+            ("compressed size", h.compressed_size, rec.compressed_size),
+            ("uncompressed size", h.size, rec.uncompressed_size),
         ];
         for (what, l, c) in pairs {
             if l != c {
@@ -366,20 +285,18 @@ pub fn local(
             }
         }
     }
-    let lfh_name_len = le16(&h, 26) as usize;
-    if lfh_name_len > rec.name_len {
+    if usize::from(h.name_len) > rec.name_len {
         return malformed(format!(
             "{name}: the local header name is longer than the central directory name"
         ));
     }
-    let lfh_name = String::from_utf8_lossy(&h[30..30 + lfh_name_len]);
+    let lfh_name = String::from_utf8_lossy(h.name());
     if lfh_name != *name {
         return malformed(format!(
             "name differs between local header (\"{lfh_name}\") and central directory (\"{name}\")"
         ));
     }
-    let extra_len = u64::from(le16(&h, 28));
-    let data_offset = start + LFH_HEADER + lfh_name_len as u64 + extra_len;
+    let data_offset = h.data_offset();
     let compressed = rec.is_compressed();
     let data_size = if compressed {
         rec.compressed_size
@@ -403,7 +320,7 @@ pub fn local(
         let mut sig = [0u8; 4];
         src.read_exact_at(&mut sig, data_end)?;
         // The signature is optional; Android, like apksig, trusts one that is there.
-        if u32::from_le_bytes(sig) == DATA_DESCRIPTOR_SIG {
+        if le32(&sig, 0) == records::DATA_DESCRIPTOR_SIG {
             end += 4;
             if end > cd_offset {
                 return malformed(format!(
@@ -418,6 +335,8 @@ pub fn local(
         data_size,
         compressed,
         end,
+        name_len: h.name_len,
+        extra_len: h.extra_len,
     })
 }
 
@@ -431,69 +350,44 @@ pub fn stream_entry(
     cd_offset: u64,
     sink: &mut dyn FnMut(&[u8]),
 ) -> Result<(), ZipError> {
+    use std::io::Read;
     let loc = local(src, rec, cd_offset, false)?;
-    let mut input = vec![0u8; IO_CHUNK.min(loc.data_size.max(1) as usize)];
-    let mut offset = loc.data_offset;
-    let end = loc.data_offset + loc.data_size;
-    if !loc.compressed {
-        while offset < end {
-            let n = ((end - offset) as usize).min(input.len());
-            src.read_exact_at(&mut input[..n], offset)?;
-            sink(&input[..n]);
-            offset += n as u64;
-        }
-        return Ok(());
-    }
     let expected = rec.uncompressed_size;
-    let mut inflater = flate2::Decompress::new(false);
-    let mut out = vec![0u8; IO_CHUNK];
-    let mut produced = 0u64;
-    let too_big = |n: u64| {
-        ZipError::Malformed(format!(
-            "{}: inflates to more than the recorded {expected} bytes ({n})",
-            rec.name
-        ))
-    };
-    'feed: while offset < end {
-        let n = ((end - offset) as usize).min(input.len());
-        src.read_exact_at(&mut input[..n], offset)?;
-        offset += n as u64;
-        let mut chunk = &input[..n];
-        loop {
-            let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
-            let status = inflater
-                .decompress(chunk, &mut out, flate2::FlushDecompress::None)
-                .map_err(|e| {
-                    ZipError::Malformed(format!("{}: compressed data is corrupt: {e}", rec.name))
-                })?;
-            let used = (inflater.total_in() - before_in) as usize;
-            let made = (inflater.total_out() - before_out) as usize;
-            chunk = &chunk[used..];
-            if made > 0 {
-                produced += made as u64;
-                if produced > expected {
-                    return Err(too_big(produced));
-                }
-                sink(&out[..made]);
-            }
-            if status == flate2::Status::StreamEnd {
-                break 'feed;
-            }
-            if chunk.is_empty() && made < out.len() {
-                break;
-            }
-            if used == 0 && made == 0 {
-                break;
+    let mut r = EntryReader::new(
+        src,
+        loc.data_offset,
+        loc.data_size,
+        loc.compressed,
+        if loc.compressed {
+            expected
+        } else {
+            loc.data_size
+        },
+        None,
+    );
+    let mut out = vec![0u8; IO_CHUNK.min(expected.max(1) as usize)];
+    loop {
+        match r.read(&mut out) {
+            Ok(0) => return Ok(()),
+            Ok(n) => sink(&out[..n]),
+            Err(e) => {
+                let name = &rec.name;
+                return Err(match DataError::of(&e) {
+                    Some(DataError::Corrupt(m)) => {
+                        ZipError::Malformed(format!("{name}: compressed data is corrupt: {m}"))
+                    }
+                    Some(DataError::TooLong { .. }) => ZipError::Malformed(format!(
+                        "{name}: inflates to more than the recorded {expected} bytes"
+                    )),
+                    Some(DataError::TooShort { read, .. }) => ZipError::Malformed(format!(
+                        "{name}: unexpected size of uncompressed data: {read} bytes, recorded {expected}"
+                    )),
+                    Some(other) => ZipError::Malformed(format!("{name}: {other}")),
+                    None => ZipError::Io(e),
+                });
             }
         }
     }
-    if produced != expected {
-        return malformed(format!(
-            "{}: unexpected size of uncompressed data: {produced} bytes, recorded {expected}",
-            rec.name
-        ));
-    }
-    Ok(())
 }
 
 /// Reads a whole (small) entry into memory.
@@ -541,7 +435,7 @@ pub(crate) mod tests {
     use super::*;
     use std::io::Write;
 
-    /// Test-only ZIP writer: (name, data, stored?) with optional alignment padding.
+    /// Test-only ZIP writer: (name, data, stored?), no alignment.
     pub fn build_zip(entries: &[(&str, &[u8], bool)], comment: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut cd = Vec::new();
@@ -558,7 +452,7 @@ pub(crate) mod tests {
             let method: u16 = if *stored { 0 } else { 8 };
             let off = out.len() as u32;
             let mut h = Vec::new();
-            h.extend_from_slice(&LFH_SIG.to_le_bytes());
+            h.extend_from_slice(&records::LFH_SIG.to_le_bytes());
             h.extend_from_slice(&[20, 0, 0, 0]);
             h.extend_from_slice(&method.to_le_bytes());
             h.extend_from_slice(&[0, 0, 0x21, 0]);
@@ -570,7 +464,7 @@ pub(crate) mod tests {
             h.extend_from_slice(name.as_bytes());
             out.extend_from_slice(&h);
             out.extend_from_slice(&body);
-            cd.extend_from_slice(&CD_SIG.to_le_bytes());
+            cd.extend_from_slice(&records::CD_SIG.to_le_bytes());
             cd.extend_from_slice(&[20, 0, 20, 0, 0, 0]);
             cd.extend_from_slice(&method.to_le_bytes());
             cd.extend_from_slice(&[0, 0, 0x21, 0]);
@@ -584,7 +478,7 @@ pub(crate) mod tests {
         }
         let cd_off = out.len() as u32;
         out.extend_from_slice(&cd);
-        out.extend_from_slice(&EOCD_SIG.to_le_bytes());
+        out.extend_from_slice(&records::EOCD_SIG.to_le_bytes());
         out.extend_from_slice(&[0, 0, 0, 0]);
         out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
         out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
@@ -602,11 +496,11 @@ pub(crate) mod tests {
         (f, s)
     }
 
-    fn open(bytes: &[u8]) -> Result<(Sections, Vec<CdRecord>, Vec<Local>), ZipError> {
+    fn open_all(bytes: &[u8]) -> Result<(Sections, Vec<CdRecord>, Vec<Local>), ZipError> {
         let (_f, src) = source(bytes);
         let s = find_sections(&src)?;
         let cd = src.read_vec(s.cd_offset, s.cd_size)?;
-        let recs = parse_cd(&cd, s.cd_count, s.cd_offset)?;
+        let recs = parse_cd(&cd, s.cd_count, s.cd_offset, false)?;
         let l = layout(&src, &recs, s.cd_offset)?;
         Ok((s, recs, l))
     }
@@ -626,14 +520,18 @@ pub(crate) mod tests {
         let s = find_sections(&src).unwrap();
         assert_eq!(s.eocd.len(), 24);
         let cd = src.read_vec(s.cd_offset, s.cd_size).unwrap();
-        let recs = parse_cd(&cd, s.cd_count, s.cd_offset).unwrap();
+        let recs = parse_cd(&cd, s.cd_count, s.cd_offset, false).unwrap();
         assert_eq!(recs.len(), 2, "directories are skipped");
+        assert_eq!(
+            parse_cd(&cd, s.cd_count, s.cd_offset, true).unwrap().len(),
+            3
+        );
         assert_eq!(read_entry(&src, &recs[0], s.cd_offset).unwrap(), b"hello");
         assert_eq!(read_entry(&src, &recs[1], s.cd_offset).unwrap(), big);
         assert!(layout(&src, &recs, s.cd_offset).is_ok());
         // A 65535-byte comment is still found.
         let z = build_zip(&[("a", b"x", true)], &vec![b'c'; 0xffff]);
-        assert!(open(&z).is_ok());
+        assert!(open_all(&z).is_ok());
     }
 
     #[test]
@@ -646,29 +544,29 @@ pub(crate) mod tests {
             b"",
         );
         assert!(matches!(
-            open(b"not a zip at all, just some text"),
+            open_all(b"not a zip at all, just some text"),
             Err(ZipError::NotZip(_))
         ));
-        assert!(matches!(open(&z[..10]), Err(ZipError::NotZip(_))));
+        assert!(matches!(open_all(&z[..10]), Err(ZipError::NotZip(_))));
         // Truncated central directory: the EOCD announces more records than fit.
         let mut t = z.clone();
         let n = t.len();
         t[n - 12] = 3;
-        assert!(matches!(open(&t), Err(ZipError::Malformed(_))));
+        assert!(matches!(open_all(&t), Err(ZipError::Malformed(_))));
         // Overlapping entries: the second CD record points at the first local header.
-        let (s, _, _) = open(&z).unwrap();
+        let (s, _, _) = open_all(&z).unwrap();
         let mut o = z.clone();
         let second_cd = s.cd_offset as usize + 46 + 5;
         o[second_cd + 42..second_cd + 46].copy_from_slice(&0u32.to_le_bytes());
-        assert!(open(&o).is_err());
+        assert!(open_all(&o).is_err());
         // Every truncation and every byte corruption is handled.
         for cut in 0..z.len() {
-            let _ = open(&z[..cut]);
+            let _ = open_all(&z[..cut]);
         }
         for i in 0..z.len() {
             let mut c = z.clone();
             c[i] ^= 0xff;
-            if let Ok((s, recs, _)) = open(&c) {
+            if let Ok((s, recs, _)) = open_all(&c) {
                 let (_f, src) = source(&c);
                 for r in &recs {
                     let _ = read_entry(&src, r, s.cd_offset);
@@ -680,11 +578,64 @@ pub(crate) mod tests {
     #[test]
     fn inflated_size_must_match() {
         let z = build_zip(&[("a.txt", b"hello world hello world", false)], b"");
-        let (s, mut recs, _) = open(&z).unwrap();
+        let (s, mut recs, _) = open_all(&z).unwrap();
         let (_f, src) = source(&z);
         recs[0].uncompressed_size = 5;
         assert!(read_entry(&src, &recs[0], s.cd_offset).is_err());
         recs[0].uncompressed_size = 500;
         assert!(read_entry(&src, &recs[0], s.cd_offset).is_err());
+        // Both headers lie alike: the inflated size gives them away.
+        let cd = s.cd_offset as usize;
+        for (size, want) in [
+            (5u32, "a.txt: inflates to more than the recorded 5 bytes"),
+            (
+                500,
+                "a.txt: unexpected size of uncompressed data: 23 bytes, recorded 500",
+            ),
+        ] {
+            let mut c = z.clone();
+            c[22..26].copy_from_slice(&size.to_le_bytes());
+            c[cd + 24..cd + 28].copy_from_slice(&size.to_le_bytes());
+            let (s, recs, _) = open_all(&c).unwrap();
+            let (_f, src) = source(&c);
+            let e = read_entry(&src, &recs[0], s.cd_offset).unwrap_err();
+            assert_eq!(e.to_string(), want);
+        }
+        // Android does not check the CRC.
+        let mut c = z.clone();
+        c[cd + 16] ^= 1;
+        c[14] ^= 1;
+        let (s, recs, _) = open_all(&c).unwrap();
+        let (_f, src) = source(&c);
+        assert!(read_entry(&src, &recs[0], s.cd_offset).is_ok());
+    }
+
+    #[test]
+    fn shared_checks_run_before_anything_is_read() {
+        for bad in ["../evil", "/abs", "a\\b"] {
+            let z = build_zip(
+                &[("AndroidManifest.xml", b"x", true), (bad, b"y", true)],
+                b"",
+            );
+            let (_f, src) = source(&z);
+            match open(&src, &Limits::default(), false) {
+                Err(OpenError::Archive(p)) => {
+                    assert_eq!(p.code, crate::diag::Code::ArchiveUnsafe, "{bad}")
+                }
+                _ => panic!("{bad} accepted"),
+            }
+        }
+        let z = build_zip(&[("a", b"1", true), ("a", b"2", true)], b"");
+        let (_f, src) = source(&z);
+        assert!(matches!(
+            open(&src, &Limits::default(), false),
+            Err(OpenError::Archive(_))
+        ));
+        // Cut short: archive-truncated, not "not a zip".
+        let (_f, src) = source(&z[..40]);
+        match open(&src, &Limits::default(), false) {
+            Err(OpenError::Archive(p)) => assert_eq!(p.code, crate::diag::Code::ArchiveTruncated),
+            _ => panic!("truncation not named"),
+        }
     }
 }
