@@ -30,7 +30,7 @@ export LC_ALL=C
 cargo build --release --quiet
 ws="$here/target/release/wrapsign"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $work" >&2; else trap 'rm -rf "$work"' EXIT; fi
 
 # Big framework binaries: __TEXT,__const holds the data (.incbin).
 per=$((MACHO_MB * 1024 * 1024 / FRAMEWORKS))
