@@ -481,7 +481,6 @@ fn cert_team(c: &Cert) -> Option<&str> {
     crate::ios::certificate::team_id(c)
 }
 
-#[allow(clippy::too_many_lines)]
 fn code_findings(
     r: &Reporter,
     bundles: &[BundleMeta],

@@ -51,16 +51,6 @@ pub enum ReadError {
     Damaged(Finding),
 }
 
-impl ReadError {
-    /// The message, for callers that only report it.
-    pub fn message(&self) -> String {
-        match self {
-            ReadError::Entry(m) => m.clone(),
-            ReadError::Damaged(f) => f.message.clone(),
-        }
-    }
-}
-
 /// What a sink answers after each chunk: keep the bytes coming, or stop early
 /// (the rest of the file is not needed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,11 +186,6 @@ impl Tree {
 
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
-    }
-
-    /// Whether this is an IPA (archive) rather than a folder.
-    pub fn is_archive(&self) -> bool {
-        matches!(self.backing, Backing::Ipa { .. })
     }
 
     /// The node at `path` (relative to the tree's top), if any.
