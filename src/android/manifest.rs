@@ -936,7 +936,10 @@ pub(crate) mod tests {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/apksig");
         let Ok(data) = std::fs::read(dir.join("v1-ec-p256-targetSdk-30.apk")) else {
-            println!("SKIP: ../shared/conformance not present");
+            {
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stderr(), "SKIP: ../shared/conformance not present");
+            }
             return;
         };
         let mut z = zip::ZipArchive::new(std::io::Cursor::new(data)).unwrap();

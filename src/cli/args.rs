@@ -192,6 +192,36 @@ impl ArchiveArgs {
     }
 }
 
+/// The material to check, as `verify` and `inventory` both take it: the paths
+/// named, every flag that names or unlocks material, and the settings the
+/// checks run under. `inventory` rewords the help for listing.
+#[derive(Args, Debug)]
+pub struct MaterialArgs {
+    /// Files and folders to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app, .apk, keystores, device bundles; folders are scanned
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub profiles: ProfileArgs,
+    #[command(flatten)]
+    pub apps: AppArgs,
+    #[command(flatten)]
+    pub devices: DeviceArgs,
+    #[command(flatten)]
+    pub passwords: PasswordArgs,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub android: AndroidArgs,
+    #[command(flatten)]
+    pub archive: ArchiveArgs,
+}
+
 /// What fails the run: levels per finding name, the threshold, accepted findings.
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Policy")]

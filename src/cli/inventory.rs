@@ -1,44 +1,17 @@
 //! `wrapsign inventory`: the same inventory `verify` checks (paths, flags,
 //! folders, wrapsign.toml), checked the same way, printed as a table.
 
-use std::path::PathBuf;
-
 use clap::Args;
 
-use super::args::{
-    report_aliases, reword, AndroidArgs, AppArgs, ArchiveArgs, ConfigArgs, DeviceArgs, KeyArgs,
-    PasswordArgs, ProfileArgs, ReportFileArgs, TimeArgs, TrustArgs,
-};
-use super::settings::{self, Raw};
-use super::verify::{config_entries, inputs, password_problems};
+use super::args::{report_aliases, reword, MaterialArgs, ReportFileArgs};
+use super::verify::Prepared;
 use super::{output, usage};
 use crate::inventory::{self, table::TableFormat};
 
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
-    /// Files and folders to list, recognised by content; folders are scanned (default: ./wrapsign.toml's entries)
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
     #[command(flatten)]
-    pub config: ConfigArgs,
-    #[command(flatten)]
-    pub keys: KeyArgs,
-    #[command(flatten)]
-    pub profiles: ProfileArgs,
-    #[command(flatten)]
-    pub apps: AppArgs,
-    #[command(flatten)]
-    pub devices: DeviceArgs,
-    #[command(flatten)]
-    pub passwords: PasswordArgs,
-    #[command(flatten)]
-    pub time: TimeArgs,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    #[command(flatten)]
-    pub android: AndroidArgs,
-    #[command(flatten)]
-    pub archive: ArchiveArgs,
+    pub material: MaterialArgs,
     #[command(flatten)]
     pub table: TableArgs,
 }
@@ -58,6 +31,7 @@ pub fn tailor(cmd: clap::Command) -> clap::Command {
     reword(
         report_aliases(cmd),
         &[
+            ("paths", "Files and folders to list, recognised by content; folders are scanned (default: ./wrapsign.toml's entries)"),
             ("cert", "A certificate or identity to list (.p12/.pfx, or a PEM/DER certificate)"),
             ("keystores", "A keystore to list: JKS, JCEKS or PKCS#12 (repeatable)"),
             ("aliases", "List only this keystore alias (repeatable; default: every alias)"),
@@ -70,51 +44,23 @@ pub fn tailor(cmd: clap::Command) -> clap::Command {
 }
 
 pub fn run(a: InventoryArgs) -> i32 {
-    let inputs = match inputs(&a.paths, &a.keys, &a.profiles, &a.apps, &a.devices) {
-        Ok(i) => i,
+    let p = match Prepared::new(&a.material, None, a.table.file.report.as_deref()) {
+        Ok(p) => p,
         Err(e) => return usage(e),
     };
-    let writes: Vec<(&str, &std::path::Path)> = a
-        .table
-        .file
-        .report
-        .iter()
-        .map(|p| ("--report", p.as_path()))
-        .collect();
-    let s = match settings::resolve(Raw {
-        config: &a.config,
-        time: &a.time,
-        trust: &a.trust,
-        passwords: &a.passwords,
-        android: &a.android,
-        archive: &a.archive,
-        policy: None,
-        signer_certs: &a.apps.signer_certs,
-        writes: &writes,
-    }) {
-        Ok(s) => s,
-        Err(e) => return usage(e),
-    };
-    let passwords = s.passwords.read();
     // The table lists what was read; what could not be is said on stderr.
-    for f in s.problems.iter().chain(&password_problems(&passwords)) {
+    for f in p.problems() {
         eprintln!("wrapsign: warning: {}", f.message);
     }
-    let inv = match inventory::gather(
-        config_entries(&s, &inputs),
-        &inputs,
-        &passwords,
-        &s.context.base().archive,
-    ) {
+    let inv = match p.gather() {
         Ok(i) => i,
         Err(e) => return usage(e),
     };
+    let s = &p.settings;
     let out = inventory::check(&inv, &s.context, &s.policy, true);
-    let at = s.context.at();
-    let warn_days = s.context.base().horizon.warn_days;
     let meta = inventory::table::Meta {
-        at,
-        warn_days,
+        at: s.context.at(),
+        warn_days: s.context.base().horizon.warn_days,
         source: inv.source.as_deref(),
     };
     let text = inventory::render::render(&out.rows, a.table.format, &meta);

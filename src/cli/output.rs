@@ -7,8 +7,8 @@ use std::path::Path;
 use time::OffsetDateTime;
 
 use super::args::ReportArgs;
-use super::usage;
-use crate::diag::Report;
+use super::{usage, Settings};
+use crate::diag::{Baseline, Report};
 use crate::report::{self, Format, Meta};
 
 /// Writes `text` to standard output or to `path`. Errors name the file the
@@ -36,6 +36,27 @@ pub fn emit(text: &str, path: Option<&Path>) -> Result<(), String> {
         .map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+/// Ends a run that judged `report` (policy and baseline applied): records
+/// it as accepted when `--write-baseline` asks, then renders it with
+/// [`render`]; returns the exit code (2 when a file cannot be written).
+pub fn finish(
+    command: &'static str,
+    report: &Report,
+    exit_code: i32,
+    s: &Settings,
+    out: &ReportArgs,
+) -> i32 {
+    if let Some(path) = &s.write_baseline {
+        let b = Baseline::from_report(report);
+        let text = serde_json::to_string_pretty(&b).unwrap_or_default() + "\n";
+        if let Err(e) = emit(&text, Some(path)) {
+            return usage(e);
+        }
+    }
+    let warn_days = s.context.base().horizon.warn_days;
+    render(command, report, exit_code, s.context.at(), warn_days, out)
 }
 
 /// Renders a finished report (policy and baseline applied) in the chosen

@@ -1,45 +1,21 @@
 //! `wrapsign verify`: gather the inventory (paths, flags, folders, wrapsign.toml),
 //! check it, report the findings.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use clap::Args;
 
-use super::args::{
-    report_aliases, AndroidArgs, AppArgs, ArchiveArgs, ConfigArgs, DeviceArgs, KeyArgs,
-    PasswordArgs, PolicyArgs, ProfileArgs, ReportArgs, TimeArgs, TrustArgs,
-};
-use super::settings::{self, Raw, Settings};
+use super::args::{report_aliases, MaterialArgs, PolicyArgs, ReportArgs};
+use super::settings::{self, Raw, Settings, Usage};
 use super::{output, usage};
-use crate::diag::{Baseline, Finding, Report};
+use crate::diag::{Finding, Report};
 use crate::inventory::{self, Inputs, Inventory};
 use crate::secret::Passwords;
 
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// Files and folders to check, recognised by content: .p12/.pfx, .cer/.der/.pem, .mobileprovision, .ipa, .app, .apk, keystores, device bundles; folders are scanned
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
     #[command(flatten)]
-    pub config: ConfigArgs,
-    #[command(flatten)]
-    pub keys: KeyArgs,
-    #[command(flatten)]
-    pub profiles: ProfileArgs,
-    #[command(flatten)]
-    pub apps: AppArgs,
-    #[command(flatten)]
-    pub devices: DeviceArgs,
-    #[command(flatten)]
-    pub passwords: PasswordArgs,
-    #[command(flatten)]
-    pub time: TimeArgs,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    #[command(flatten)]
-    pub android: AndroidArgs,
-    #[command(flatten)]
-    pub archive: ArchiveArgs,
+    pub material: MaterialArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
     #[command(flatten)]
@@ -52,15 +28,81 @@ pub fn tailor(cmd: clap::Command) -> clap::Command {
     report_aliases(cmd)
 }
 
-/// The inputs the command line names (shared with `inventory`).
-pub fn inputs(
-    paths: &[PathBuf],
-    keys: &KeyArgs,
-    profiles: &ProfileArgs,
-    apps: &AppArgs,
-    devices: &DeviceArgs,
-) -> Result<Inputs, String> {
-    if let Some(p) = profiles.profiles.iter().find(|p| p.bundle_id.is_some()) {
+/// What `verify` and `inventory` start from: the inputs the command line
+/// names, the settings resolved and the passwords read.
+pub struct Prepared {
+    pub inputs: Inputs,
+    pub settings: Settings,
+    pub passwords: Passwords,
+}
+
+impl Prepared {
+    /// `policy`: `verify`'s levels (`inventory` has none); `report`: the
+    /// file the report or table goes to.
+    pub fn new(
+        m: &MaterialArgs,
+        policy: Option<&PolicyArgs>,
+        report: Option<&Path>,
+    ) -> Result<Prepared, Usage> {
+        let inputs = inputs(m)?;
+        let settings = settings::resolve(Raw {
+            config: &m.config,
+            time: &m.time,
+            trust: &m.trust,
+            passwords: &m.passwords,
+            android: &m.android,
+            archive: &m.archive,
+            policy,
+            signer_certs: &m.apps.signer_certs,
+            writes: &report
+                .map(|p| ("--report", p))
+                .into_iter()
+                .collect::<Vec<_>>(),
+        })?;
+        let passwords = settings.passwords.read();
+        Ok(Prepared {
+            inputs,
+            settings,
+            passwords,
+        })
+    }
+
+    /// Files the settings name that cannot be read, and password flags whose
+    /// source cannot: findings, never a value.
+    pub fn problems(&self) -> Vec<Finding> {
+        let passwords = self.passwords.unreadable().map(|r| {
+            let flag = format!("--{}", r.flag);
+            let err = r.value.as_ref().err().cloned().unwrap_or_default();
+            Finding::unreadable(&flag, format!("{flag} {}: {err}", r.spec))
+        });
+        self.settings
+            .problems
+            .iter()
+            .cloned()
+            .chain(passwords)
+            .collect()
+    }
+
+    /// The inventory to check. The config's entries are inputs when nothing
+    /// else is named, or when the config was named with `--config`;
+    /// otherwise only its settings apply.
+    pub fn gather(&self) -> Result<Inventory, Usage> {
+        let s = &self.settings;
+        let config = (self.inputs.is_empty() || s.config_named)
+            .then(|| s.config.clone())
+            .flatten();
+        inventory::gather(
+            config,
+            &self.inputs,
+            &self.passwords,
+            &s.context.base().archive,
+        )
+    }
+}
+
+/// The inputs the command line names.
+fn inputs(m: &MaterialArgs) -> Result<Inputs, Usage> {
+    if let Some(p) = m.profiles.profiles.iter().find(|p| p.bundle_id.is_some()) {
         return Err(format!(
             "--profile {}={}: a profile is paired with a bundle by its App ID; BUNDLE_ID=FILE is for `wrapsign sign`",
             p.bundle_id.as_deref().unwrap_or(""),
@@ -68,93 +110,42 @@ pub fn inputs(
         ));
     }
     Ok(Inputs {
-        paths: paths.to_vec(),
-        cert: keys.cert.clone(),
-        key: keys.key.clone(),
-        profiles: profiles.profiles.iter().map(|p| p.path.clone()).collect(),
-        profiles_dir: profiles.profiles_dir.clone(),
-        apps: apps.apps.clone(),
-        keystores: keys.keystores.clone(),
-        aliases: keys.aliases.clone(),
-        ks_type: keys.ks_type,
-        credentials_name: devices.credentials_name.clone(),
-        id_type: devices.identity_type,
+        paths: m.paths.clone(),
+        cert: m.keys.cert.clone(),
+        key: m.keys.key.clone(),
+        profiles: m.profiles.profiles.iter().map(|p| p.path.clone()).collect(),
+        profiles_dir: m.profiles.profiles_dir.clone(),
+        apps: m.apps.apps.clone(),
+        keystores: m.keys.keystores.clone(),
+        aliases: m.keys.aliases.clone(),
+        ks_type: m.keys.ks_type,
+        credentials_name: m.devices.credentials_name.clone(),
+        id_type: m.devices.identity_type,
     })
 }
 
-/// The config's entries are inputs when nothing else is named, or when the
-/// config was named with `--config`; otherwise only its settings apply.
-pub fn config_entries(s: &Settings, inputs: &Inputs) -> Option<Inventory> {
-    (inputs.is_empty() || s.config_named)
-        .then(|| s.config.clone())
-        .flatten()
-}
-
-/// Password flags whose source could not be read: findings, never the value.
-pub fn password_problems(p: &Passwords) -> Vec<Finding> {
-    p.unreadable()
-        .map(|r| {
-            let flag = format!("--{}", r.flag);
-            let err = r.value.as_ref().err().cloned().unwrap_or_default();
-            Finding::unreadable(&flag, format!("{flag} {}: {err}", r.spec))
-        })
-        .collect()
-}
-
 pub fn run(a: VerifyArgs) -> i32 {
-    let inputs = match inputs(&a.paths, &a.keys, &a.profiles, &a.apps, &a.devices) {
-        Ok(i) => i,
-        Err(e) => return usage(e),
-    };
-    let writes: Vec<(&str, &std::path::Path)> = a
-        .report
-        .file
-        .report
-        .iter()
-        .map(|p| ("--report", p.as_path()))
-        .collect();
-    let s = match settings::resolve(Raw {
-        config: &a.config,
-        time: &a.time,
-        trust: &a.trust,
-        passwords: &a.passwords,
-        android: &a.android,
-        archive: &a.archive,
-        policy: Some(&a.policy),
-        signer_certs: &a.apps.signer_certs,
-        writes: &writes,
-    }) {
-        Ok(s) => s,
-        Err(e) => return usage(e),
-    };
-    let passwords = s.passwords.read();
-    let inv = match inventory::gather(
-        config_entries(&s, &inputs),
-        &inputs,
-        &passwords,
-        &s.context.base().archive,
+    let p = match Prepared::new(
+        &a.material,
+        Some(&a.policy),
+        a.report.file.report.as_deref(),
     ) {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let inv = match p.gather() {
         Ok(i) => i,
         Err(e) => return usage(e),
     };
+    let s = &p.settings;
     let out = inventory::check(&inv, &s.context, &s.policy, true);
     let mut report = Report::default();
-    report.findings.extend(s.problems.iter().cloned());
-    report.findings.extend(password_problems(&passwords));
+    report.findings.extend(p.problems());
     report.extend(out.report);
     report.apply(&s.policy);
-    let at = s.context.at();
     if let Some(b) = &s.baseline {
-        report.apply_baseline(b, at);
-    }
-    if let Some(path) = &s.write_baseline {
-        let b = Baseline::from_report(&report);
-        let text = serde_json::to_string_pretty(&b).unwrap_or_default() + "\n";
-        if let Err(e) = output::emit(&text, Some(path)) {
-            return usage(e);
-        }
+        report.apply_baseline(b, s.context.at());
     }
     let exit_code = report.exit_code(s.fail_on);
-    let warn_days = s.context.base().horizon.warn_days;
-    output::render("verify", &report, exit_code, at, warn_days, &a.report)
+    output::finish("verify", &report, exit_code, s, &a.report)
 }

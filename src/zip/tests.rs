@@ -43,7 +43,13 @@ fn zip_crate_view(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// returned for further checks. `None` (with a SKIP line) without Info-ZIP.
 fn info_zip(bytes: &[u8]) -> Option<String> {
     if Command::new("unzip").arg("-v").output().is_err() {
-        eprintln!("SKIP: unzip is not installed; Info-ZIP cross-check not run");
+        {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP: unzip is not installed; Info-ZIP cross-check not run"
+            );
+        }
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -241,7 +247,13 @@ fn data_descriptors_are_checked_and_copied_raw() {
                 .any(|e| e.flags & records::FLAG_DATA_DESCRIPTOR != 0));
             descriptors_round_trip(&o.stdout, &files);
         }
-        _ => eprintln!("SKIP: Info-ZIP zip is not installed; its streamed archives not checked"),
+        _ => {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP: Info-ZIP zip is not installed; its streamed archives not checked"
+            );
+        }
     }
 }
 

@@ -186,9 +186,7 @@ fn oracle(apk: &Path, min: Option<&str>) -> bool {
 #[test]
 fn apksigner_signed_apks_and_their_tampered_copies() {
     if !have("apksigner") {
-        println!(
-            "SKIP: apksigner not installed (apt-get install apksigner): oracle tests did NOT run"
-        );
+        skip!("apksigner not installed (apt-get install apksigner): oracle tests did NOT run");
         return;
     }
     let tmp = Tmp::new();
@@ -278,7 +276,7 @@ fn apksigner_signed_apks_and_their_tampered_copies() {
 #[test]
 fn both_tools_refuse_v2_only_below_24() {
     if !have("apksigner") {
-        println!("SKIP: apksigner not installed");
+        skip!("apksigner not installed");
         return;
     }
     let apk = sample("v2v3-ec.apk");

@@ -52,7 +52,7 @@ fn sha256(p: &Path) -> Vec<u8> {
 /// `apksigner verify -v [extra] apk`; None when apksigner is absent.
 fn apksigner_verify(apk: &Path, extra: &[&str]) -> Option<(bool, String)> {
     if !have("apksigner") {
-        println!("SKIP: apksigner not installed");
+        skip!("apksigner not installed");
         return None;
     }
     let out = Command::new("apksigner")
@@ -69,7 +69,7 @@ fn apksigner_verify(apk: &Path, extra: &[&str]) -> Option<(bool, String)> {
 
 fn zipalign_ok(apk: &Path) -> Option<bool> {
     if !have("zipalign") {
-        println!("SKIP: zipalign not installed");
+        skip!("zipalign not installed");
         return None;
     }
     Some(
@@ -377,7 +377,7 @@ fn keystores_and_keys_of_every_kind_sign_verifiable_apks() {
 #[test]
 fn keytool_generated_keys_pick_apksig_algorithms() {
     if !have("keytool") {
-        println!("SKIP: keytool not installed");
+        skip!("keytool not installed");
         return;
     }
     let tmp = Tmp::new();
@@ -799,7 +799,7 @@ fn scheme_flags_and_sdk_range() {
 #[test]
 fn sigterm_while_signing_leaves_nothing_behind() {
     if !have("kill") {
-        println!("SKIP: kill not available");
+        skip!("kill not available");
         return;
     }
     use std::io::{Read, Write};

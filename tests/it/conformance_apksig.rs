@@ -154,8 +154,8 @@ fn run(file: &str, flags: &[&str]) -> (bool, serde_json::Value) {
 fn apksig_expected_verdicts() {
     let tsv = root().join(DIR).join("expected.tsv");
     let Ok(text) = std::fs::read_to_string(&tsv) else {
-        println!(
-            "SKIP: {} not present: the apksig conformance suite did NOT run",
+        skip!(
+            "{} not present: the apksig conformance suite did NOT run",
             tsv.display()
         );
         return;

@@ -19,12 +19,10 @@ fn present() -> bool {
     if root().join("jks").is_dir() {
         return true;
     }
-    let msg = format!(
-        "SKIP: {} not found: pyjks keystore conformance was NOT checked",
+    skip!(
+        "{} not found: pyjks keystore conformance was NOT checked",
         root().display()
     );
-    println!("{msg}");
-    eprintln!("{msg}");
     false
 }
 

@@ -627,7 +627,7 @@ fn signing_refuses_to_write_an_output_that_does_not_verify() {
     // Fault injection (debug builds only): one byte of the signed main
     // executable is flipped after signing, before the output is written.
     if !cfg!(debug_assertions) {
-        eprintln!("SKIP: the fault injection exists in debug builds only");
+        skip!("the fault injection exists in debug builds only");
         return;
     }
     let t = tempfile::tempdir().unwrap();

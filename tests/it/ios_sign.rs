@@ -6,6 +6,7 @@
 //! test time with `openssl cms`, exactly as profiles/generate.sh does.
 
 use crate::support as common;
+use crate::support::skip_line as skip;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -55,12 +56,6 @@ fn have(tool: &str) -> bool {
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
-}
-
-/// Prints a SKIP line that `cargo test` shows even for passing tests (it only
-/// captures the print macros, not direct writes to stderr).
-fn skip(why: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIP: {why}");
 }
 
 /// `sign INPUT --out OUT` with the test identity and the given extra arguments.

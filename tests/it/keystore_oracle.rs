@@ -326,7 +326,7 @@ fn compare(file: &Path, store_type: &str) {
 #[test]
 fn keytool_made_keystores_read_back_as_keytool_lists_them() {
     if !have("keytool") {
-        println!("SKIP: keytool not installed (install default-jdk-headless)");
+        skip!("keytool not installed (install default-jdk-headless)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -358,7 +358,7 @@ fn keytool_made_keystores_read_back_as_keytool_lists_them() {
 #[test]
 fn keytool_non_ascii_jks_password() {
     if !have("keytool") {
-        println!("SKIP: keytool not installed (install default-jdk-headless)");
+        skip!("keytool not installed (install default-jdk-headless)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -400,7 +400,7 @@ fn keytool_non_ascii_jks_password() {
 #[test]
 fn java_pbe_with_md5_and_triple_des_agrees() {
     if !have("java") {
-        println!("SKIP: java not installed (install default-jdk-headless)");
+        skip!("java not installed (install default-jdk-headless)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -76,7 +76,7 @@ fn freshly_built_app_is_reproducible_and_signs() {
         return;
     }
     let Some(ld) = ld64() else {
-        eprintln!("SKIP: ld64.lld not installed");
+        skip!("ld64.lld not installed");
         return;
     };
     let t = tempfile::tempdir().unwrap();

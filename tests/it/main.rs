@@ -3,6 +3,7 @@
 // Helpers are shared by many modules; not every module uses every one.
 #![allow(dead_code)]
 
+#[macro_use]
 mod support;
 
 mod android_alignment;

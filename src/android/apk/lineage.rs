@@ -390,7 +390,10 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../shared/conformance/apksig/rsa-2048-lineage-2-signers");
         let Ok(data) = std::fs::read(&path) else {
-            println!("SKIP: {} not present", path.display());
+            {
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stderr(), "SKIP: {} not present", path.display());
+            }
             return;
         };
         let l = from_file_bytes(&data).unwrap();

@@ -88,6 +88,21 @@ pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// Prints a SKIP line that `cargo test` shows even for a passing test: libtest
+/// captures the print macros, not direct writes to the stderr handle.
+pub fn skip_line(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let _ = writeln!(std::io::stderr(), "SKIP: {why} [{test}]");
+}
+
+/// `skip!("...", args)`: [`skip_line`] with `format!` arguments.
+macro_rules! skip {
+    ($($t:tt)*) => {
+        $crate::support::skip_line(&format!($($t)*))
+    };
+}
+
 /// `../shared/conformance/<rel>`, or `None` after a loud SKIP line.
 pub fn conformance(rel: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -96,7 +111,7 @@ pub fn conformance(rel: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("SKIP: conformance data {} is absent", p.display());
+        skip!("conformance data {} is absent", p.display());
         None
     }
 }
@@ -111,7 +126,7 @@ pub fn tool(name: &str) -> bool {
         .map(|s| s.success())
         .unwrap_or(false);
     if !found {
-        eprintln!("SKIP: {name} not installed");
+        skip!("{name} not installed");
     }
     found
 }
