@@ -16,6 +16,7 @@
 
 use std::path::Path;
 
+use crate::android::apk::v1;
 use crate::android::manifest;
 use crate::android::sign::blocks::Algorithm;
 use crate::android::sign::jar::{self, V1Digest};
@@ -28,6 +29,7 @@ use crate::identity::{Identity, Loaded};
 use crate::outcome::Judge;
 pub use crate::outcome::Outcome;
 use crate::signer::{self, Run, Settings, Staged, Stop};
+use crate::x509::Cert;
 use crate::zip::android as zip;
 
 const SDK_N: i32 = 24;
@@ -245,6 +247,16 @@ impl signer::Signer for ApkSigner<'_> {
         };
         let v1_key = rotation.as_ref().map_or(new_key, |r| r.oldest(&new_key));
         let key_file = &id.origin.file;
+        // apksigner (and Android before 7.0) would refuse such a v1 signer: never write it.
+        let v1_cert = v1_key.chain.first().and_then(|d| Cert::from_der(d).ok());
+        if let Some(m) = v1_cert.as_ref().filter(|_| v1).and_then(v1::java_refuses) {
+            report.push(Finding::new(
+                Code::SigningKeyUnsupported,
+                key_file,
+                format!("{m}, so Java's JAR verifier (apksigner, Android before 7.0) rejects the v1 signature made with it: sign with another certificate, or --min-sdk 24 (no v1)"),
+            ));
+            return false;
+        }
         let v1_digest = if v1 {
             match V1Digest::for_key(v1_key.key, min_sdk) {
                 Ok(d) => Some(d),

@@ -117,6 +117,62 @@ fn an_apk_signs_with_a_p12_given_as_cert() {
 }
 
 #[test]
+fn a_v1_signer_that_java_refuses_is_never_written() {
+    // Apple's certificates carry critical extensions Java does not know: a v1
+    // signature made with one fails apksigner and `wrapsign verify`, so
+    // `sign` must refuse it rather than write an APK and say PASS.
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("signed.apk");
+    let input = unsigned_apk();
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "sign",
+            "--at",
+            AT,
+            "--format",
+            "json",
+            "--cert",
+            "signing/ios/dist.p12",
+            "--cert-pass",
+            "file:signing/ios/p12.pass",
+            "--trust-root",
+            "signing/ca/test-root-ca.pem",
+            "--out",
+            s(&out),
+        ];
+        a.extend_from_slice(extra);
+        a.push(s(&input));
+        common::run(&a)
+    };
+    let r = run(&[]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.names(), vec!["signing-key-unsupported".to_string()]);
+    assert!(!out.exists(), "an APK was written");
+    // Without v1 (minSdk 24) the same identity signs, and the oracles agree.
+    let r = run(&["--min-sdk", "24"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v = common::run(&[
+        "verify",
+        "--at",
+        AT,
+        "--format",
+        "json",
+        "--min-sdk",
+        "24",
+        s(&out),
+    ]);
+    assert_eq!((v.code, v.names()), (0, vec![]), "{}", v.stdout);
+    if common::tool("apksigner") {
+        let o = Command::new("apksigner")
+            .args(["verify", "--min-sdk-version", "24"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    }
+}
+
+#[test]
 fn a_p12_gets_the_same_gate_whichever_flag_names_it() {
     // After the release key's certificate expired (2052-05-19).
     let late = "2052-06-01";

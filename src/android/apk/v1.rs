@@ -732,6 +732,27 @@ const KNOWN_EXTENSIONS: &[&str] = &[
     "2.16.840.1.113730.1.1",
 ];
 
+/// Why Java's JAR verifier (so apksigner, and Android before 7.0) refuses
+/// `cert` as a v1 signer, if it does; the APK signer asks before signing.
+pub fn java_refuses(cert: &Cert) -> Option<String> {
+    if let Some(oid) = cert
+        .critical_extension_oids
+        .iter()
+        .find(|o| !KNOWN_EXTENSIONS.contains(&o.as_str()))
+    {
+        return Some(format!(
+            "the signing certificate has an unsupported critical extension {oid}"
+        ));
+    }
+    if cert.key_usage.is_some_and(|ku| ku & 0b11 == 0) {
+        return Some(
+            "the signing certificate's keyUsage allows neither digitalSignature nor nonRepudiation"
+                .into(),
+        );
+    }
+    None
+}
+
 fn verify_signer_info(
     sd: &pkcs7::SignedData,
     certs: &[StoredCert],
@@ -764,20 +785,8 @@ fn verify_signer_info(
         })
         .ok_or_else(|| exception("the signing certificate is not in the signature block".into()))?;
     let cert = &certs[ci].cert;
-    if let Some(oid) = cert
-        .critical_extension_oids
-        .iter()
-        .find(|o| !KNOWN_EXTENSIONS.contains(&o.as_str()))
-    {
-        return Err(exception(format!(
-            "the signing certificate has an unsupported critical extension {oid}"
-        )));
-    }
-    if cert.key_usage.is_some_and(|ku| ku & 0b11 == 0) {
-        return Err(exception(
-            "the signing certificate's keyUsage allows neither digitalSignature nor nonRepudiation"
-                .into(),
-        ));
+    if let Some(m) = java_refuses(cert) {
+        return Err(exception(m));
     }
     let digest = der::asn1::ObjectIdentifier::new(&info.digest_alg)
         .ok()
