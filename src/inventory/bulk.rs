@@ -719,6 +719,7 @@ pub fn check(b: &Bundle, ctx: &Ctx, report: &mut Report) -> Checked {
         );
     }
     let mut item = Item::new(ItemKind::DeviceBundle, &file)
+        .subject(file_name(&file))
         .fact("devices", devices.len())
         .fact("identity_type", out.id_type.map(IdType::request_name));
     if let Some(c) = &out.credentials {
@@ -738,6 +739,13 @@ pub fn check(b: &Bundle, ctx: &Ctx, report: &mut Report) -> Checked {
     report.item(item);
     out.devices = devices;
     out
+}
+
+/// The name a bundle item is shown by: its zip's file name.
+pub(crate) fn file_name(shown: &str) -> String {
+    std::path::Path::new(shown)
+        .file_name()
+        .map_or_else(|| shown.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]

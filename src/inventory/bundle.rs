@@ -335,6 +335,7 @@ pub fn run(req: &Request, ctx: &Ctx, judge: &Judge) -> Result<Outcome, UsageErro
     }
     let sha256 = sha256_file(&req.out).unwrap_or_default();
     let mut item = Item::new(ItemKind::UploadBundle, &out_shown)
+        .subject(bulk::file_name(&out_shown))
         .fact("devices", checked.devices.len())
         .fact("identity_type", req.id_type.request_name())
         .fact("credentials_name", req.credentials_name.as_str())

@@ -379,6 +379,8 @@ fn each_device_gets_a_row_with_its_id_type_and_line() {
             .starts_with("credential.txt:"));
     }
     let bundle = items.iter().find(|i| i["kind"] == "device-bundle").unwrap();
+    // Named in the human output's title line, not left blank.
+    assert_eq!(bundle["subject"], "upload.zip");
     assert_eq!(bundle["facts"]["identity_type"], "MEID");
     assert_eq!(bundle["facts"]["devices"], 2);
 }
@@ -591,6 +593,11 @@ fn bundle_writes_a_zip_that_verifies_and_round_trips() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     for pw in IMEIS.map(password) {
         assert!(!r.stdout.contains(&pw) && !r.stderr.contains(&pw));
+    }
+    let items = r.json()["items"].as_array().unwrap().clone();
+    for kind in ["device-bundle", "upload-bundle"] {
+        let i = items.iter().find(|i| i["kind"] == kind).unwrap();
+        assert_eq!(i["subject"], "upload.zip", "{kind}");
     }
     // It holds passwords: readable by its owner only.
     #[cfg(unix)]
