@@ -12,11 +12,14 @@
 //!    chosen for its SDK range;
 //! 3. the signed APK is written into a temporary file beside the destination
 //!    in one streaming pass ([`crate::android::sign::write_signed`]);
-//! 4. the pipeline fsyncs the file and renames it over the destination.
+//! 4. the written file is verified as `wrapsign verify` does (apksig's rules,
+//!    for the SDK range it was signed for): an APK that would not verify is
+//!    never renamed into place;
+//! 5. the pipeline fsyncs the file and renames it over the destination.
 
 use std::path::Path;
 
-use crate::android::apk::v1;
+use crate::android::apk::{self, v1};
 use crate::android::manifest;
 use crate::android::sign::blocks::Algorithm;
 use crate::android::sign::jar::{self, V1Digest};
@@ -28,7 +31,7 @@ use crate::diag::{Baseline, Code, FailOn, Finding, Item, ItemKind, Policy, Repor
 use crate::identity::{Identity, Loaded};
 use crate::outcome::Judge;
 pub use crate::outcome::Outcome;
-use crate::signer::{self, Run, Settings, Staged, Stop};
+use crate::signer::{self, Output, Run, SelfCheck, Settings, Staged, Stop};
 use crate::x509::Cert;
 use crate::zip::android as zip;
 
@@ -344,6 +347,16 @@ impl signer::Signer for ApkSigner<'_> {
         }
     }
 
+    fn self_checks(&self) -> Vec<Box<dyn SelfCheck + '_>> {
+        match &self.ready {
+            Some((_, plan)) => vec![Box::new(Verifies {
+                req: self.req,
+                min_sdk: plan.min_sdk,
+            })],
+            None => Vec::new(),
+        }
+    }
+
     fn describe(&self, run: &mut Run, id: &Identity) {
         let (Some((_, plan)), Some(w)) = (&self.ready, &self.written) else {
             return;
@@ -394,5 +407,75 @@ impl signer::Signer for ApkSigner<'_> {
                 .fact("uncompressed_misaligned", misaligned)
                 .fact("bytes", w.size),
         );
+    }
+}
+
+/// The self-check: the written APK verifies as `wrapsign verify` (apksig)
+/// verifies it, for the SDK range it was signed for. One more read of the
+/// output, so that a signer bug can never ship an APK a device refuses.
+struct Verifies<'a> {
+    req: &'a Request,
+    min_sdk: i32,
+}
+
+impl SelfCheck for Verifies<'_> {
+    fn check(&self, out: &Output, report: &mut Report) {
+        #[cfg(debug_assertions)]
+        damage_for_tests(out.path);
+        let opts = apk::Options {
+            min_sdk: Some(self.min_sdk),
+            max_sdk: self.req.max_sdk,
+            expected_signers: Vec::new(),
+            archive: self.req.settings.context.base().archive,
+            at: None,
+            play_min_validity: None,
+        };
+        let label = out.dest.display().to_string();
+        let why = match apk::verify(out.path, &opts) {
+            Ok(o) => {
+                // Which schemes the range needs was judged before signing, under
+                // the policy (a user may drop v1 on purpose, as with apksigner);
+                // here only the signatures written must verify.
+                let errors: Vec<_> = o
+                    .all_errors()
+                    .into_iter()
+                    .filter(|e| e.code != Code::ApkSchemeRequired)
+                    .collect();
+                if errors.is_empty() {
+                    return;
+                }
+                let first: Vec<String> = errors.iter().take(3).map(|e| e.message.clone()).collect();
+                format!("{} error(s): {}", errors.len(), first.join("; "))
+            }
+            Err(apk::Fatal::Unreadable(m) | apk::Fatal::Malformed(m) | apk::Fatal::Usage(m)) => m,
+            Err(apk::Fatal::Archive(p)) => p.finding(&label).message,
+        };
+        report.push(Finding::new(
+            Code::SignFailed,
+            &label,
+            format!("the signed APK does not verify ({why}); nothing was written: report this as a wrapsign bug"),
+        ));
+    }
+}
+
+/// Fault injection for the test suite, compiled into debug builds only: with
+/// `WRAPSIGN_TEST_DAMAGE_SIGNED=@OFFSET`, flips the byte at OFFSET of the
+/// signed APK before the self-check reads it, so its refusal is tested end to end.
+#[cfg(debug_assertions)]
+fn damage_for_tests(path: &Path) {
+    let Some(v) = std::env::var_os("WRAPSIGN_TEST_DAMAGE_SIGNED") else {
+        return;
+    };
+    let Some(at) = v
+        .to_str()
+        .and_then(|v| v.strip_prefix('@')?.parse::<usize>().ok())
+    else {
+        return;
+    };
+    if let Ok(mut d) = std::fs::read(path) {
+        if let Some(b) = d.get_mut(at) {
+            *b ^= 1;
+            let _ = std::fs::write(path, d);
+        }
     }
 }

@@ -353,3 +353,56 @@ fn an_interrupt_after_the_output_is_in_place_says_so() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     }
 }
+
+/// The APK signer verifies what it wrote before renaming it into place: a
+/// signed APK damaged after writing (the debug-only fault hook flips one byte
+/// of the manifest's data) is refused, nothing is written, no temporary file
+/// is left; the same run undamaged writes an APK that apksigner accepts.
+#[test]
+fn an_apk_that_does_not_verify_after_signing_is_never_written() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("signed.apk");
+    let input = unsigned_apk();
+    let before = common::sha256_file(&input);
+    let p12 = repo("signing/android/release.p12");
+    let args = [
+        "sign",
+        "--at",
+        AT,
+        "--format",
+        "json",
+        s(&input),
+        "--keystore",
+        s(&p12),
+        "--ks-pass",
+        KS_PASS,
+        "--out",
+        s(&out),
+    ];
+    if !cfg!(debug_assertions) {
+        common::skip_line("the fault injection exists in debug builds only");
+    } else {
+        let r = common::run_with(&args, &[("WRAPSIGN_TEST_DAMAGE_SIGNED", "@64")], None);
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        let f = findings(&r);
+        assert!(
+            f.iter().any(|(n, _)| n == "sign-failed"),
+            "{f:?}\n{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("does not verify"), "{}", r.stdout);
+        assert!(!out.exists(), "nothing written");
+        assert!(files_in(t.path()).is_empty(), "{:?}", files_in(t.path()));
+        assert_eq!(common::sha256_file(&input), before, "input untouched");
+    }
+    let r = common::run(&args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(out.exists());
+    if common::tool("apksigner") {
+        let v = Command::new("apksigner")
+            .args(["verify", s(&out)])
+            .output()
+            .unwrap();
+        assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    }
+}
