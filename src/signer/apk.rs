@@ -349,10 +349,31 @@ impl signer::Signer for ApkSigner<'_> {
 
     fn self_checks(&self) -> Vec<Box<dyn SelfCheck + '_>> {
         match &self.ready {
-            Some((_, plan)) => vec![Box::new(Verifies {
-                req: self.req,
-                min_sdk: plan.min_sdk,
-            })],
+            Some((_, plan)) => {
+                // A v2/v3 content digest covers every byte written, so the
+                // check runs from the level where those schemes decide and
+                // does not inflate every entry again for v1 (whose entry
+                // digests were taken in the same pass that wrote the bytes,
+                // and whose format apksig's goldens pin). A v1-only APK is
+                // checked by its v1 signature, entry by entry.
+                let min_sdk = if plan.v2 {
+                    plan.min_sdk.max(SDK_N)
+                } else if plan.v3 {
+                    plan.min_sdk.max(SDK_P)
+                } else {
+                    plan.min_sdk
+                };
+                // ... unless --max-sdk ends the range before that level.
+                let min_sdk = if min_sdk > self.req.max_sdk.unwrap_or(i32::MAX) {
+                    plan.min_sdk
+                } else {
+                    min_sdk
+                };
+                vec![Box::new(Verifies {
+                    req: self.req,
+                    min_sdk,
+                })]
+            }
             None => Vec::new(),
         }
     }
