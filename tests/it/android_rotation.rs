@@ -78,27 +78,54 @@ fn names(v: &Value) -> Vec<String> {
 /// apksig's rsa-2048_2 ends in 2028, before Play's date: not what is tested here.
 const SHORT_OK: [&str; 2] = ["--warn", "keystore-validity-too-short"];
 
-fn rotate(
+/// A signer's (key, cert) files.
+type Pair = (PathBuf, PathBuf);
+
+/// `--key K --cert C`, as both tools spell a signer.
+fn signer(k: &Pair) -> [&str; 4] {
+    ["--key", s(&k.0), "--cert", s(&k.1)]
+}
+
+/// `--old-key K --old-cert C`: wrapsign's original signer (v1/v2/v3.0).
+fn old_signer(k: &Pair) -> [&str; 4] {
+    ["--old-key", s(&k.0), "--old-cert", s(&k.1)]
+}
+
+/// `apksigner rotate PRE --out OUT --old-signer OLD OLD_FLAGS --new-signer NEW NEW_FLAGS`.
+fn apksigner_rotate(pre: &[&str], out: &Path, old: (&Pair, &[&str]), new: (&Pair, &[&str])) {
+    let mut args = vec!["rotate"];
+    args.extend(pre);
+    args.extend(["--out", s(out), "--old-signer"]);
+    args.extend(signer(old.0));
+    args.extend(old.1);
+    args.push("--new-signer");
+    args.extend(signer(new.0));
+    args.extend(new.1);
+    apksigner(&args);
+}
+
+/// `wrapsign sign INPUT --key --cert --lineage L --out O --at AT`, with
+/// [`SHORT_OK`] and `extra`.
+fn sign_with_lineage(
+    input: &Path,
+    key: &Pair,
+    lineage: &Path,
     out: &Path,
-    old: &(PathBuf, PathBuf),
-    new: &(PathBuf, PathBuf),
     extra: &[&str],
 ) -> (i32, Value) {
-    let mut args = vec![
-        "rotate",
-        "--out",
-        s(out),
-        "--old-key",
-        s(&old.0),
-        "--old-cert",
-        s(&old.1),
-        "--new-key",
-        s(&new.0),
-        "--new-cert",
-        s(&new.1),
-        "--at",
-        AT,
-    ];
+    let mut args = vec!["sign", s(input)];
+    args.extend(signer(key));
+    args.extend(["--lineage", s(lineage), "--out", s(out), "--at", AT]);
+    args.extend(SHORT_OK);
+    args.extend(extra);
+    let (code, v, _) = wrapsign(&args);
+    (code, v)
+}
+
+fn rotate(out: &Path, old: &Pair, new: &Pair, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["rotate", "--out", s(out)];
+    args.extend(old_signer(old));
+    args.extend(["--new-key", s(&new.0), "--new-cert", s(&new.1), "--at", AT]);
     args.extend(SHORT_OK);
     args.extend(extra);
     let (code, v, _) = wrapsign(&args);
@@ -120,19 +147,8 @@ fn golden_rotated_apk_is_reproduced_byte_for_byte() {
     // apksig's ApkSignerTest: signers [rsa-2048, rsa-2048_2], v1+v2+v3, the
     // lineage, setMinSdkVersionForRotation(P); its 2023 goldens keep the
     // input's alignment on 4 KiB pages.
-    let mut args = vec![
-        "sign",
-        s(&input),
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
-        "--old-key",
-        s(&k[0].0),
-        "--old-cert",
-        s(&k[0].1),
-        "--lineage",
-        s(&lineage),
+    let mut extra = old_signer(&k[0]).to_vec();
+    extra.extend([
         "--rotation-min-sdk",
         "28",
         "--v1",
@@ -144,13 +160,8 @@ fn golden_rotated_apk_is_reproduced_byte_for_byte() {
         "--alignment-preserved",
         "--lib-page-alignment",
         "4096",
-        "--out",
-        s(&out),
-        "--at",
-        AT,
-    ];
-    args.extend(SHORT_OK);
-    let (code, v, _) = wrapsign(&args);
+    ]);
+    let (code, v) = sign_with_lineage(&input, &k[1], &lineage, &out, &extra);
     assert_eq!(code, 0, "{v:#}");
     let (ours, theirs) = (
         std::fs::read(&out).unwrap(),
@@ -192,21 +203,7 @@ fn rotate_writes_apksigners_bytes() {
         std::fs::read(&resource).unwrap()
     );
     let theirs = tmp.path("theirs.lin");
-    apksigner(&[
-        "rotate",
-        "--out",
-        s(&theirs),
-        "--old-signer",
-        "--key",
-        s(&k[0].0),
-        "--cert",
-        s(&k[0].1),
-        "--new-signer",
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
-    ]);
+    apksigner_rotate(&[], &theirs, (&k[0], &[]), (&k[1], &[]));
     assert_eq!(
         std::fs::read(&ours).unwrap(),
         std::fs::read(&theirs).unwrap()
@@ -227,37 +224,18 @@ fn rotate_writes_apksigners_bytes() {
     );
     assert_eq!(code, 0, "{v:#}");
     let theirs = tmp.path("caps-theirs.lin");
-    apksigner(&[
-        "rotate",
-        "--out",
-        s(&theirs),
-        "--old-signer",
-        "--key",
-        s(&k[0].0),
-        "--cert",
-        s(&k[0].1),
-        "--set-shared-uid",
-        "false",
-        "--set-permission",
-        "false",
-        "--set-auth",
-        "false",
-        "--set-rollback",
-        "true",
-        "--new-signer",
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
+    let not = |caps: &[&'static str]| -> Vec<&'static str> {
+        caps.iter().flat_map(|c| [*c, "false"]).collect()
+    };
+    let mut old_flags = not(&["--set-shared-uid", "--set-permission", "--set-auth"]);
+    old_flags.extend(["--set-rollback", "true"]);
+    let new_flags = not(&[
         "--set-installed-data",
-        "false",
         "--set-shared-uid",
-        "false",
         "--set-permission",
-        "false",
         "--set-auth",
-        "false",
     ]);
+    apksigner_rotate(&[], &theirs, (&k[0], &old_flags), (&k[1], &new_flags));
     assert_eq!(
         std::fs::read(&ours).unwrap(),
         std::fs::read(&theirs).unwrap()
@@ -269,23 +247,7 @@ fn rotate_writes_apksigners_bytes() {
     let (code, v) = rotate(&ours3, &k[1], &k[2], &["--in", s(&base)]);
     assert_eq!(code, 0, "{v:#}");
     let theirs3 = tmp.path("three-theirs.lin");
-    apksigner(&[
-        "rotate",
-        "--in",
-        s(&base),
-        "--out",
-        s(&theirs3),
-        "--old-signer",
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
-        "--new-signer",
-        "--key",
-        s(&k[2].0),
-        "--cert",
-        s(&k[2].1),
-    ]);
+    apksigner_rotate(&["--in", s(&base)], &theirs3, (&k[1], &[]), (&k[2], &[]));
     assert_eq!(
         std::fs::read(&ours3).unwrap(),
         std::fs::read(&theirs3).unwrap()
@@ -355,28 +317,10 @@ fn sign_rotated(
         "rotated-{}.apk",
         extra.join("-").replace(['/', ' '], "_")
     ));
-    let input = sample("unsigned/min21-target34.apk");
-    let mut args = vec![
-        "sign",
-        s(&input),
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
-        "--old-key",
-        s(&k[0].0),
-        "--old-cert",
-        s(&k[0].1),
-        "--lineage",
-        s(lineage),
-        "--out",
-        s(&out),
-        "--at",
-        AT,
-    ];
-    args.extend(SHORT_OK);
+    let mut args = old_signer(&k[0]).to_vec();
     args.extend(extra);
-    let (code, v, _) = wrapsign(&args);
+    let input = sample("unsigned/min21-target34.apk");
+    let (code, v) = sign_with_lineage(&input, &k[1], lineage, &out, &args);
     (code, v, out)
 }
 
@@ -397,21 +341,7 @@ fn lineages_travel_both_ways_and_rotated_apks_verify_everywhere() {
     // A lineage made by apksigner, used by wrapsign sign: v3.1 from API 33 (the default)
     // and the whole rotation in v3.0 from API 28.
     let theirs = tmp.path("theirs.lin");
-    apksigner(&[
-        "rotate",
-        "--out",
-        s(&theirs),
-        "--old-signer",
-        "--key",
-        s(&k[0].0),
-        "--cert",
-        s(&k[0].1),
-        "--new-signer",
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
-    ]);
+    apksigner_rotate(&[], &theirs, (&k[0], &[]), (&k[1], &[]));
     for (extra, v31) in [(&[][..], true), (&["--rotation-min-sdk", "28"][..], false)] {
         let (code, v, apk) = sign_rotated(&tmp, &theirs, &k, extra);
         assert_eq!(code, 0, "{v:#}");
@@ -476,23 +406,13 @@ fn lineages_travel_both_ways_and_rotated_apks_verify_everywhere() {
     let ours = tmp.path("ours.lin");
     assert_eq!(rotate(&ours, &k[0], &k[1], &[]).0, 0);
     let apk = tmp.path("by-apksigner.apk");
-    apksigner(&[
-        "sign",
-        "--key",
-        s(&k[0].0),
-        "--cert",
-        s(&k[0].1),
-        "--next-signer",
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
-        "--lineage",
-        s(&ours),
-        "--out",
-        s(&apk),
-        s(&sample("unsigned/min21-target34.apk")),
-    ]);
+    let mut args = vec!["sign"];
+    args.extend(signer(&k[0]));
+    args.push("--next-signer");
+    args.extend(signer(&k[1]));
+    let input = sample("unsigned/min21-target34.apk");
+    args.extend(["--lineage", s(&ours), "--out", s(&apk), s(&input)]);
+    apksigner(&args);
     let out = apksigner(&["verify", "-v", "--print-certs", s(&apk)]);
     assert!(
         out.contains("Signer #1 certificate DN: CN=rsa-2048_2\n"),
@@ -552,22 +472,7 @@ fn signing_with_a_lineage_needs_the_original_key_where_old_devices_check_it() {
     let tmp = Tmp::new();
     let out = tmp.path("new-only.apk");
     let input = sample("unsigned/min21-target34.apk");
-    let mut args = vec![
-        "sign",
-        s(&input),
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
-        "--lineage",
-        s(&lineage),
-        "--out",
-        s(&out),
-        "--at",
-        AT,
-    ];
-    args.extend(SHORT_OK);
-    let (code, v, _) = wrapsign(&args);
+    let (code, v) = sign_with_lineage(&input, &k[1], &lineage, &out, &[]);
     assert_eq!(code, 1, "{v:#}");
     assert!(!out.exists(), "nothing written");
     let msg = v["findings"][0]["message"].as_str().unwrap();
@@ -578,69 +483,25 @@ fn signing_with_a_lineage_needs_the_original_key_where_old_devices_check_it() {
     // For an app whose minSdk is the rotation SDK, the new key alone signs
     // everything once v2 (which must be the original key's) is off, as apksig demands.
     let input = sample("unsigned/min28-target35.apk");
-    let (code, v, _) = wrapsign(&[
-        "sign",
-        s(&input),
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
-        "--lineage",
-        s(&lineage),
-        "--rotation-min-sdk",
-        "28",
-        "--out",
-        s(&out),
-        "--at",
-        AT,
-        "--warn",
-        "keystore-validity-too-short",
-    ]);
+    let min28 = ["--rotation-min-sdk", "28"];
+    let (code, v) = sign_with_lineage(&input, &k[1], &lineage, &out, &min28);
     assert_eq!(code, 1, "{v:#}");
     assert!(v["findings"][0]["message"]
         .as_str()
         .unwrap()
         .contains("--v2 false"));
-    let mut args = vec![
-        "sign",
-        s(&input),
-        "--v2",
-        "false",
-        "--key",
-        s(&k[1].0),
-        "--cert",
-        s(&k[1].1),
-        "--lineage",
-        s(&lineage),
-        "--rotation-min-sdk",
-        "28",
-        "--out",
-        s(&out),
-        "--at",
-        AT,
-    ];
-    args.extend(SHORT_OK);
-    let (code, v, _) = wrapsign(&args);
+    let (code, v) = sign_with_lineage(
+        &input,
+        &k[1],
+        &lineage,
+        &out,
+        &["--rotation-min-sdk", "28", "--v2", "false"],
+    );
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(verify_against(&out, &k[0].1, &[]).0, 0);
     // A certificate outside the lineage cannot sign with it.
     let x = tmp.path("x.apk");
-    let mut args = vec![
-        "sign",
-        s(&input),
-        "--key",
-        s(&k[2].0),
-        "--cert",
-        s(&k[2].1),
-        "--lineage",
-        s(&lineage),
-        "--out",
-        s(&x),
-        "--at",
-        AT,
-    ];
-    args.extend(SHORT_OK);
-    let (code, v, _) = wrapsign(&args);
+    let (code, v) = sign_with_lineage(&input, &k[2], &lineage, &x, &[]);
     assert_eq!(code, 1, "{v:#}");
     assert!(v["findings"][0]["message"]
         .as_str()
