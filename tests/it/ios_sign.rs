@@ -221,6 +221,26 @@ fn unzip_to(ipa: &Path, dir: &Path) {
     z.extract(dir).expect("extract");
 }
 
+/// Unzips `ipa` into `dir` and returns its `Payload/<name>.app`.
+fn unzip_app(ipa: &Path, dir: &Path, name: &str) -> PathBuf {
+    unzip_to(ipa, dir);
+    dir.join(format!("Payload/{name}.app"))
+}
+
+/// The entitlements named by the `entitlement-dropped` findings of a JSON
+/// run (with `severity` when given), in report order.
+fn dropped(o: &Output, severity: Option<&str>) -> Vec<String> {
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["name"] == "entitlement-dropped")
+        .filter(|f| severity.is_none_or(|s| f["severity"] == s))
+        .filter_map(|f| f["details"]["entitlement"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// What one Mach-O's signature says.
 #[derive(Debug)]
 struct Sig {
@@ -342,6 +362,17 @@ struct Want<'a> {
 }
 
 /// Reads a signed app back and checks every Mach-O, the seals and the profiles.
+/// [`check_signed_app`] for the sample app signed by dist.p12 with its enterprise profile.
+fn check_sample_app(app: &Path) {
+    check_signed_app(
+        app,
+        "WSTEST0001",
+        "dist",
+        &sample_wants("WSTEST0001", "com.example.wrapdemo"),
+        &[(".", &r("profiles/enterprise-app.mobileprovision"))],
+    );
+}
+
 fn check_signed_app(
     app: &Path,
     team: &str,
@@ -498,9 +529,7 @@ fn resigns_the_sample_ipa_and_reads_back() {
     let z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
     assert_eq!(z.name_for_index(0), Some("Payload/"));
 
-    let x = t.path().join("x");
-    unzip_to(&out, &x);
-    let app = x.join("Payload/WrapDemo.app");
+    let app = unzip_app(&out, &t.path().join("x"), "WrapDemo");
     check_signed_app(
         &app,
         "WSTEST0001",
@@ -539,8 +568,7 @@ fn resigns_the_sample_ipa_and_reads_back() {
 
 #[test]
 fn resigns_for_another_team() {
-    if !have("openssl") {
-        skip("openssl not installed");
+    if !common::tool("openssl") {
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -561,9 +589,7 @@ fn resigns_for_another_team() {
         &["--profile", s(&main), "--profile", s(&share)],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let x = t.path().join("x");
-    unzip_to(&out, &x);
-    let app = x.join("Payload/WrapDemo.app");
+    let app = unzip_app(&out, &t.path().join("x"), "WrapDemo");
     // Team-prefixed values moved from WSTEST0001 to WSOTHER002.
     check_signed_app(
         &app,
@@ -589,8 +615,7 @@ fn conformance() -> Option<PathBuf> {
 #[test]
 fn resigns_real_appstub_ipa() {
     let Some(c) = conformance() else { return };
-    if !have("openssl") {
-        skip("openssl not installed");
+    if !common::tool("openssl") {
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -613,18 +638,8 @@ fn resigns_real_appstub_ipa() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(sha256(&input), before);
     // A development-signed app asked for get-task-allow; the distribution profile drops it.
-    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    let dropped: Vec<&str> = j["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["name"] == "entitlement-dropped")
-        .filter_map(|f| f["details"]["entitlement"].as_str())
-        .collect();
-    assert_eq!(dropped, vec!["get-task-allow"]);
-    let x = t.path().join("x");
-    unzip_to(&out, &x);
-    let app = x.join("Payload/AppStub.app");
+    assert_eq!(dropped(&o, None), vec!["get-task-allow"]);
+    let app = unzip_app(&out, &t.path().join("x"), "AppStub");
     let want = ents(&[
         (
             "application-identifier",
@@ -657,8 +672,7 @@ fn resigns_real_appstub_ipa() {
 #[test]
 fn resigns_very_capable_app_and_reports_dropped_entitlements() {
     let Some(c) = conformance() else { return };
-    if !have("openssl") {
-        skip("openssl not installed");
+    if !common::tool("openssl") {
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -681,14 +695,7 @@ fn resigns_very_capable_app_and_reports_dropped_entitlements() {
         &["--profile", s(&profile), "--format", "json"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
-    let mut dropped: Vec<String> = j["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["name"] == "entitlement-dropped" && f["severity"] == "warning")
-        .filter_map(|f| f["details"]["entitlement"].as_str().map(str::to_string))
-        .collect();
+    let mut dropped = dropped(&o, Some("warning"));
     dropped.sort();
     for k in [
         "com.apple.developer.healthkit",
@@ -711,9 +718,7 @@ fn resigns_very_capable_app_and_reports_dropped_entitlements() {
             .any(|d| d == "aps-environment" || d.contains("kvstore")),
         "{dropped:?}"
     );
-    let x = t.path().join("x");
-    unzip_to(&out, &x);
-    let app = x.join("Payload/very-capable-app.app");
+    let app = unzip_app(&out, &t.path().join("x"), "very-capable-app");
     // The old team "TestFixture" is replaced; push moves to the profile's environment.
     let want = ents(&[
         (
@@ -928,9 +933,7 @@ fn wildcard_profile_when_allowed_expands_the_app_id() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let x = t.path().join("x");
-    unzip_to(&out, &x);
-    let app = x.join("Payload/WrapDemo.app");
+    let app = unzip_app(&out, &t.path().join("x"), "WrapDemo");
     for (exe, id) in [
         ("WrapDemo", "com.example.wrapdemo"),
         (
@@ -952,8 +955,7 @@ fn wildcard_profile_when_allowed_expands_the_app_id() {
 
 #[test]
 fn bundle_id_rewrite_follows_nested_ids() {
-    if !have("openssl") {
-        skip("openssl not installed");
+    if !common::tool("openssl") {
         return;
     }
     let t = tempfile::tempdir().unwrap();
@@ -989,9 +991,7 @@ fn bundle_id_rewrite_follows_nested_ids() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let x = t.path().join("x");
-    unzip_to(&out, &x);
-    let app = x.join("Payload/WrapDemo.app");
+    let app = unzip_app(&out, &t.path().join("x"), "WrapDemo");
     check_signed_app(
         &app,
         "WSTEST0001",
@@ -1064,18 +1064,8 @@ fn entitlements_file_overrides_the_main_app() {
     ]);
     let o = sign(&r("samples/WrapDemo.ipa"), &out, &strs(&args));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let dropped: Vec<&str> = j["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["name"] == "entitlement-dropped")
-        .filter_map(|f| f["details"]["entitlement"].as_str())
-        .collect();
-    assert_eq!(dropped, vec!["com.apple.developer.healthkit"]);
-    let x = t.path().join("x");
-    unzip_to(&out, &x);
-    let app = x.join("Payload/WrapDemo.app");
+    assert_eq!(dropped(&o, None), vec!["com.apple.developer.healthkit"]);
+    let app = unzip_app(&out, &t.path().join("x"), "WrapDemo");
     let main = read_sigs(&app.join("WrapDemo"))
         .remove(0)
         .entitlements
@@ -1134,10 +1124,8 @@ fn in_place_replaces_only_after_success() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_ne!(sha256(&ipa), before);
     assert_only(t.path(), &["app.ipa"]);
-    let x = t.path().join("x");
-    unzip_to(&ipa, &x);
     // The unsigned input had no entitlements: the bundles get the profile's identity ones.
-    let app = x.join("Payload/WrapDemo.app");
+    let app = unzip_app(&ipa, &t.path().join("x"), "WrapDemo");
     let e = read_sigs(&app.join("WrapDemo"))
         .remove(0)
         .entitlements
@@ -1160,22 +1148,18 @@ fn in_place_replaces_only_after_success() {
 #[test]
 fn signs_an_app_folder() {
     let t = tempfile::tempdir().unwrap();
-    let x = t.path().join("src");
-    unzip_to(&r("samples/WrapDemo.ipa"), &x);
-    let input = x.join("Payload/WrapDemo.app");
+    let input = unzip_app(
+        &r("samples/WrapDemo.ipa"),
+        &t.path().join("src"),
+        "WrapDemo",
+    );
     let before = sha256(&input.join("WrapDemo"));
     // .app in, .app out
     let out = t.path().join("Signed.app");
     let o = sign(&input, &out, &strs(&sample_profiles()));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(sha256(&input.join("WrapDemo")), before, "input untouched");
-    check_signed_app(
-        &out,
-        "WSTEST0001",
-        "dist",
-        &sample_wants("WSTEST0001", "com.example.wrapdemo"),
-        &[(".", &r("profiles/enterprise-app.mobileprovision"))],
-    );
+    check_sample_app(&out);
     assert_sealed(&out, "PlugIns/WrapShare.appex/_CodeSignature/CodeResources");
     // .app in, .ipa out
     let ipa = t.path().join("FromDir.ipa");
@@ -1210,6 +1194,11 @@ fn doctored(
     }
     add(&mut w);
     w.finish().unwrap();
+}
+
+/// Copies the sample IPA with entries added by `add`.
+fn appended(dst: &Path, add: impl Fn(&mut zip::ZipWriter<std::fs::File>)) {
+    doctored(dst, |_, _| false, add)
 }
 
 fn opts() -> zip::write::SimpleFileOptions {
@@ -1251,51 +1240,35 @@ fn refuses_bad_inputs() {
     assert_refused(&no_payload, 2, "without Payload/*.app");
 
     let slip = t.path().join("slip.ipa");
-    doctored(
-        &slip,
-        |_, _| false,
-        |w| {
-            w.start_file("Payload/WrapDemo.app/../../evil.txt", opts())
-                .unwrap();
-            w.write_all(b"x").unwrap();
-        },
-    );
+    appended(&slip, |w| {
+        w.start_file("Payload/WrapDemo.app/../../evil.txt", opts())
+            .unwrap();
+        w.write_all(b"x").unwrap();
+    });
     assert_refused(&slip, 1, "error[archive-unsafe]");
 
     let abs = t.path().join("abs.ipa");
-    doctored(
-        &abs,
-        |_, _| false,
-        |w| {
-            w.start_file("/tmp/wrapsign-evil.txt", opts()).unwrap();
-            w.write_all(b"x").unwrap();
-        },
-    );
+    appended(&abs, |w| {
+        w.start_file("/tmp/wrapsign-evil.txt", opts()).unwrap();
+        w.write_all(b"x").unwrap();
+    });
     assert_refused(&abs, 1, "error[archive-unsafe]");
 
     let link_out = t.path().join("linkout.ipa");
-    doctored(
-        &link_out,
-        |_, _| false,
-        |w| {
-            w.add_symlink("Payload/WrapDemo.app/escape", "../../../../etc", opts())
-                .unwrap();
-        },
-    );
+    appended(&link_out, |w| {
+        w.add_symlink("Payload/WrapDemo.app/escape", "../../../../etc", opts())
+            .unwrap();
+    });
     assert_refused(&link_out, 1, "leaves Payload/WrapDemo.app");
 
     // A file written through a symlinked folder would land outside: refused.
     let through = t.path().join("through.ipa");
-    doctored(
-        &through,
-        |_, _| false,
-        |w| {
-            w.add_symlink("Payload/WrapDemo.app/dir", "en.lproj", opts())
-                .unwrap();
-            w.start_file("Payload/WrapDemo.app/dir/x", opts()).unwrap();
-            w.write_all(b"x").unwrap();
-        },
-    );
+    appended(&through, |w| {
+        w.add_symlink("Payload/WrapDemo.app/dir", "en.lproj", opts())
+            .unwrap();
+        w.start_file("Payload/WrapDemo.app/dir/x", opts()).unwrap();
+        w.write_all(b"x").unwrap();
+    });
     assert_refused(&through, 1, "error[archive-unsafe]");
 
     let truncated = t.path().join("truncated.ipa");
@@ -1320,20 +1293,16 @@ fn refuses_bad_inputs() {
 fn keeps_internal_symlinks_and_other_top_level_folders() {
     let t = tempfile::tempdir().unwrap();
     let input = t.path().join("extras.ipa");
-    doctored(
-        &input,
-        |_, _| false,
-        |w| {
-            w.add_symlink("Payload/WrapDemo.app/wrap-link.png", "wrap.png", opts())
-                .unwrap();
-            w.add_directory("SwiftSupport/", opts()).unwrap();
-            w.start_file("SwiftSupport/iphoneos/libswiftCore.dylib", opts())
-                .unwrap();
-            w.write_all(b"not really a dylib").unwrap();
-            w.start_file("iTunesMetadata.plist", opts()).unwrap();
-            w.write_all(b"<plist/>").unwrap();
-        },
-    );
+    appended(&input, |w| {
+        w.add_symlink("Payload/WrapDemo.app/wrap-link.png", "wrap.png", opts())
+            .unwrap();
+        w.add_directory("SwiftSupport/", opts()).unwrap();
+        w.start_file("SwiftSupport/iphoneos/libswiftCore.dylib", opts())
+            .unwrap();
+        w.write_all(b"not really a dylib").unwrap();
+        w.start_file("iTunesMetadata.plist", opts()).unwrap();
+        w.write_all(b"<plist/>").unwrap();
+    });
     let out = t.path().join("out.ipa");
     let o = sign(&input, &out, &strs(&sample_profiles()));
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -1393,18 +1362,14 @@ fn sigterm_leaves_nothing_behind() {
     let t = tempfile::tempdir().unwrap();
     let input = t.path().join("big.ipa");
     // 400 MB of zeros: tiny as a zip, slow enough to extract that we can interrupt it.
-    doctored(
-        &input,
-        |_, _| false,
-        |w| {
-            w.start_file("Payload/WrapDemo.app/big.bin", opts().large_file(true))
-                .unwrap();
-            let chunk = vec![0u8; 1 << 20];
-            for _ in 0..400 {
-                w.write_all(&chunk).unwrap();
-            }
-        },
-    );
+    appended(&input, |w| {
+        w.start_file("Payload/WrapDemo.app/big.bin", opts().large_file(true))
+            .unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..400 {
+            w.write_all(&chunk).unwrap();
+        }
+    });
     let outdir = t.path().join("out");
     std::fs::create_dir(&outdir).unwrap();
     let out = outdir.join("big-signed.ipa");
@@ -1493,9 +1458,7 @@ fn sign_picks_each_bundles_profile_from_a_folder() {
         .iter()
         .any(|p| p.ends_with("enterprise-share.mobileprovision")));
     // The chosen profiles are the ones embedded.
-    let x = t.path().join("x");
-    unzip_to(&out, &x);
-    let app = x.join("Payload/WrapDemo.app");
+    let app = unzip_app(&out, &t.path().join("x"), "WrapDemo");
     assert_eq!(
         std::fs::read(app.join("embedded.mobileprovision")).unwrap(),
         std::fs::read(r("profiles/enterprise-app.mobileprovision")).unwrap()
@@ -1555,16 +1518,8 @@ fn sign_sample_with(identity: &[&str]) {
     let o = wrapsign(&args);
     assert_eq!(o.status.code(), Some(0), "{identity:?}: {}", text(&o));
     assert_only(t.path(), &["signed.ipa"]);
-    let x = t.path().join("x");
-    unzip_to(&out, &x);
-    let app = x.join("Payload/WrapDemo.app");
-    check_signed_app(
-        &app,
-        "WSTEST0001",
-        "dist",
-        &sample_wants("WSTEST0001", "com.example.wrapdemo"),
-        &[(".", &r("profiles/enterprise-app.mobileprovision"))],
-    );
+    let app = unzip_app(&out, &t.path().join("x"), "WrapDemo");
+    check_sample_app(&app);
     rcodesign_cross_check(
         &app,
         "WSTEST0001",
@@ -1723,11 +1678,5 @@ fn an_interrupt_after_an_app_folder_was_swapped_in_says_it_is_in_place() {
         "{stderr}"
     );
     assert_only(&x.join("Payload"), &["WrapDemo.app"]);
-    check_signed_app(
-        &app,
-        "WSTEST0001",
-        "dist",
-        &sample_wants("WSTEST0001", "com.example.wrapdemo"),
-        &[(".", &r("profiles/enterprise-app.mobileprovision"))],
-    );
+    check_sample_app(&app);
 }
