@@ -242,6 +242,16 @@ fn main_exe() -> String {
     format!("{APP}/WrapDemo")
 }
 
+/// Re-signs the main executable with `who` (`None`: ad-hoc), under `ident`
+/// when given, binding the app's own Info.plist and CodeResources.
+fn resign_main(e: &mut Entries, who: Option<&str>, ident: Option<&str>) {
+    let name = main_exe();
+    let info = get(e, &format!("{APP}/Info.plist")).to_vec();
+    let res = get(e, &format!("{APP}/_CodeSignature/CodeResources")).to_vec();
+    let d = resign_macho_as(get(e, &name), who, ident, &info, &res);
+    set(e, &name, d);
+}
+
 fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -338,25 +348,13 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "the CodeDirectory re-signed by another team's certificate",
-            tamper: |e| {
-                let name = main_exe();
-                let info = get(e, &format!("{APP}/Info.plist")).to_vec();
-                let res = get(e, &format!("{APP}/_CodeSignature/CodeResources")).to_vec();
-                let d = resign_macho(get(e, &name), Some("other-team-dist"), &info, &res);
-                set(e, &name, d);
-            },
+            tamper: |e| resign_main(e, Some("other-team-dist"), None),
             finding: "app-team-mismatch",
             subject: "WrapDemo.app/WrapDemo",
         },
         Case {
             name: "the CodeDirectory re-signed by an untrusted certificate",
-            tamper: |e| {
-                let name = main_exe();
-                let info = get(e, &format!("{APP}/Info.plist")).to_vec();
-                let res = get(e, &format!("{APP}/_CodeSignature/CodeResources")).to_vec();
-                let d = resign_macho(get(e, &name), Some("rogue-dist"), &info, &res);
-                set(e, &name, d);
-            },
+            tamper: |e| resign_main(e, Some("rogue-dist"), None),
             finding: "app-signer-untrusted",
             subject: "Apple Distribution: Rogue",
         },
@@ -375,31 +373,13 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "the main executable re-signed under another identifier",
-            tamper: |e| {
-                let name = main_exe();
-                let info = get(e, &format!("{APP}/Info.plist")).to_vec();
-                let res = get(e, &format!("{APP}/_CodeSignature/CodeResources")).to_vec();
-                let d = resign_macho_as(
-                    get(e, &name),
-                    Some("dist"),
-                    Some("com.example.otherapp"),
-                    &info,
-                    &res,
-                );
-                set(e, &name, d);
-            },
+            tamper: |e| resign_main(e, Some("dist"), Some("com.example.otherapp")),
             finding: "app-identifier-mismatch",
             subject: "WrapDemo.app/WrapDemo",
         },
         Case {
             name: "the main executable signed ad hoc",
-            tamper: |e| {
-                let name = main_exe();
-                let info = get(e, &format!("{APP}/Info.plist")).to_vec();
-                let res = get(e, &format!("{APP}/_CodeSignature/CodeResources")).to_vec();
-                let d = resign_macho(get(e, &name), None, &info, &res);
-                set(e, &name, d);
-            },
+            tamper: |e| resign_main(e, None, None),
             finding: "app-adhoc-signed",
             subject: "WrapDemo.app/WrapDemo",
         },
@@ -423,29 +403,33 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// `wrapsign sign SAMPLE --out OUT` with dist.p12 and the sample's profiles,
+/// as a user would run it.
+fn sign_sample_args(out: &Path) -> Vec<String> {
+    let path = |rel: &str| repo(rel).to_str().unwrap().to_string();
+    vec![
+        "sign".into(),
+        path("samples/WrapDemo.ipa"),
+        "--out".into(),
+        out.to_str().unwrap().into(),
+        "--cert".into(),
+        path("signing/ios/dist.p12"),
+        "--cert-pass".into(),
+        format!("file:{}", repo("signing/ios/p12.pass").display()),
+        "--profile".into(),
+        path("profiles/enterprise-app.mobileprovision"),
+        "--profile".into(),
+        path("profiles/enterprise-share.mobileprovision"),
+        trust_root(),
+        AT.into(),
+    ]
+}
+
 /// `wrapsign sign` of the sample, as a user would run it.
 fn freshly_signed(dir: &Path) -> PathBuf {
     let out = dir.join("fresh.ipa");
-    let r = run(&[
-        "sign",
-        repo("samples/WrapDemo.ipa").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--cert",
-        repo("signing/ios/dist.p12").to_str().unwrap(),
-        "--cert-pass",
-        &format!("file:{}", repo("signing/ios/p12.pass").display()),
-        "--profile",
-        repo("profiles/enterprise-app.mobileprovision")
-            .to_str()
-            .unwrap(),
-        "--profile",
-        repo("profiles/enterprise-share.mobileprovision")
-            .to_str()
-            .unwrap(),
-        &trust_root(),
-        AT,
-    ]);
+    let args = sign_sample_args(&out);
+    let r = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     out
 }
@@ -608,13 +592,7 @@ fn rcodesign_names_the_same_defects() {
     let ipa = t.path().join("t.ipa");
     write_ipa(&ipa, &e);
     let r = verify(&ipa);
-    let f = r.json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "app-code-modified")
-        .cloned()
-        .unwrap();
+    let f = r.finding("app-code-modified");
     // Which page: the one holding byte 0x2000.
     assert!(
         f["message"].as_str().unwrap().contains("code page 2 "),
@@ -632,28 +610,10 @@ fn signing_refuses_to_write_an_output_that_does_not_verify() {
     }
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("out.ipa");
+    let mut args = sign_sample_args(&out);
+    args.push("--format=json".into());
     let r = common::run_with(
-        &[
-            "sign",
-            "--format=json",
-            repo("samples/WrapDemo.ipa").to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--cert",
-            repo("signing/ios/dist.p12").to_str().unwrap(),
-            "--cert-pass",
-            &format!("file:{}", repo("signing/ios/p12.pass").display()),
-            "--profile",
-            repo("profiles/enterprise-app.mobileprovision")
-                .to_str()
-                .unwrap(),
-            "--profile",
-            repo("profiles/enterprise-share.mobileprovision")
-                .to_str()
-                .unwrap(),
-            &trust_root(),
-            AT,
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         &[("WRAPSIGN_TEST_DAMAGE_SIGNED", "WrapDemo")],
         None,
     );
@@ -963,13 +923,7 @@ fn nested_code_sealed_by_cdhash() {
     write_ipa(&bad, &e);
     let r = verify(&bad);
     assert_eq!(r.code, 1, "{}", r.stdout);
-    let f = r.json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "app-nested-code-modified")
-        .cloned()
-        .unwrap_or_else(|| panic!("{}", r.stdout));
+    let f = r.finding("app-nested-code-modified");
     assert!(f["message"].as_str().unwrap().contains("cdhash"), "{f}");
     assert_eq!(f["subject"], "WrapDemo.app/PlugIns/WrapShare.appex");
 }
@@ -1002,13 +956,7 @@ fn a_swapped_alternate_code_directory_breaks_the_cdhashes() {
     write_ipa(&bad, &e);
     let r = verify_at(&bad, "2020-06-01");
     assert_eq!(r.code, 1, "{}", r.stdout);
-    let f = r.json()["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "app-signature-invalid")
-        .cloned()
-        .unwrap_or_else(|| panic!("{}", r.stdout));
+    let f = r.finding("app-signature-invalid");
     assert!(f["message"].as_str().unwrap().contains("CDHashes"), "{f}");
     assert!(!r.has("app-code-modified"), "{}", r.stdout);
 }

@@ -36,6 +36,18 @@ impl Run {
     pub fn has(&self, name: &str) -> bool {
         self.names().iter().any(|n| n == name)
     }
+
+    /// The first finding named `name` in a JSON report; panics (showing
+    /// stdout) when there is none.
+    pub fn finding(&self, name: &str) -> serde_json::Value {
+        self.json()["findings"]
+            .as_array()
+            .expect("findings array")
+            .iter()
+            .find(|f| f["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} finding in:\n{}", self.stdout))
+    }
 }
 
 pub fn bin() -> &'static str {
