@@ -16,6 +16,18 @@ fn only_errors(v: &Value) -> Vec<String> {
     e
 }
 
+/// Verifies with `args`: exit `code` and `error` the only error finding's
+/// name; returns the report.
+fn fails_with(args: &[&str], code: i32, error: &str) -> Value {
+    let (got, v) = verify_json(args);
+    assert_eq!(
+        (got, only_errors(&v)),
+        (code, vec![error.to_string()]),
+        "{args:?}: {v:#}"
+    );
+    v
+}
+
 fn signer_items(v: &Value) -> Vec<&Value> {
     v["items"]
         .as_array()
@@ -66,10 +78,10 @@ fn signed_samples_verify_and_report_their_signers() {
 
 #[test]
 fn apk_unsigned() {
-    let (code, v) = verify_json(&[s(&sample("unsigned/min21-target34.apk"))]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-unsigned".to_string()])
+    fails_with(
+        &[s(&sample("unsigned/min21-target34.apk"))],
+        1,
+        "apk-unsigned",
     );
 }
 
@@ -79,22 +91,12 @@ fn apk_digest_mismatch_when_an_entry_changes() {
     let b = read(&sample("v1v2v3-rsa.apk"));
     let (at, _) = entry_data(&b, "res/raw/blob.bin").unwrap();
     let p = t.write("x.apk", &flip(b, at + 10));
-    let (code, v) = verify_json(&[s(&p)]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-digest-mismatch".to_string()]),
-        "{v:#}"
-    );
+    fails_with(&[s(&p)], 1, "apk-digest-mismatch");
     // v1 alone catches it too (the entry's digest in MANIFEST.MF).
     let b = read(&sample("v1-only-rsa.apk"));
     let (at, _) = entry_data(&b, "res/raw/blob.bin").unwrap();
     let p = t.write("y.apk", &flip(b, at));
-    let (code, v) = verify_json(&[s(&p)]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-digest-mismatch".to_string()]),
-        "{v:#}"
-    );
+    fails_with(&[s(&p)], 1, "apk-digest-mismatch");
 }
 
 #[test]
@@ -104,12 +106,7 @@ fn apk_digest_mismatch_when_the_central_directory_changes() {
     let rec = cd_record(&b, 1);
     // The modification time of the second entry: harmless to the ZIP, covered by v2/v3.
     let p = t.write("x.apk", &flip(b, rec + 12));
-    let (code, v) = verify_json(&[s(&p)]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-digest-mismatch".to_string()]),
-        "{v:#}"
-    );
+    fails_with(&[s(&p)], 1, "apk-digest-mismatch");
 }
 
 #[test]
@@ -118,12 +115,7 @@ fn apk_signature_invalid_when_the_signing_block_changes() {
     let b = read(&sample("v2v3-ec.apk"));
     let (sd, len) = signed_data(&b, V3).unwrap();
     let p = t.write("x.apk", &flip(b, sd + len / 2));
-    let (code, v) = verify_json(&[s(&p)]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-signature-invalid".to_string()]),
-        "{v:#}"
-    );
+    let v = fails_with(&[s(&p)], 1, "apk-signature-invalid");
     let f = &v["findings"][0];
     assert_eq!(f["details"]["apksig"], "V3_SIG_DID_NOT_VERIFY");
 }
@@ -132,12 +124,7 @@ fn apk_signature_invalid_when_the_signing_block_changes() {
 fn apk_signature_stripped_when_the_block_is_removed() {
     let t = Tmp::new();
     let p = t.write("x.apk", &strip_block(&read(&sample("v1v2v3-rsa.apk"))));
-    let (code, v) = verify_json(&[s(&p)]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-signature-stripped".to_string()]),
-        "{v:#}"
-    );
+    let v = fails_with(&[s(&p)], 1, "apk-signature-stripped");
     assert_eq!(
         v["findings"][0]["details"]["apksig"],
         "JAR_SIG_MISSING_APK_SIG_REFERENCED"
@@ -147,16 +134,16 @@ fn apk_signature_stripped_when_the_block_is_removed() {
 #[test]
 fn apk_scheme_required() {
     // targetSdk 30 needs v2+.
-    let (code, v) = verify_json(&[s(&sample("v1-only-target30.apk"))]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-scheme-required".to_string()])
+    fails_with(
+        &[s(&sample("v1-only-target30.apk"))],
+        1,
+        "apk-scheme-required",
     );
     // A v2/v3-only APK cannot install below API 24.
-    let (code, v) = verify_json(&["--min-sdk", "21", s(&sample("v2v3-ec.apk"))]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-scheme-required".to_string()])
+    fails_with(
+        &["--min-sdk", "21", s(&sample("v2v3-ec.apk"))],
+        1,
+        "apk-scheme-required",
     );
     // ... but is fine from 24 (its own minSdk), and --max-sdk 23 needs v1 again.
     assert_eq!(
@@ -185,15 +172,14 @@ fn apk_signer_mismatch_against_an_expected_certificate() {
         s(&apk),
     ]);
     assert_eq!(code, 0, "{v:#}");
-    let (code, v) = verify_json(&[
-        "--signer-cert",
-        s(&sample("keys/ec-p256.x509.pem")),
-        s(&apk),
-    ]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-signer-mismatch".to_string()]),
-        "{v:#}"
+    fails_with(
+        &[
+            "--signer-cert",
+            s(&sample("keys/ec-p256.x509.pem")),
+            s(&apk),
+        ],
+        1,
+        "apk-signer-mismatch",
     );
     // DER works as well as PEM.
     let t = Tmp::new();
@@ -209,21 +195,19 @@ fn apk_signer_mismatch_against_an_expected_certificate() {
 
 #[test]
 fn apk_too_many_signers() {
-    let (code, v) = verify_json(&[s(&sample("eleven-signers.apk"))]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-too-many-signers".to_string()]),
-        "{v:#}"
+    fails_with(
+        &[s(&sample("eleven-signers.apk"))],
+        1,
+        "apk-too-many-signers",
     );
 }
 
 #[test]
 fn apk_misaligned_and_page_misaligned() {
-    let (code, v) = verify_json(&[s(&sample("v1-jarsigner-misaligned.apk"))]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-misaligned".to_string()]),
-        "{v:#}"
+    let v = fails_with(
+        &[s(&sample("v1-jarsigner-misaligned.apk"))],
+        1,
+        "apk-misaligned",
     );
     // The error is the library Android maps from the APK (extractNativeLibs="false"),
     // off its 4 KiB page (which also puts it off 16 KiB); the other entries only warn.
@@ -289,12 +273,7 @@ fn apk_malformed_zips() {
     let mut tr = b.clone();
     let (e, _, _) = eocd(&tr);
     tr[e + 10] = tr[e + 10].wrapping_add(5);
-    let (code, v) = verify_json(&[s(&t.write("truncated-cd.apk", &tr))]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-malformed".to_string()]),
-        "{v:#}"
-    );
+    fails_with(&[s(&t.write("truncated-cd.apk", &tr))], 1, "apk-malformed");
     // No AndroidManifest.xml: rename it in the CD and the local header.
     let mut nm = b.clone();
     for i in 0..nm.len() - 19 {
@@ -302,12 +281,7 @@ fn apk_malformed_zips() {
             nm[i] = b'a';
         }
     }
-    let (code, v) = verify_json(&[s(&t.write("no-manifest.apk", &nm))]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-malformed".to_string()]),
-        "{v:#}"
-    );
+    fails_with(&[s(&t.write("no-manifest.apk", &nm))], 1, "apk-malformed");
 }
 
 #[test]
@@ -326,24 +300,14 @@ fn lying_signing_block_sizes_fall_back_like_android() {
     let mut pair = b.clone();
     pair[start + 8..start + 16].copy_from_slice(&0x7fff_0000u64.to_le_bytes());
     for (name, data) in [("header.apk", h), ("huge.apk", huge), ("pair.apk", pair)] {
-        let (code, v) = verify_json(&[s(&t.write(name, &data))]);
-        assert_eq!(
-            (code, only_errors(&v)),
-            (1, vec!["apk-signature-stripped".to_string()]),
-            "{name}: {v:#}"
-        );
+        fails_with(&[s(&t.write(name, &data))], 1, "apk-signature-stripped");
     }
     // Without a v1 signature to fall back on, the APK is simply unsigned.
     let b = read(&sample("v2v3-ec.apk"));
     let (start, _) = signing_block(&b).unwrap();
     let mut h = b.clone();
     h[start] ^= 0x10;
-    let (code, v) = verify_json(&[s(&t.write("v2.apk", &h))]);
-    assert_eq!(
-        (code, only_errors(&v)),
-        (1, vec!["apk-unsigned".to_string()]),
-        "{v:#}"
-    );
+    let v = fails_with(&[s(&t.write("v2.apk", &h))], 1, "apk-unsigned");
     let msg = v["findings"][0]["message"].as_str().unwrap();
     assert!(msg.contains("header and footer"), "{msg}");
 }
@@ -362,12 +326,7 @@ fn unreadable_inputs_exit_2() {
         // Cut short: named as such, still exit 2 (nothing could be checked).
         ("half.apk", b[..b.len() / 2].to_vec(), "archive-truncated"),
     ] {
-        let (code, v) = verify_json(&[s(&t.write(name, &data))]);
-        assert_eq!(
-            (code, only_errors(&v)),
-            (2, vec![finding.to_string()]),
-            "{name}: {v:#}"
-        );
+        let v = fails_with(&[s(&t.write(name, &data))], 2, finding);
         assert!(v["findings"][0]["message"].as_str().unwrap().contains(name));
     }
     // Cut just before the EOCD: a ZIP without its end record.
