@@ -12,7 +12,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::apk::{entry_data, s, sample, verify_json, Tmp};
+use crate::support::apk::{
+    apksigner_verifies, entry_data, findings_named, s, sample, verify_json, Tmp,
+};
 use crate::support::{conformance, tool};
 
 fn tools() -> bool {
@@ -57,13 +59,6 @@ fn make_signed(tmp: &Tmp, name: &str, args: &[&str]) -> PathBuf {
     signed
 }
 
-fn apksigner_verifies(apk: &Path) -> bool {
-    Command::new("apksigner")
-        .args(["verify", s(apk)])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn zipalign_ok(apk: &Path) -> bool {
     Command::new("zipalign")
         .args(["-c", "4", s(apk)])
@@ -78,12 +73,26 @@ fn data_offset(apk: &Path, name: &str) -> usize {
 }
 
 fn misaligned<'a>(v: &'a Value, severity: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["name"] == "apk-misaligned" && f["severity"] == severity)
-        .collect()
+    let mut found = findings_named(v, "apk-misaligned");
+    found.retain(|f| f["severity"] == severity);
+    found
+}
+
+/// Never zipaligned, libraries extracted at install, for `target` SDK.
+fn unaligned(tmp: &Tmp, name: &str, target: &str) -> PathBuf {
+    let args = ["--no-align", "--extract-native-libs", "true"];
+    make_signed(tmp, name, &[&["--target-sdk", target][..], &args].concat())
+}
+
+/// targetSdk 29, the .so on 8 bytes (4-byte aligned, off its 4 KiB page),
+/// extractNativeLibs `extract` ("absent": no attribute).
+fn so_on_8(tmp: &Tmp, name: &str, extract: &str) -> PathBuf {
+    let args = ["--target-sdk", "29", "--so-align", "8"];
+    make_signed(
+        tmp,
+        name,
+        &[&args[..], &["--extract-native-libs", extract]].concat(),
+    )
 }
 
 #[test]
@@ -92,17 +101,7 @@ fn never_zipaligned_below_target_30_installs_with_a_warning() {
         return;
     }
     let tmp = Tmp::new();
-    let apk = make_signed(
-        &tmp,
-        "t29",
-        &[
-            "--target-sdk",
-            "29",
-            "--no-align",
-            "--extract-native-libs",
-            "true",
-        ],
-    );
+    let apk = unaligned(&tmp, "t29", "29");
     assert!(!zipalign_ok(&apk), "zipalign -c must see it unaligned");
     assert_ne!(data_offset(&apk, "resources.arsc") % 4, 0);
     let (code, v) = verify_json(&[s(&apk)]);
@@ -127,17 +126,7 @@ fn target_30_with_a_misaligned_resources_arsc_is_refused() {
         return;
     }
     let tmp = Tmp::new();
-    let apk = make_signed(
-        &tmp,
-        "t30",
-        &[
-            "--target-sdk",
-            "30",
-            "--no-align",
-            "--extract-native-libs",
-            "true",
-        ],
-    );
+    let apk = unaligned(&tmp, "t30", "30");
     assert_ne!(data_offset(&apk, "resources.arsc") % 4, 0);
     let (code, v) = verify_json(&[s(&apk)]);
     assert_eq!(code, 1, "{v:#}");
@@ -181,18 +170,7 @@ fn libraries_mapped_from_the_apk_must_be_page_aligned() {
     }
     let tmp = Tmp::new();
     // The .so on 8 bytes: 4-byte aligned, off its 4 KiB page.
-    let mapped = make_signed(
-        &tmp,
-        "mapped",
-        &[
-            "--target-sdk",
-            "29",
-            "--so-align",
-            "8",
-            "--extract-native-libs",
-            "false",
-        ],
-    );
+    let mapped = so_on_8(&tmp, "mapped", "false");
     let off = data_offset(&mapped, "lib/arm64-v8a/libwrap.so");
     assert!(off % 4 == 0 && off % 4096 != 0, "{off}");
     let (code, v) = verify_json(&[s(&mapped)]);
@@ -207,18 +185,7 @@ fn libraries_mapped_from_the_apk_must_be_page_aligned() {
     // The same layout with libraries extracted at install (or the attribute
     // absent, Android's default): it installs; only the 16 KiB note remains.
     for extract in ["true", "absent"] {
-        let apk = make_signed(
-            &tmp,
-            &format!("extracted-{extract}"),
-            &[
-                "--target-sdk",
-                "29",
-                "--so-align",
-                "8",
-                "--extract-native-libs",
-                extract,
-            ],
-        );
+        let apk = so_on_8(&tmp, &format!("extracted-{extract}"), extract);
         let (code, v) = verify_json(&[s(&apk)]);
         assert_eq!(code, 0, "{extract}: {v:#}");
         assert!(misaligned(&v, "error").is_empty(), "{extract}: {v:#}");

@@ -11,7 +11,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::apk::{error_names, finding_names, s, sample, verify_json, Tmp};
+use crate::support::apk::{
+    apksigner_verifies, error_names, finding_names, findings_named, s, sample, verify_json, Tmp,
+};
 use crate::support::{conformance, tool};
 
 fn run_ok(cmd: &mut Command) {
@@ -59,24 +61,8 @@ fn apksigner_sign(ks: &Path, input: &Path, out: &Path, extra: &[&str]) {
     run_ok(&mut cmd);
 }
 
-fn apksigner_verifies(apk: &Path) -> bool {
-    Command::new("apksigner")
-        .args(["verify", s(apk)])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn tools() -> bool {
     tool("apksigner") && tool("keytool")
-}
-
-fn findings<'a>(v: &'a Value, name: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["name"] == name)
-        .collect()
 }
 
 /// The finding fails the run, `--allow NAME` and `[levels] NAME = "allow"`
@@ -131,7 +117,7 @@ fn debug_certificate_signer_fails_and_can_be_allowed() {
         "apksigner accepts the debug-signed APK"
     );
     let (_, v) = verify_json(&[s(&apk)]);
-    let f = findings(&v, "debug-certificate");
+    let f = findings_named(&v, "debug-certificate");
     // One finding for the one certificate, naming every scheme it signs.
     assert_eq!(f.len(), 1, "{v:#}");
     let role = f[0]["details"]["role"].as_str().unwrap();
@@ -170,7 +156,7 @@ fn rsa_1024_signer_is_a_weak_key() {
     );
     assert!(apksigner_verifies(&apk));
     let (_, v) = verify_json(&[s(&apk)]);
-    let f = findings(&v, "weak-key");
+    let f = findings_named(&v, "weak-key");
     assert_eq!(f.len(), 1, "{v:#}");
     assert_eq!(f[0]["details"]["key"], "RSA 1024");
     assert!(f[0]["message"]
@@ -206,12 +192,12 @@ fn certificate_dates_are_information_only() {
     };
     let (code, v) = verify_at(&day(now));
     assert_eq!(code, 0, "{v:#}");
-    let f = findings(&v, "apk-signer-cert-short-lived");
+    let f = findings_named(&v, "apk-signer-cert-short-lived");
     assert_eq!(f.len(), 1, "{v:#}");
     assert_eq!(f[0]["severity"], "info");
     let (code, v) = verify_at(&day(now + time::Duration::days(30)));
     assert_eq!(code, 0, "Android ignores APK certificate dates: {v:#}");
-    let f = findings(&v, "apk-signer-cert-expired");
+    let f = findings_named(&v, "apk-signer-cert-expired");
     assert_eq!(
         (f.len(), f[0]["severity"].as_str()),
         (1, Some("info")),
@@ -248,7 +234,7 @@ fn real_md5_with_rsa_apks_are_a_weak_digest() {
             assert!(text.contains("unsigned"), "{name}: jarsigner says {text}");
         }
         let (_, v) = verify_json(&[s(&apk)]);
-        let f = findings(&v, "weak-digest");
+        let f = findings_named(&v, "weak-digest");
         assert_eq!(f.len(), 1, "{name}: {v:#}");
         assert_eq!(f[0]["severity"], "error");
         assert_eq!(f[0]["details"]["digest_algorithm"], "1.2.840.113549.2.5");
@@ -280,7 +266,7 @@ fn sha1_v1_is_a_warning_unless_old_sdks_need_it() {
     );
     // The same SHA-1 signature judged for API 21+, where SHA-256 works: a warning.
     let (code, v) = verify_json(&["--min-sdk", "21", s(&old)]);
-    let f = findings(&v, "weak-digest");
+    let f = findings_named(&v, "weak-digest");
     assert_eq!((code, f.len()), (0, 1), "{v:#}");
     assert_eq!(f[0]["severity"], "warning");
 }
@@ -321,7 +307,7 @@ fn dex_before_the_first_entry_of_a_v1_only_apk_is_janus() {
     // apksigner accepts it: v1 does not cover the prefix.
     assert!(apksigner_verifies(&apk), "apksigner accepts the Janus APK");
     let (_, v) = verify_json(&[s(&apk)]);
-    let f = findings(&v, "apk-prefix-data");
+    let f = findings_named(&v, "apk-prefix-data");
     assert_eq!(f.len(), 1, "{v:#}");
     assert_eq!(f[0]["severity"], "error");
     assert_eq!(f[0]["details"]["bytes"], 16384);
@@ -343,7 +329,7 @@ fn fdroid_janus_apk_is_reported() {
     };
     let (code, v) = verify_json(&[s(&apk)]);
     assert_eq!(code, 1);
-    let f = findings(&v, "apk-prefix-data");
+    let f = findings_named(&v, "apk-prefix-data");
     assert_eq!(f.len(), 1, "{v:#}");
     assert_eq!(f[0]["severity"], "error");
     // The same DEX magic MANIFEST.tsv records (PREFIX=b'dex\n').
@@ -370,7 +356,7 @@ fn a_v2_signed_prefix_is_only_a_warning() {
     let (code, v) = verify_json(&["--allow", "apk-unsigned", s(&pre)]);
     // Unsigned, so only v1 could decide: an error.
     assert_eq!(
-        findings(&v, "apk-prefix-data")[0]["severity"],
+        findings_named(&v, "apk-prefix-data")[0]["severity"],
         "error",
         "{v:#}"
     );
@@ -396,7 +382,7 @@ fn a_v2_signed_prefix_is_only_a_warning() {
         return;
     }
     let (code, v) = verify_json(&[s(&signed)]);
-    let f = findings(&v, "apk-prefix-data");
+    let f = findings_named(&v, "apk-prefix-data");
     assert_eq!(
         (code, f[0]["severity"].as_str()),
         (0, Some("warning")),

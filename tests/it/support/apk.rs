@@ -74,6 +74,24 @@ pub fn error_names(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The findings named `name`, in report order.
+pub fn findings_named<'a>(v: &'a Value, name: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["name"] == name)
+        .collect()
+}
+
+/// Whether `apksigner verify` accepts `apk` (the independent oracle).
+pub fn apksigner_verifies(apk: &Path) -> bool {
+    Command::new("apksigner")
+        .args(["verify", s(apk)])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 pub fn have(tool: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
