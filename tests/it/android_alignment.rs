@@ -13,7 +13,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::apk::{
-    apksigner_verifies, entry_data, findings_named, s, sample, verify_json, Tmp,
+    apksigner_sign_sample_key, apksigner_verifies, entry_data, findings_named, s, sample,
+    verify_json, Tmp,
 };
 use crate::support::{conformance, tool};
 
@@ -36,25 +37,7 @@ fn make_signed(tmp: &Tmp, name: &str, args: &[&str]) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     let signed = tmp.path(&format!("{name}.apk"));
-    let keys = sample("keys");
-    let out = Command::new("apksigner")
-        .args([
-            "sign",
-            "--key",
-            s(&keys.join("rsa-2048.pk8")),
-            "--cert",
-            s(&keys.join("rsa-2048.x509.pem")),
-            "--out",
-            s(&signed),
-            s(&unsigned),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    apksigner_sign_sample_key(&unsigned, &signed);
     assert!(apksigner_verifies(&signed), "{name}: apksigner verifies it");
     signed
 }

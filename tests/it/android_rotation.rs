@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::apk::{s, sample, Tmp};
+use crate::support::apk::{keytool_rsa, s, sample, Tmp};
 use crate::support::{bin, conformance, tool};
 
 const AT: &str = "2026-01-01";
@@ -517,31 +517,7 @@ fn rotate_with_keystores_and_password_specs() {
     let tmp = Tmp::new();
     let mk = |name: &str, cn: &str| {
         let ks = tmp.path(&format!("{name}.jks"));
-        let st = Command::new("keytool")
-            .args([
-                "-genkeypair",
-                "-keystore",
-                s(&ks),
-                "-storetype",
-                "JKS",
-                "-storepass",
-                "secret1",
-                "-keypass",
-                "secret1",
-                "-alias",
-                name,
-                "-keyalg",
-                "RSA",
-                "-keysize",
-                "2048",
-                "-validity",
-                "10000",
-                "-dname",
-                cn,
-            ])
-            .status()
-            .unwrap();
-        assert!(st.success());
+        keytool_rsa(&ks, name, "secret1", cn, "2048", "10000");
         ks
     };
     let (old, new) = (

@@ -12,44 +12,15 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::apk::{
-    apksigner_verifies, error_names, finding_names, findings_named, s, sample, verify_json, Tmp,
+    apksigner_sign_sample_key, apksigner_verifies, error_names, finding_names, findings_named,
+    keytool_rsa, run_ok, s, sample, verify_json, Tmp,
 };
 use crate::support::{conformance, tool};
-
-fn run_ok(cmd: &mut Command) {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// A keytool keystore (store and key password `android`) with one key.
 fn keytool_key(tmp: &Tmp, name: &str, dname: &str, bits: &str, days: &str) -> PathBuf {
     let ks = tmp.path(&format!("{name}.jks"));
-    run_ok(Command::new("keytool").args([
-        "-genkeypair",
-        "-keystore",
-        s(&ks),
-        "-storetype",
-        "JKS",
-        "-storepass",
-        "android",
-        "-keypass",
-        "android",
-        "-alias",
-        name,
-        "-keyalg",
-        "RSA",
-        "-keysize",
-        bits,
-        "-validity",
-        days,
-        "-dname",
-        dname,
-    ]));
+    keytool_rsa(&ks, name, "android", dname, bits, days);
     ks
 }
 
@@ -365,17 +336,7 @@ fn a_v2_signed_prefix_is_only_a_warning() {
         return;
     }
     let signed = tmp.path("signed.apk");
-    let keys = sample("keys");
-    run_ok(Command::new("apksigner").args([
-        "sign",
-        "--key",
-        s(&keys.join("rsa-2048.pk8")),
-        "--cert",
-        s(&keys.join("rsa-2048.x509.pem")),
-        "--out",
-        s(&signed),
-        s(&pre),
-    ]));
+    apksigner_sign_sample_key(&pre, &signed);
     let b = std::fs::read(&signed).unwrap();
     if !b.starts_with(b"#!") {
         skip!("this apksigner drops bytes before the first entry");

@@ -92,6 +92,59 @@ pub fn apksigner_verifies(apk: &Path) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Runs `cmd`; panics with its output unless it succeeds.
+pub fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `apksigner sign` of `input` into `out` with the samples' RSA key
+/// (apksigner's default schemes).
+pub fn apksigner_sign_sample_key(input: &Path, out: &Path) {
+    let keys = sample("keys");
+    run_ok(Command::new("apksigner").args([
+        "sign",
+        "--key",
+        s(&keys.join("rsa-2048.pk8")),
+        "--cert",
+        s(&keys.join("rsa-2048.x509.pem")),
+        "--out",
+        s(out),
+        s(input),
+    ]));
+}
+
+/// `keytool -genkeypair`: a JKS keystore `ks` holding one RSA key `alias`
+/// of `bits` bits valid `days` days, store and key password `pass`.
+pub fn keytool_rsa(ks: &Path, alias: &str, pass: &str, dname: &str, bits: &str, days: &str) {
+    run_ok(Command::new("keytool").args([
+        "-genkeypair",
+        "-keystore",
+        s(ks),
+        "-storetype",
+        "JKS",
+        "-storepass",
+        pass,
+        "-keypass",
+        pass,
+        "-alias",
+        alias,
+        "-keyalg",
+        "RSA",
+        "-keysize",
+        bits,
+        "-validity",
+        days,
+        "-dname",
+        dname,
+    ]));
+}
+
 pub fn have(tool: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
