@@ -5,6 +5,7 @@
 
 use crate::support as common;
 use crate::support::apk as apk_support;
+use crate::support::files_in;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -154,15 +155,6 @@ fn item<'a>(v: &'a Value, kind: &str) -> &'a Value {
         .as_array()
         .and_then(|a| a.iter().find(|i| i["kind"] == kind))
         .unwrap_or_else(|| panic!("no {kind} item in {v:#}"))
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

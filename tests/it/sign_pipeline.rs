@@ -4,6 +4,7 @@
 //! (the destination absent, the input byte for byte), or the output complete
 //! and in place (and verifying with apksigner).
 
+use crate::support::files_in;
 use crate::support::{self as common, repo};
 
 use std::cell::RefCell;
@@ -30,15 +31,6 @@ fn keytool_sha256(file: &str, alias: &str) -> String {
         .find(|c| c[0] == file && c[2] == alias)
         .map(|c| c[6].to_lowercase())
         .unwrap_or_else(|| panic!("{file} {alias} in keystores.tsv"))
-}
-
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 /// (name, subject) of every finding of a JSON report.

@@ -244,3 +244,13 @@ pub fn full_pipe() -> (Stdio, FullPipe) {
     std::thread::sleep(std::time::Duration::from_millis(50));
     (Stdio::from(fd), FullPipe(reader))
 }
+
+/// The names in `dir`, sorted (to show what a run left behind).
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
